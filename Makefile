@@ -1,0 +1,61 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+PYTEST_ARGS ?=
+
+.PHONY: help setup python broker chromium lock lint format test test-unit demo clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+
+setup: python broker chromium ## .venv with the project, the Kafka broker jars, Chromium for browser tests
+
+python: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "missing: Python 3.11 ($(PYTHON) not on PATH)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+broker: $(VENV)/.installed ## fetch Apache Kafka from Maven Central into the cache (needs Java 17+, Maven)
+	@$(BIN)/python -m skillstream.broker fetch
+
+chromium: ## Debian's Chromium for the browser tests, when missing
+	@command -v chromium >/dev/null || { \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; \
+	  else echo "missing: chromium (the browser tests need it)"; exit 1; fi; }
+
+lock: ## re-resolve requirements.lock from pyproject.toml
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy skillstream ingestion transforms quality dashboards
+
+format: $(VENV)/.installed ## apply ruff's formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup lint ## lint, then every test: unit, integration (real Kafka, dbt, GX) and browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(VENV)/.installed ## only the fast tests
+	$(BIN)/pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+demo: python broker ## run everything on a simulated organisation and serve the dashboard
+	$(BIN)/skillstream demo
+
+clean: ## stop the broker and remove local state (.skillstream/, data/)
+	-@test -x $(BIN)/skillstream && $(BIN)/skillstream down
+	rm -rf .skillstream data

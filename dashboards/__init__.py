@@ -1,0 +1,1 @@
+"""Dashboards: the Streamlit app L&D leaders read."""

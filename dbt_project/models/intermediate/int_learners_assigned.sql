@@ -1,0 +1,45 @@
+with
+
+statements as (
+    select * from {{ ref('stg_xapi__statements') }}
+    where not is_voided
+),
+
+roster as (
+    select * from {{ ref('stg_hr__roster') }}
+),
+
+latest_extensions as (
+    -- the latest non-null value of each extension on a learner's statements
+    select
+        learner_id,
+        arg_max(cohort_extension, occurred_at) filter (where cohort_extension is not null) as cohort,
+        arg_max(org_extension, occurred_at) filter (where org_extension is not null) as org,
+        arg_max(team_extension, occurred_at) filter (where team_extension is not null) as team,
+        arg_max(role_extension, occurred_at) filter (where role_extension is not null) as role
+    from statements
+    group by learner_id
+),
+
+learners as (
+    select learner_id from latest_extensions
+    union
+    select learner_id from roster
+),
+
+final as (
+    select
+        learners.learner_id,
+        coalesce(roster.cohort, latest_extensions.cohort, 'unassigned') as cohort,
+        coalesce(roster.org, latest_extensions.org) as org,
+        coalesce(roster.team, latest_extensions.team) as team,
+        coalesce(roster.role, latest_extensions.role) as role,
+        coalesce(roster.is_pilot, false) as is_pilot,
+        roster.hourly_cost,
+        roster.learner_id is not null as is_on_roster
+    from learners
+    left join roster using (learner_id)
+    left join latest_extensions using (learner_id)
+)
+
+select * from final

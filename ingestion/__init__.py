@@ -1,0 +1,1 @@
+"""Ingestion: sources that produce xAPI statements to Kafka, and the HR / KPI imports."""

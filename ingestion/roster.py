@@ -1,0 +1,95 @@
+"""The HR roster import: `roster.csv` -> `raw.roster`, one snapshot per import.
+
+Learners are stored by their salted learner id only; the email or account never reaches
+the warehouse.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from skillstream import warehouse
+from skillstream.settings import Settings
+from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
+
+REQUIRED_COLUMNS = ("learner", "cohort", "org", "team", "role", "is_pilot")
+OPTIONAL_COLUMNS = ("hourly_cost",)
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+class RosterError(ValueError):
+    """The roster file cannot be imported at all (missing columns, not a CSV)."""
+
+
+@dataclass
+class RosterImport:
+    rows: list[tuple] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_roster(path: Path, salt: str) -> RosterImport:
+    """Valid rows as warehouse tuples, and one error per invalid row naming its line."""
+    result = RosterImport()
+    seen: dict[str, int] = {}
+    imported_at = datetime.now(UTC).replace(tzinfo=None)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise RosterError(f"{path}: missing column(s) {', '.join(missing)}")
+        unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        if unknown:
+            raise RosterError(f"{path}: unknown column(s) {', '.join(unknown)}")
+        for row in reader:
+            line = reader.line_num
+            cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+            try:
+                ifi = roster_ifi(cells["learner"])
+                pilot = _BOOLEANS.get(cells["is_pilot"].lower())
+                if pilot is None:
+                    raise ValueError(f"is_pilot: {cells['is_pilot']!r} is not true or false")
+                cost_text = cells.get("hourly_cost", "")
+                cost = float(cost_text) if cost_text else None
+                if cost is not None and cost < 0:
+                    raise ValueError(f"hourly_cost: {cost_text!r} is negative")
+            except (IdentityError, ValueError) as error:
+                result.errors.append(f"{path}:{line}: {error}")
+                continue
+            lid = learner_id(ifi, salt)
+            if lid in seen:
+                result.errors.append(f"{path}:{line}: learner repeats line {seen[lid]}")
+                continue
+            seen[lid] = line
+            result.rows.append(
+                (
+                    lid,
+                    cells["cohort"] or None,
+                    cells["org"] or None,
+                    cells["team"] or None,
+                    cells["role"] or None,
+                    pilot,
+                    cost,
+                    imported_at,
+                )
+            )
+    return result
+
+
+def import_roster(settings: Settings, path: Path) -> RosterImport:
+    """Replace `raw.roster` with the valid rows of the file, in one transaction."""
+    parsed = parse_roster(path, settings.learner_salt())
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM raw.roster")
+        if parsed.rows:
+            con.executemany("INSERT INTO raw.roster VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parsed.rows)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return parsed

@@ -1,0 +1,1 @@
+"""Quality: Great Expectations suites, the checkpoint that gates publishing, and publishing."""

@@ -1,0 +1,196 @@
+"""The Great Expectations checkpoint: every suite against the warehouse, Data Docs written.
+
+The checkpoint runs in a process of its own (`run_gate`): GX's SQLAlchemy engine holds
+DuckDB connections with its own configuration until the process exits, and the build
+must write the warehouse afterwards.
+
+GX has no DuckDB dialect of its own; it runs through SQLAlchemy (duckdb-engine). GX closes
+a pooled connection before it fetches a query's rows, which DuckDB does not allow, so the
+DuckDB dialect joins the dialects GX keeps one persistent connection for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
+from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.core.run_identifier import RunIdentifier
+
+from skillstream.quality.suites import SUITES
+from skillstream.settings import Settings
+
+CHECKPOINT = "publish_gate"
+DATASOURCE = "warehouse"
+DATA_DOCS_SITE = "local_site"
+
+
+class _DuckDBDialect(str):
+    value = "duckdb"  # GX compares dialect names with enum members' .value
+
+
+def _keep_duckdb_connection_open() -> None:
+    dialects: tuple[Any, ...] = gx_sql_engine._PERSISTED_CONNECTION_DIALECTS
+    if "duckdb" not in dialects:
+        gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialect("duckdb"))
+
+
+@dataclass
+class ExpectationOutcome:
+    suite: str
+    expectation: str
+    column: str | None
+    success: bool
+    observed: Any = None
+
+
+@dataclass
+class GateResult:
+    success: bool
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    data_docs: Path | None = None
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports errors either flat or keyed by the metric that raised them."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for nested in info.values():
+        if isinstance(nested, dict) and nested.get("raised_exception"):
+            return str(nested.get("exception_message"))
+    return None
+
+
+def _context(settings: Settings) -> Any:
+    settings.quality_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(settings.quality_dir))
+    return context
+
+
+def data_docs_index(settings: Settings) -> Path:
+    return settings.quality_dir / "gx" / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "index.html"
+
+
+def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
+    """Validate every suite's table; the gate passes only when every expectation holds."""
+    _keep_duckdb_connection_open()
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = _context(settings)
+    datasource = context.data_sources.add_or_update_sql(
+        name=DATASOURCE,
+        connection_string=f"duckdb:///{settings.warehouse}",
+        create_temp_table=False,
+    )
+    definitions = []
+    for module in SUITES:
+        asset_name = f"{module.SCHEMA}.{module.TABLE}"
+        if asset_name in {a.name for a in datasource.assets}:
+            datasource.delete_asset(asset_name)
+        asset = datasource.add_table_asset(
+            name=asset_name, table_name=module.TABLE, schema_name=module.SCHEMA
+        )
+        batch = asset.add_batch_definition_whole_table("whole_table")
+        suite = context.suites.add_or_update(module.build_suite())
+        definitions.append(
+            context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+            )
+        )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=CHECKPOINT,
+            validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            result_format="SUMMARY",
+        )
+    )
+    try:
+        result = checkpoint.run(run_id=RunIdentifier(run_name=build_id))
+    finally:
+        engine = datasource.get_execution_engine()
+        connection = getattr(engine, "_connection", None)
+        if connection is not None:
+            connection.close()
+        engine.engine.dispose()
+    outcomes = []
+    for validation in result.run_results.values():
+        suite_name = validation.suite_name
+        for item in validation.results:
+            config = item.expectation_config
+            observed = (item.result or {}).get("observed_value")
+            error = _exception_message(item.exception_info)
+            if error:
+                observed = f"error: {error}"
+            outcomes.append(
+                ExpectationOutcome(
+                    suite=suite_name,
+                    expectation=config.type,
+                    column=config.kwargs.get("column"),
+                    success=bool(item.success),
+                    observed=observed
+                    if observed is not None
+                    else (item.result or {}).get("unexpected_count"),
+                )
+            )
+    return GateResult(
+        success=bool(result.success), outcomes=outcomes, data_docs=data_docs_index(settings)
+    )
+
+
+def run_gate(settings: Settings, build_id: str) -> GateResult:
+    """Run the checkpoint in a child process; a crash of GX fails the gate with its error."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "skillstream.quality.checkpoint", build_id],
+        env=settings.child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    if completed.returncode != 0 or not lines:
+        detail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        return GateResult(
+            success=False,
+            outcomes=[ExpectationOutcome("checkpoint", "run", None, False, f"error: {detail}")],
+        )
+    payload = json.loads(lines[-1])
+    return GateResult(
+        success=payload["success"],
+        outcomes=[ExpectationOutcome(**o) for o in payload["outcomes"]],
+        data_docs=Path(payload["data_docs"]) if payload["data_docs"] else None,
+    )
+
+
+def main(argv: list[str]) -> int:
+    from skillstream import settings as settings_module
+
+    result = run_checkpoint(settings_module.load(), argv[0])
+    print(
+        json.dumps(
+            {
+                "success": result.success,
+                "outcomes": [asdict(o) for o in result.outcomes],
+                "data_docs": str(result.data_docs) if result.data_docs else None,
+            },
+            default=str,
+        ),
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+"""`skillstream build`: dbt build, then the Great Expectations checkpoint, then publish.
+
+A build is published only when every dbt model and test and every expectation passed;
+otherwise it is recorded as held back and readers keep the last published build.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from skillstream import warehouse
+from skillstream.quality.checkpoint import GateResult, run_gate
+from skillstream.quality.publish import BuildRecord, new_build_id, record_build
+from skillstream.settings import Settings
+
+
+def dbt_command(settings: Settings, *args: str) -> list[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    variables = {
+        "mastery_threshold": settings.mastery_threshold,
+        "baseline_cohort": settings.baseline_cohort,
+        "k_anonymity": settings.k_anonymity,
+    }
+    return [
+        str(dbt),
+        "--no-use-colors",
+        *args,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(settings.home / "dbt" / "target"),
+        "--log-path",
+        str(settings.home / "dbt" / "logs"),
+        "--vars",
+        json.dumps(variables),
+    ]
+
+
+def run_dbt(
+    settings: Settings, *args: str, quiet: bool = False
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        dbt_command(settings, *args),
+        env=settings.child_env(),
+        cwd=settings.dbt_project_dir,
+        text=True,
+        capture_output=quiet,
+        check=False,
+    )
+
+
+def _dbt_failures(settings: Settings) -> list[dict[str, str]]:
+    results_file = settings.home / "dbt" / "target" / "run_results.json"
+    if not results_file.exists():
+        return [{"check": "dbt", "detail": "dbt did not run (see its output)"}]
+    results = json.loads(results_file.read_text())["results"]
+    return [
+        {
+            "check": f"dbt:{r['unique_id']}",
+            "detail": f"{r['status']}: {r.get('message') or ''}".strip(),
+        }
+        for r in results
+        if r["status"] not in ("success", "pass")
+    ]
+
+
+def build(settings: Settings, quiet: bool = False) -> BuildRecord:
+    started = datetime.now(UTC)
+    build_id = new_build_id(started)
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)  # a build before the first transform has empty inputs
+    finally:
+        con.close()
+    dbt = run_dbt(settings, "build", quiet=quiet)
+    failures: list[dict[str, str]] = []
+    gate: GateResult | None = None
+    if dbt.returncode != 0:
+        failures = _dbt_failures(settings)
+    else:
+        gate = run_gate(settings, build_id)
+        failures = [
+            {
+                "check": f"gx:{o.suite}:{o.expectation}" + (f":{o.column}" if o.column else ""),
+                "detail": str(o.observed),
+            }
+            for o in gate.failures
+        ]
+    record = BuildRecord(
+        build_id=build_id,
+        started_at=started.replace(tzinfo=None).isoformat(),
+        finished_at=datetime.now(UTC).replace(tzinfo=None).isoformat(),
+        dbt_success=dbt.returncode == 0,
+        gate_success=gate.success if gate else None,
+        is_published=dbt.returncode == 0 and gate is not None and gate.success,
+        failures=failures,
+        data_docs=str(gate.data_docs) if gate and gate.data_docs else None,
+    )
+    return record_build(settings, record)

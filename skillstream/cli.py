@@ -1,0 +1,429 @@
+"""The `skillstream` command line (DESIGN §3). One click group; results a script can parse."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from skillstream import settings as settings_module
+from skillstream.settings import Settings
+
+EXIT_USER_ERROR = 1
+EXIT_PARTIAL = 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from skillstream.broker import BrokerError
+    from skillstream.ingestion.produce import ProduceError
+    from skillstream.ingestion.roster import RosterError
+    from skillstream.kafka import KafkaUnavailable
+    from skillstream.warehouse import WarehouseBusy
+
+    return (
+        BrokerError,
+        KafkaUnavailable,
+        ProduceError,
+        RosterError,
+        WarehouseBusy,
+        settings_module.SettingsError,
+        FileNotFoundError,
+    )
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Errors a user can act on print as one line, not a stack trace."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except _user_errors() as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+    return wrapper
+
+
+def _settings() -> Settings:
+    try:
+        return settings_module.load()
+    except settings_module.SettingsError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        force=True,
+    )
+    logging.getLogger("skillstream").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="skillstream")
+def main() -> None:
+    """skillstream: xAPI learning events to outcome dashboards and ROI reports."""
+
+
+# ---- broker ------------------------------------------------------------------------------
+
+
+@main.command()
+@friendly
+def up() -> None:
+    """Start the local single-node Kafka broker (KRaft) and create the topics."""
+    from skillstream import broker
+
+    settings = _settings()
+    process = broker.up(settings)
+    click.echo(
+        f"broker up: {settings.bootstrap} (pid {process.pid}, log {broker.log_file(settings)})"
+    )
+
+
+@main.command()
+@friendly
+def down() -> None:
+    """Stop the broker `up` started (and nothing else)."""
+    from skillstream import broker
+
+    settings = _settings()
+    click.echo("broker stopped" if broker.down(settings) else "no broker of this home is running")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@friendly
+def status(as_json: bool) -> None:
+    """Is the broker up; topics, partitions and offsets; what has landed."""
+    from skillstream import broker, kafka
+
+    settings = _settings()
+    process = broker.running(settings)
+    report: dict[str, Any] = {
+        "bootstrap": settings.bootstrap,
+        "home": str(settings.home),
+        "local_broker_pid": process.pid if process else None,
+        "reachable": False,
+        "topics": {},
+    }
+    try:
+        for topic in kafka.topic_specs(settings):
+            report["topics"][topic] = {
+                str(p): {"beginning": b, "end": e}
+                for p, (b, e) in kafka.offsets(settings, topic).items()
+            }
+        report["reachable"] = True
+    except kafka.KafkaUnavailable as error:
+        report["error"] = str(error)
+    if as_json:
+        click.echo(orjson.dumps(report).decode())
+    else:
+        owner = f"local broker pid {process.pid}" if process else "not started by this home"
+        state = "up" if report["reachable"] else "down"
+        click.echo(f"broker {state} at {settings.bootstrap} ({owner})")
+        for topic, parts in report["topics"].items():
+            total = sum(o["end"] - o["beginning"] for o in parts.values())
+            click.echo(f"  {topic}: {len(parts)} partition(s), {total} record(s)")
+        if "error" in report:
+            click.echo(f"  {report['error']}")
+    sys.exit(0 if report["reachable"] else 3)
+
+
+# ---- simulate and ingest -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--learners", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write NDJSON statements here."
+)
+@click.option("--to-kafka", is_flag=True, help="Produce the statements to Kafka.")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the roster CSV [default: roster.csv beside --out, else in the home].",
+)
+@friendly
+def simulate(
+    learners: int, days: int, seed: int, out: Path | None, to_kafka: bool, roster: Path | None
+) -> None:
+    """A simulated organisation: roster CSV and xAPI statements with planted effects."""
+    from skillstream.ingestion import simulate as sim
+
+    if (out is None) == (not to_kafka):
+        raise click.UsageError("choose exactly one of --out FILE or --to-kafka")
+    settings = _settings()
+    people, statements = sim.simulate(learners, days, seed)
+    roster_path = roster or (
+        out.parent / "roster.csv" if out else settings.home / "simulate" / "roster.csv"
+    )
+    sim.write_roster(people, roster_path)
+    count = 0
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as handle:
+            for statement in statements:
+                handle.write(orjson.dumps(statement) + b"\n")
+                count += 1
+    else:
+        from skillstream.ingestion.produce import StatementProducer
+        from skillstream.ingestion.sources import RawEvent
+
+        producer = StatementProducer(settings, source="simulate")
+        for statement in statements:
+            producer.send(
+                RawEvent(orjson.dumps(statement), f"simulate:{count}", statement=statement)
+            )
+            count += 1
+        producer.close()
+    target = str(out) if out else settings.statements_topic
+    click.echo(
+        f"simulated {len(people)} learners, {count} statements -> {target}; roster -> {roster_path}"
+    )
+
+
+@main.group()
+def ingest() -> None:
+    """Produce statements from a source to Kafka."""
+
+
+@ingest.command("file")
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@friendly
+def ingest_file(paths: tuple[Path, ...]) -> None:
+    """Statements from .json / .ndjson / .jsonl files (optionally .gz)."""
+    from skillstream.ingestion.produce import StatementProducer
+    from skillstream.ingestion.sources.file import read_file
+
+    settings = _settings()
+    producer = StatementProducer(settings, source="file")
+    for path in paths:
+        for event in read_file(path):
+            if event.error:
+                click.echo(f"dead-lettered {event.origin}: {event.error}", err=True)
+            producer.send(event)
+    counts = producer.close()
+    click.echo(
+        orjson.dumps(
+            {
+                "statements": counts.statements,
+                "dead_letters": counts.dead_letters,
+                "topic": settings.statements_topic,
+            }
+        ).decode()
+    )
+    if counts.dead_letters:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.group()
+def roster() -> None:
+    """The HR roster."""
+
+
+@roster.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def roster_import(path: Path) -> None:
+    """Load a roster CSV into raw.roster (replaces the previous import)."""
+    from skillstream.ingestion.roster import import_roster
+
+    result = import_roster(_settings(), path)
+    for error in result.errors:
+        click.echo(f"skipped {error}", err=True)
+    click.echo(orjson.dumps({"imported": len(result.rows), "skipped": len(result.errors)}).decode())
+    if result.errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+# ---- transform, build, dashboard ------------------------------------------------------------
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option(
+    "--until-caught-up", "mode", flag_value="once", help="Land up to the current end of the topic."
+)
+@click.option(
+    "--follow", "mode", flag_value="follow", help="Keep landing micro-batches until SIGTERM."
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=None, help="Statements per landed batch."
+)
+@click.option(
+    "--interval",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="--follow: seconds between polls.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No per-batch progress on stderr.")
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+@friendly
+def transform(
+    mode: str | None,
+    batch_size: int | None,
+    interval: float,
+    quiet: bool,
+    beam_args: tuple[str, ...],
+) -> None:
+    """Run the Beam pipeline Kafka -> DuckDB. Extra arguments are Beam pipeline options."""
+    from skillstream.transforms.pipeline import run_until_caught_up
+
+    if mode is None:
+        raise click.UsageError("choose --until-caught-up or --follow")
+    _log_to_stderr(verbose=not quiet)
+    settings = _settings()
+    if mode == "once":
+        summary = run_until_caught_up(settings, beam_args, batch_size)
+        click.echo(orjson.dumps({"partitions": len(summary.ranges), **summary.counters}).decode())
+        return
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True  # the batch in flight commits; the next one does not start
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        summary = run_until_caught_up(settings, beam_args, batch_size)
+        if summary.ranges:
+            click.echo(
+                orjson.dumps({"partitions": len(summary.ranges), **summary.counters}).decode()
+            )
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@main.command()
+@click.option("-q", "--quiet", is_flag=True, help="Do not show dbt's output.")
+@friendly
+def build(quiet: bool) -> None:
+    """dbt build, then the Great Expectations checkpoint; publish when both pass."""
+    from skillstream.build import build as run_build
+
+    record = run_build(_settings(), quiet=quiet)
+    if record.is_published:
+        click.echo(f"build {record.build_id} published ({record.snapshot})")
+    else:
+        click.echo(f"build {record.build_id} held back by the quality gate:", err=True)
+        for failure in record.failures:
+            click.echo(f"  {failure['check']}: {failure['detail']}", err=True)
+    if record.data_docs:
+        click.echo(f"Data Docs: {record.data_docs}")
+    if not record.is_published:
+        sys.exit(EXIT_PARTIAL)
+
+
+def dashboard_command(settings: Settings, port: int, address: str) -> list[str]:
+    app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Default: the dashboard_port setting (8501).")
+@click.option("--address", default="localhost", show_default=True)
+def dashboard(port: int | None, address: str) -> None:
+    """Serve the Streamlit dashboard (Ctrl-C stops it)."""
+    settings = _settings()
+    port = port or settings.dashboard_port
+    click.echo(f"dashboard: http://{address}:{port}/")
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run(
+            dashboard_command(settings, port, address), env=settings.child_env(), check=False
+        )
+
+
+@main.command()
+@click.option("--learners", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--no-dashboard", is_flag=True, help="Stop after the build.")
+@click.pass_context
+@friendly
+def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: bool) -> None:
+    """Everything on a simulated organisation, then the dashboard."""
+    settings = _settings()
+    demo_dir = settings.home / "demo"
+    statements = demo_dir / "statements.ndjson"
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("start the broker", lambda: ctx.invoke(up)),
+        (
+            "simulate an organisation",
+            lambda: ctx.invoke(
+                simulate, learners=learners, days=days, seed=seed, out=statements, to_kafka=False
+            ),
+        ),
+        (
+            "import the roster",
+            lambda: _allow_partial(ctx.invoke, roster_import, path=demo_dir / "roster.csv"),
+        ),
+        (
+            "ingest the statements",
+            lambda: _allow_partial(ctx.invoke, ingest_file, paths=(statements,)),
+        ),
+        (
+            "transform Kafka -> DuckDB",
+            lambda: ctx.invoke(transform, mode="once", quiet=True, beam_args=()),
+        ),
+        ("build, check and publish", lambda: ctx.invoke(build, quiet=True)),
+    ]
+    for number, (title, step) in enumerate(steps, start=1):
+        click.echo(f"[{number}/{len(steps) + 1}] {title}")
+        step()
+    if no_dashboard:
+        return
+    click.echo(f"[{len(steps) + 1}/{len(steps) + 1}] serve the dashboard")
+    ctx.invoke(dashboard, port=None, address="localhost")
+
+
+def _allow_partial(invoke: Callable[..., Any], command: Any, **kwargs: Any) -> None:
+    """Run a command whose exit code 2 (some input skipped) must not stop the demo."""
+    try:
+        invoke(command, **kwargs)
+    except SystemExit as exit_:
+        if exit_.code not in (0, None, EXIT_PARTIAL):
+            raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Kafka clients and topics: the one home of how skillstream talks to the broker.
+
+kafka-python is the client. Producers are idempotent with acks=all, so an acknowledged
+send is on the broker and a retried send is never written twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from skillstream.settings import Settings
+
+# kafka-python logs every reconnect attempt at WARNING/ERROR; our own messages say what failed.
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+
+class KafkaUnavailable(RuntimeError):
+    """The broker at the bootstrap address cannot be reached."""
+
+
+def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 20,
+        "batch_size": 512 * 1024,
+        "max_request_size": 16 * 1024 * 1024,
+        "request_timeout_ms": 30_000,
+        "max_block_ms": 30_000,
+        "allow_auto_create_topics": False,
+    }
+    config.update(overrides)
+    try:
+        return KafkaProducer(**config)
+    except KafkaError as error:
+        raise _unavailable(settings, error) from None
+
+
+def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
+    """A consumer without a group: skillstream assigns partitions and tracks offsets itself."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap,
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "fetch_max_bytes": 64 * 1024 * 1024,
+        "max_partition_fetch_bytes": 16 * 1024 * 1024,
+        "request_timeout_ms": 30_000,
+    }
+    config.update(overrides)
+    try:
+        return KafkaConsumer(**config)
+    except KafkaError as error:
+        raise _unavailable(settings, error) from None
+
+
+def admin(settings: Settings, bootstrap_timeout_ms: int = 30_000) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap,
+            request_timeout_ms=30_000,
+            bootstrap_timeout_ms=bootstrap_timeout_ms,
+        )
+    except KafkaError as error:
+        raise _unavailable(settings, error) from None
+
+
+def _unavailable(settings: Settings, error: Exception) -> KafkaUnavailable:
+    return KafkaUnavailable(
+        f"no Kafka broker answers at {settings.bootstrap} ({type(error).__name__}); "
+        "start one with `skillstream up` or set SKILLSTREAM_BOOTSTRAP"
+    )
+
+
+def wait_for_broker(settings: Settings, timeout: float = 60.0) -> None:
+    """Return once the broker answers metadata requests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client = admin(settings, bootstrap_timeout_ms=5_000)
+            client.list_topics()
+            client.close()
+            return
+        except (KafkaUnavailable, KafkaError) as error:
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(
+                    f"the broker at {settings.bootstrap} did not answer within {timeout:.0f} s: "
+                    f"{error}"
+                ) from None
+            time.sleep(0.5)
+
+
+def topic_specs(settings: Settings) -> dict[str, int]:
+    """Topic name -> partitions. Statements are keyed by learner, so a learner stays ordered."""
+    return {settings.statements_topic: settings.partitions, settings.dlq_topic: 1}
+
+
+def ensure_topics(settings: Settings, timeout: float = 60.0) -> None:
+    """Create the topics that do not exist yet and wait until they have leaders."""
+    client = admin(settings)
+    try:
+        existing = set(client.list_topics())
+        wanted = [
+            NewTopic(name, partitions, 1)
+            for name, partitions in topic_specs(settings).items()
+            if name not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another client won the race
+                client.create_topics(wanted)
+    finally:
+        client.close()
+    deadline = time.monotonic() + timeout
+    probe = consumer(settings)
+    try:
+        for name in topic_specs(settings):
+            while not probe.partitions_for_topic(name):
+                if time.monotonic() > deadline:
+                    raise KafkaUnavailable(f"topic {name} has no leader after {timeout:.0f} s")
+                time.sleep(0.2)
+                probe.poll(timeout_ms=0)
+    finally:
+        probe.close()
+
+
+def partitions(settings: Settings, topic: str, client: KafkaConsumer) -> list[TopicPartition]:
+    ids = client.partitions_for_topic(topic)
+    if not ids:
+        raise KafkaUnavailable(
+            f"topic {topic} does not exist at {settings.bootstrap}; run `skillstream up`"
+        )
+    return [TopicPartition(topic, partition) for partition in sorted(ids)]
+
+
+def offsets(
+    settings: Settings, topic: str, client: KafkaConsumer | None = None
+) -> dict[int, tuple[int, int]]:
+    """Partition -> (beginning offset, end offset) of a topic."""
+    own = client is None
+    client = client or consumer(settings)
+    try:
+        tps = partitions(settings, topic, client)
+        beginning = client.beginning_offsets(tps)
+        end = client.end_offsets(tps)
+        return {tp.partition: (beginning[tp], end[tp]) for tp in tps}
+    finally:
+        if own:
+            client.close()
+
+
+def wait_acknowledged(futures: Iterable[Any], timeout: float = 60.0) -> list[Exception]:
+    """Wait for every send; return the errors (an empty list means all were acknowledged)."""
+    errors: list[Exception] = []
+    for future in futures:
+        try:
+            future.get(timeout=timeout)
+        except KafkaError as error:
+            errors.append(error)
+    return errors

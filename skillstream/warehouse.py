@@ -1,0 +1,114 @@
+"""The DuckDB warehouse: connections and the `raw` schema the pipeline lands into.
+
+dbt owns every schema but `raw`; the Beam pipeline is the only writer of the raw
+statement tables, the roster and KPI imports write theirs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from skillstream.settings import Settings
+
+RAW_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+
+CREATE TABLE IF NOT EXISTS raw.statements (
+    statement_id        VARCHAR PRIMARY KEY,
+    learner_id          VARCHAR NOT NULL,
+    verb_id             VARCHAR NOT NULL,
+    object_id           VARCHAR,
+    object_type         VARCHAR NOT NULL,
+    object_activity_type VARCHAR,
+    declared_course_ids VARCHAR[] NOT NULL,  -- activities this statement declares as courses
+    parent_ids          VARCHAR[] NOT NULL,
+    grouping_ids        VARCHAR[] NOT NULL,
+    skill_ids           VARCHAR[] NOT NULL,
+    cohort              VARCHAR,
+    org                 VARCHAR,
+    team                VARCHAR,
+    role                VARCHAR,
+    score_scaled        DOUBLE,
+    score_raw           DOUBLE,
+    score_min           DOUBLE,
+    score_max           DOUBLE,
+    success             BOOLEAN,
+    completion          BOOLEAN,
+    response            VARCHAR,
+    duration_seconds    DOUBLE,
+    voids_statement_id  VARCHAR,            -- set on voiding statements
+    is_voided           BOOLEAN NOT NULL DEFAULT false,
+    occurred_at         TIMESTAMP NOT NULL, -- statement timestamp (else stored), UTC
+    stored_at           TIMESTAMP NOT NULL, -- UTC
+    source              VARCHAR,
+    kafka_partition     INTEGER NOT NULL,
+    kafka_offset        BIGINT NOT NULL,
+    content_hash        VARCHAR NOT NULL,
+    statement           JSON NOT NULL,
+    landed_at           TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.ingest_offsets (
+    topic           VARCHAR NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    next_offset     BIGINT NOT NULL,
+    updated_at      TIMESTAMP NOT NULL,
+    PRIMARY KEY (topic, kafka_partition)
+);
+
+CREATE TABLE IF NOT EXISTS raw.quarantine (
+    topic           VARCHAR NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset    BIGINT NOT NULL,
+    statement_id    VARCHAR,
+    source          VARCHAR,
+    reasons         VARCHAR[] NOT NULL,
+    payload         VARCHAR NOT NULL,        -- the event exactly as received
+    quarantined_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (topic, kafka_partition, kafka_offset)
+);
+
+CREATE TABLE IF NOT EXISTS raw.roster (
+    learner_id  VARCHAR PRIMARY KEY,
+    cohort      VARCHAR,
+    org         VARCHAR,
+    team        VARCHAR,
+    role        VARCHAR,
+    is_pilot    BOOLEAN,
+    hourly_cost DOUBLE,
+    imported_at TIMESTAMP NOT NULL
+);
+"""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file for writing."""
+
+
+def connect(
+    settings: Settings, read_only: bool = False, wait_seconds: float = 30.0
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file; waits while another writer holds it."""
+    path = Path(settings.warehouse)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                if "lock" in str(error).lower():
+                    raise WarehouseBusy(
+                        f"{path} is in use by another process (a transform, build or import); "
+                        "try again when it finishes"
+                    ) from None
+                raise
+            time.sleep(0.2)
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_DDL)

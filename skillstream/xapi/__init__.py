@@ -1,0 +1,1 @@
+"""The xAPI model shared by ingestion and transforms: identity, statement ids, validation."""

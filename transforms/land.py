@@ -1,0 +1,250 @@
+"""Landing: one DuckDB transaction per batch writes the statements, the quarantined events and
+the partition's next offset together (DESIGN §2, exactly-once landing).
+
+The offset row is the proof of what has landed. A batch that starts before it overlaps what
+is already landed and is trimmed; a batch that starts after it would leave a hole, and is
+refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+import duckdb
+import pyarrow as pa
+
+from skillstream import warehouse
+from skillstream.settings import Settings
+from skillstream.transforms.normalise import REJECT_COLUMNS, STATEMENT_COLUMNS, NormalisedBatch
+
+log = logging.getLogger("skillstream.transforms")
+
+_STATEMENT_SCHEMA = pa.schema(
+    [
+        ("statement_id", pa.string()),
+        ("learner_id", pa.string()),
+        ("verb_id", pa.string()),
+        ("object_id", pa.string()),
+        ("object_type", pa.string()),
+        ("object_activity_type", pa.string()),
+        ("declared_course_ids", pa.list_(pa.string())),
+        ("parent_ids", pa.list_(pa.string())),
+        ("grouping_ids", pa.list_(pa.string())),
+        ("skill_ids", pa.list_(pa.string())),
+        ("cohort", pa.string()),
+        ("org", pa.string()),
+        ("team", pa.string()),
+        ("role", pa.string()),
+        ("score_scaled", pa.float64()),
+        ("score_raw", pa.float64()),
+        ("score_min", pa.float64()),
+        ("score_max", pa.float64()),
+        ("success", pa.bool_()),
+        ("completion", pa.bool_()),
+        ("response", pa.string()),
+        ("duration_seconds", pa.float64()),
+        ("voids_statement_id", pa.string()),
+        ("occurred_at", pa.timestamp("us")),
+        ("stored_at", pa.timestamp("us")),
+        ("source", pa.string()),
+        ("kafka_partition", pa.int32()),
+        ("kafka_offset", pa.int64()),
+        ("content_hash", pa.string()),
+        ("statement", pa.string()),
+    ]
+)
+_REJECT_SCHEMA = pa.schema(
+    [
+        ("kafka_partition", pa.int32()),
+        ("kafka_offset", pa.int64()),
+        ("statement_id", pa.string()),
+        ("source", pa.string()),
+        ("reasons", pa.list_(pa.string())),
+        ("payload", pa.string()),
+    ]
+)
+assert tuple(_STATEMENT_SCHEMA.names) == STATEMENT_COLUMNS
+assert tuple(_REJECT_SCHEMA.names) == REJECT_COLUMNS
+
+
+class OffsetGap(RuntimeError):
+    """A batch would land after a hole in a partition's offsets."""
+
+
+def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    columns: list[Sequence[Any]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    )
+    return pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
+def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[str, int]:
+    """Land one batch in one transaction; return what happened to its records."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stored = con.execute(
+            "SELECT next_offset FROM raw.ingest_offsets WHERE topic = ? AND kafka_partition = ?",
+            [batch.topic, batch.partition],
+        ).fetchone()
+        next_offset = stored[0] if stored else None
+        if next_offset is not None:
+            if batch.end <= next_offset:
+                con.execute("ROLLBACK")
+                return {"already_landed": len(batch.rows) + len(batch.rejects)}
+            if batch.start > next_offset and batch.skipped_from != next_offset:
+                raise OffsetGap(
+                    f"{batch.topic}[{batch.partition}]: batch starts at {batch.start} but "
+                    f"offsets from {next_offset} have not landed"
+                )
+        floor = next_offset or 0
+        rows = [r for r in batch.rows if r[STATEMENT_COLUMNS.index("kafka_offset")] >= floor]
+        rejects = [r for r in batch.rejects if r[1] >= floor]
+        counts = _write(
+            con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
+        )
+        con.execute(
+            """
+            INSERT INTO raw.ingest_offsets VALUES (?, ?, ?, ?)
+            ON CONFLICT (topic, kafka_partition)
+            DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at
+            """,
+            [batch.topic, batch.partition, batch.end, now],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    batch: NormalisedBatch,
+    incoming: pa.Table,
+    rejects: pa.Table,
+    now: datetime,
+) -> dict[str, int]:
+    con.register("incoming", incoming)
+    con.register("incoming_rejects", rejects)
+    try:
+        # First occurrence of each id in the batch, then sorted against what has landed.
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE batch_classified AS
+            WITH ranked AS (
+                SELECT
+                    *,
+                    row_number() OVER (PARTITION BY statement_id ORDER BY kafka_offset) AS seen
+                FROM incoming
+            ),
+            first_seen AS (SELECT statement_id, content_hash FROM ranked WHERE seen = 1)
+            SELECT
+                r.*,
+                coalesce(l.content_hash, f.content_hash) AS earlier_hash,
+                CASE
+                    WHEN l.statement_id IS NULL AND r.seen = 1 THEN 'new'
+                    WHEN coalesce(l.content_hash, f.content_hash) = r.content_hash THEN 'duplicate'
+                    ELSE 'conflict'
+                END AS outcome
+            FROM ranked r
+            LEFT JOIN raw.statements l USING (statement_id)
+            LEFT JOIN first_seen f ON f.statement_id = r.statement_id AND r.seen > 1
+            """
+        )
+        columns = ", ".join(STATEMENT_COLUMNS)
+        con.execute(
+            f"""
+            INSERT INTO raw.statements ({columns}, is_voided, landed_at)
+            SELECT {columns}, false, ? FROM batch_classified WHERE outcome = 'new'
+            """,
+            [now],
+        )
+        con.execute(
+            """
+            INSERT INTO raw.quarantine
+            SELECT ?, kafka_partition, kafka_offset, statement_id, source,
+                   ['id: ' || statement_id || ' landed before with different content (conflict)'],
+                   statement, ?
+            FROM batch_classified WHERE outcome = 'conflict'
+            """,
+            [batch.topic, now],
+        )
+        con.execute(
+            """
+            INSERT INTO raw.quarantine
+            SELECT ?, kafka_partition, kafka_offset, statement_id, source, reasons, payload, ?
+            FROM incoming_rejects
+            """,
+            [batch.topic, now],
+        )
+        # Voiding applies whichever arrives first: void targets of new voiding statements,
+        # and new statements already targeted by a landed voiding statement.
+        con.execute(
+            """
+            UPDATE raw.statements AS s SET is_voided = true
+            WHERE NOT s.is_voided
+              AND s.statement_id IN (
+                  SELECT v.voids_statement_id FROM raw.statements v
+                  WHERE v.voids_statement_id IS NOT NULL AND NOT v.is_voided
+              )
+              AND (
+                  s.statement_id IN (
+                      SELECT statement_id FROM batch_classified WHERE outcome = 'new'
+                  )
+                  OR s.statement_id IN (
+                      SELECT voids_statement_id FROM batch_classified
+                      WHERE outcome = 'new' AND voids_statement_id IS NOT NULL
+                  )
+              )
+            """
+        )
+        outcome_counts = dict(
+            con.execute(
+                "SELECT outcome, count(*) FROM batch_classified GROUP BY outcome"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("incoming")
+        con.unregister("incoming_rejects")
+    return {
+        "landed": outcome_counts.get("new", 0),
+        "duplicates": outcome_counts.get("duplicate", 0),
+        "conflicts": outcome_counts.get("conflict", 0),
+        "quarantined": rejects.num_rows,
+    }
+
+
+class LandBatches(beam.DoFn):
+    """NormalisedBatch -> landed in the warehouse; yields the counts of each batch."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._counters = {
+            name: beam.metrics.Metrics.counter("skillstream", f"statements_{name}")
+            for name in ("landed", "duplicates", "conflicts", "quarantined", "already_landed")
+        }
+
+    def setup(self) -> None:
+        self._con = warehouse.connect(self._settings)
+        warehouse.ensure_raw_schema(self._con)
+
+    def teardown(self) -> None:
+        con = getattr(self, "_con", None)
+        if con is not None:
+            con.close()
+
+    def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
+        label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
+        log.info("writing %s", label)
+        counts = land_batch(self._con, batch)
+        log.info("committed %s %s", label, counts)
+        for name, value in counts.items():
+            self._counters[name].inc(value)
+        yield counts

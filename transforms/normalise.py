@@ -1,0 +1,270 @@
+"""Per-statement normalisation: raw Kafka record -> a row of `raw.statements`, or a rejection.
+
+Pure functions plus the `NormaliseBatches` DoFn, which works on whole batches: Beam
+elements are batches of records, never single statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+import orjson
+
+from skillstream.xapi.identity import canonical_ifi, learner_id
+from skillstream.xapi.profile import COURSE_TYPE, EXT_ATTRIBUTES, EXT_SKILL, VOIDED_VERB
+from skillstream.xapi.statements import (
+    content_hash,
+    derived_statement_id,
+    duration_seconds,
+    parse_timestamp,
+)
+from skillstream.xapi.validate import validate_statement
+
+PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
+
+# Column order of the rows NormaliseBatches emits; raw.statements adds is_voided, landed_at.
+STATEMENT_COLUMNS = (
+    "statement_id",
+    "learner_id",
+    "verb_id",
+    "object_id",
+    "object_type",
+    "object_activity_type",
+    "declared_course_ids",
+    "parent_ids",
+    "grouping_ids",
+    "skill_ids",
+    "cohort",
+    "org",
+    "team",
+    "role",
+    "score_scaled",
+    "score_raw",
+    "score_min",
+    "score_max",
+    "success",
+    "completion",
+    "response",
+    "duration_seconds",
+    "voids_statement_id",
+    "occurred_at",
+    "stored_at",
+    "source",
+    "kafka_partition",
+    "kafka_offset",
+    "content_hash",
+    "statement",
+)
+REJECT_COLUMNS = ("kafka_partition", "kafka_offset", "statement_id", "source", "reasons", "payload")
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    offset: int
+    value: bytes | None
+    source: str | None
+    timestamp_ms: int
+
+
+@dataclass
+class KafkaBatch:
+    """Consecutive records of one partition, covering offsets [start, end)."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+    records: list[KafkaRecord]
+    skipped_from: int | None = None  # offsets [skipped_from, start) left Kafka before landing
+
+
+@dataclass
+class NormalisedBatch:
+    topic: str
+    partition: int
+    start: int
+    end: int
+    rows: list[tuple] = field(default_factory=list)
+    rejects: list[tuple] = field(default_factory=list)
+    skipped_from: int | None = None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _activities(statement: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    target = statement.get("object") or {}
+    if target.get("objectType", "Activity") == "Activity":
+        yield target
+    context_activities = (statement.get("context") or {}).get("contextActivities") or {}
+    for key in ("parent", "grouping", "category", "other"):
+        for activity in _as_list(context_activities.get(key)):
+            if isinstance(activity, dict):
+                yield activity
+
+
+def _ids(context_activities: dict[str, Any], key: str) -> list[str]:
+    return [
+        a["id"]
+        for a in _as_list(context_activities.get(key))
+        if isinstance(a, dict) and isinstance(a.get("id"), str)
+    ]
+
+
+def _extension_sources(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """Extension maps in order of precedence: statement context, then the object's definition."""
+    sources = []
+    context_ext = (statement.get("context") or {}).get("extensions")
+    if isinstance(context_ext, dict):
+        sources.append(context_ext)
+    definition = (statement.get("object") or {}).get("definition") or {}
+    if isinstance(definition.get("extensions"), dict):
+        sources.append(definition["extensions"])
+    return sources
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def pseudonymised(statement: dict[str, Any], learner: str) -> dict[str, Any]:
+    """The statement with its actor replaced by the learner id: no name or email is landed."""
+    copy = dict(statement)
+    copy["actor"] = {
+        "objectType": "Agent",
+        "account": {"homePage": PSEUDONYM_HOME_PAGE, "name": learner},
+    }
+    return copy
+
+
+def normalise(
+    statement: dict[str, Any],
+    salt: str,
+    partition: int,
+    offset: int,
+    source: str | None,
+    received: datetime,
+) -> tuple:
+    """One valid statement as a row in STATEMENT_COLUMNS order."""
+    statement_id = statement.get("id") or derived_statement_id(statement)
+    learner = learner_id(canonical_ifi(statement["actor"]), salt)
+    target = statement["object"]
+    object_type = target.get("objectType", "Activity")
+    definition = target.get("definition") or {}
+    context_activities = (statement.get("context") or {}).get("contextActivities") or {}
+    declared_courses = sorted(
+        {
+            a["id"]
+            for a in _activities(statement)
+            if isinstance(a.get("id"), str)
+            and (a.get("definition") or {}).get("type") == COURSE_TYPE
+        }
+    )
+    extensions = _extension_sources(statement)
+    skills: list[str] = []
+    for ext in extensions:
+        for skill in _as_list(ext.get(EXT_SKILL)):
+            if isinstance(skill, str) and skill and skill not in skills:
+                skills.append(skill)
+    attributes = {
+        name: next((_text(ext.get(iri)) for ext in extensions if _text(ext.get(iri))), None)
+        for name, iri in EXT_ATTRIBUTES.items()
+    }
+    result = statement.get("result") or {}
+    score = result.get("score") or {}
+    duration = result.get("duration")
+    verb_id = statement["verb"]["id"]
+    stored_at = parse_timestamp(statement["stored"]) if "stored" in statement else received
+    occurred_at = parse_timestamp(statement["timestamp"]) if "timestamp" in statement else stored_at
+    content = dict(statement, id=statement_id)
+    return (
+        statement_id,
+        learner,
+        verb_id,
+        target.get("id") if object_type in ("Activity", "StatementRef") else None,
+        object_type,
+        _text(definition.get("type")),
+        declared_courses,
+        _ids(context_activities, "parent"),
+        _ids(context_activities, "grouping"),
+        skills,
+        attributes["cohort"],
+        attributes["org"],
+        attributes["team"],
+        attributes["role"],
+        _number(score.get("scaled")),
+        _number(score.get("raw")),
+        _number(score.get("min")),
+        _number(score.get("max")),
+        result.get("success") if isinstance(result.get("success"), bool) else None,
+        result.get("completion") if isinstance(result.get("completion"), bool) else None,
+        _text(result.get("response")),
+        duration_seconds(duration) if isinstance(duration, str) else None,
+        target.get("id") if verb_id == VOIDED_VERB and object_type == "StatementRef" else None,
+        occurred_at,
+        stored_at,
+        source,
+        partition,
+        offset,
+        content_hash(statement),
+        orjson.dumps(pseudonymised(content, learner)).decode(),
+    )
+
+
+def normalise_record(
+    record: KafkaRecord, partition: int, salt: str
+) -> tuple[tuple | None, tuple | None]:
+    """(row, None) for a valid statement, (None, reject) otherwise. Never raises on bad input."""
+    payload = record.value or b""
+    received = datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).replace(tzinfo=None)
+
+    def reject(reasons: list[str], statement_id: Any = None) -> tuple[None, tuple]:
+        sid = statement_id if isinstance(statement_id, str) else None
+        text = payload.decode("utf-8", errors="replace")
+        return None, (partition, record.offset, sid, record.source, reasons, text)
+
+    try:
+        statement = orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
+        return reject([f"$: malformed JSON: {error}"])
+    errors = validate_statement(statement)
+    if errors:
+        return reject(errors, statement.get("id") if isinstance(statement, dict) else None)
+    try:
+        return normalise(statement, salt, partition, record.offset, record.source, received), None
+    except (KeyError, TypeError, ValueError) as error:  # a rule the validator does not cover yet
+        return reject([f"$: cannot be normalised: {error!r}"], statement.get("id"))
+
+
+class NormaliseBatches(beam.DoFn):
+    """KafkaBatch -> NormalisedBatch: valid rows and rejections, counted."""
+
+    def __init__(self, salt: str) -> None:
+        self._salt = salt
+        self._valid = beam.metrics.Metrics.counter("skillstream", "statements_valid")
+        self._invalid = beam.metrics.Metrics.counter("skillstream", "statements_invalid")
+
+    def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
+        out = NormalisedBatch(
+            batch.topic, batch.partition, batch.start, batch.end, skipped_from=batch.skipped_from
+        )
+        for record in batch.records:
+            row, reject = normalise_record(record, batch.partition, self._salt)
+            if row is not None:
+                out.rows.append(row)
+            elif reject is not None:
+                out.rejects.append(reject)
+        self._valid.inc(len(out.rows))
+        self._invalid.inc(len(out.rejects))
+        yield out
