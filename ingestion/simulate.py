@@ -92,7 +92,7 @@ PROGRAMS = (
 
 
 def organisation(learners: int, rng: random.Random) -> list[Learner]:
-    team_count = max(2, round(learners / 12))
+    team_count = max(2, 2 * round(learners / 24))  # even, so half the teams pilot
     teams = [f"team-{i + 1:02d}" for i in range(team_count)]
     pilot_teams = set(teams[: team_count // 2])
     people = []

@@ -86,9 +86,9 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
     try:
         warehouse.ensure_raw_schema(con)
         con.execute(QUALITY_DDL)
-        counts = con.execute(
+        (counts,) = con.execute(
             "SELECT (SELECT count(*) FROM raw.statements), (SELECT count(*) FROM raw.quarantine)"
-        ).fetchone()
+        ).fetchall()
         con.execute(
             "INSERT INTO quality.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -99,8 +99,8 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
                 record.gate_success,
                 record.is_published,
                 json.dumps(record.failures, default=str),
-                counts[0] if counts else None,
-                counts[1] if counts else None,
+                counts[0],
+                counts[1],
             ],
         )
         if record.is_published:

@@ -91,9 +91,12 @@ def up() -> None:
 
     settings = _settings()
     process = broker.up(settings)
-    click.echo(
-        f"broker up: {settings.bootstrap} (pid {process.pid}, log {broker.log_file(settings)})"
-    )
+    if process is None:
+        click.echo(f"using the Kafka broker already at {settings.bootstrap}; topics are ready")
+    else:
+        click.echo(
+            f"broker up: {settings.bootstrap} (pid {process.pid}, log {broker.log_file(settings)})"
+        )
 
 
 @main.command()

@@ -22,6 +22,10 @@ from skillstream.settings import Settings
 logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
+# How long a client tries to reach the cluster before saying it cannot.
+BOOTSTRAP_TIMEOUT_MS = 10_000
+
+
 class KafkaUnavailable(RuntimeError):
     """The broker at the bootstrap address cannot be reached."""
 
@@ -36,6 +40,7 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "max_request_size": 16 * 1024 * 1024,
         "request_timeout_ms": 30_000,
         "max_block_ms": 30_000,
+        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
         "allow_auto_create_topics": False,
     }
     config.update(overrides)
@@ -55,6 +60,7 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "fetch_max_bytes": 64 * 1024 * 1024,
         "max_partition_fetch_bytes": 16 * 1024 * 1024,
         "request_timeout_ms": 30_000,
+        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
     }
     config.update(overrides)
     try:
@@ -63,7 +69,7 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         raise _unavailable(settings, error) from None
 
 
-def admin(settings: Settings, bootstrap_timeout_ms: int = 30_000) -> KafkaAdminClient:
+def admin(settings: Settings, bootstrap_timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(
             bootstrap_servers=settings.bootstrap,

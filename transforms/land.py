@@ -92,8 +92,8 @@ def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[s
         stored = con.execute(
             "SELECT next_offset FROM raw.ingest_offsets WHERE topic = ? AND kafka_partition = ?",
             [batch.topic, batch.partition],
-        ).fetchone()
-        next_offset = stored[0] if stored else None
+        ).fetchall()  # fetchall: DuckDB refuses new work while a result is unfinished
+        next_offset = stored[0][0] if stored else None
         if next_offset is not None:
             if batch.end <= next_offset:
                 con.execute("ROLLBACK")

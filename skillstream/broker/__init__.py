@@ -249,9 +249,14 @@ def _log_tail(settings: Settings, lines: int = 30) -> str:
     return "\n".join(texts)
 
 
-def up(settings: Settings, timeout: float = 90.0) -> BrokerProcess:
-    """Start the broker (if this home's is not running) and create the topics."""
-    from skillstream.kafka import ensure_topics, wait_for_broker
+def up(settings: Settings, timeout: float = 90.0) -> BrokerProcess | None:
+    """Start this home's broker unless one runs, and create the topics.
+
+    When the bootstrap address is already served by a Kafka broker this home did not start
+    (a cluster of your own), nothing is started: the topics are created there and None is
+    returned.
+    """
+    from skillstream.kafka import KafkaUnavailable, ensure_topics, wait_for_broker
 
     existing = running(settings)
     if existing is not None:
@@ -259,11 +264,15 @@ def up(settings: Settings, timeout: float = 90.0) -> BrokerProcess:
         return existing
     host, port = settings.bootstrap_host_port
     if port_open(host, port):
-        raise BrokerError(
-            f"{host}:{port} is already served by another process, not by a broker of "
-            f"{settings.home}. Point SKILLSTREAM_BOOTSTRAP at a free port, or use that broker "
-            "without `up`."
-        )
+        try:
+            wait_for_broker(settings, timeout=5.0)
+        except KafkaUnavailable:
+            raise BrokerError(
+                f"{host}:{port} is already served by another process that is not a Kafka "
+                "broker; point SKILLSTREAM_BOOTSTRAP at a free port"
+            ) from None
+        ensure_topics(settings)
+        return None
     check_prerequisites(need_maven=False)
     if not any(settings.kafka_libs.glob("kafka_2.13-*.jar")):
         raise BrokerError(

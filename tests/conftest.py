@@ -1,0 +1,98 @@
+"""Shared fixtures: isolated settings per test, one real Kafka broker per session, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from skillstream import broker as broker_module
+from skillstream import settings as settings_module
+from skillstream.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def make_settings(root: Path, **overrides: str) -> Settings:
+    """Settings as a user would set them: environment variables, here scoped to `root`."""
+    environ = {
+        "SKILLSTREAM_HOME": str(root / "home"),
+        "SKILLSTREAM_WAREHOUSE": str(root / "data" / "warehouse.duckdb"),
+        "SKILLSTREAM_SALT": "test-salt",
+        **{f"SKILLSTREAM_{k.upper()}": v for k, v in overrides.items()},
+    }
+    return settings_module.load(environ=environ, cwd=root)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(settings: Settings, *args: str, timeout: float = 600, check: bool = True) -> CliResult:
+    """Run `skillstream ARGS` in a child process with these settings, as a user would."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "skillstream.cli", *args],
+        env={**os.environ, **settings.as_env()},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    result = CliResult(completed.returncode, completed.stdout, completed.stderr)
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"skillstream {' '.join(args)} exited {completed.returncode}\n"
+            f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr[-4000:]}"
+        )
+    return result
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A real single-node broker on its own port and home, for the whole session."""
+    root = tmp_path_factory.mktemp("broker")
+    port = broker_module.free_port()
+    broker_settings = make_settings(root, bootstrap=f"localhost:{port}")
+    broker_module.fetch(broker_settings)
+    broker_module.up(broker_settings)
+    try:
+        yield broker_settings
+    finally:
+        broker_module.down(broker_settings)
+
+
+@pytest.fixture
+def pipeline_settings(kafka_broker: Settings, tmp_path: Path) -> Settings:
+    """Settings of one test on the shared broker: topics and warehouse of its own."""
+    from skillstream import kafka
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = make_settings(
+        tmp_path,
+        bootstrap=kafka_broker.bootstrap,
+        statements_topic=f"xapi.statements.{suffix}",
+        dlq_topic=f"xapi.dlq.{suffix}",
+    )
+    kafka.ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    return run_cli

@@ -1,0 +1,115 @@
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from skillstream import warehouse
+from skillstream.settings import Settings
+from skillstream.transforms.land import OffsetGap, land_batch
+from skillstream.transforms.normalise import STATEMENT_COLUMNS, NormalisedBatch
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+def row(statement_id: str, offset: int, content: str = "a", voids: str | None = None) -> tuple:
+    values = dict.fromkeys(STATEMENT_COLUMNS)
+    values.update(
+        statement_id=statement_id,
+        learner_id="l" * 64,
+        verb_id=VOIDED if voids else "https://v",
+        object_type="StatementRef" if voids else "Activity",
+        object_id=voids or "https://o",
+        declared_course_ids=[],
+        parent_ids=[],
+        grouping_ids=[],
+        skill_ids=[],
+        voids_statement_id=voids,
+        occurred_at=datetime(2026, 7, 1),
+        stored_at=datetime(2026, 7, 1),
+        kafka_partition=0,
+        kafka_offset=offset,
+        content_hash=content,
+        statement="{}",
+    )
+    return tuple(values[c] for c in STATEMENT_COLUMNS)
+
+
+@pytest.fixture
+def con(settings: Settings) -> duckdb.DuckDBPyConnection:
+    connection = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(connection)
+    yield connection
+    connection.close()
+
+
+def batch(start: int, end: int, rows=(), rejects=()) -> NormalisedBatch:
+    return NormalisedBatch("t", 0, start, end, list(rows), list(rejects))
+
+
+def landed(con) -> list[tuple]:
+    return con.execute(
+        "SELECT statement_id, kafka_offset, is_voided FROM raw.statements ORDER BY 2"
+    ).fetchall()
+
+
+def quarantined(con) -> list[tuple]:
+    return con.execute(
+        "SELECT kafka_offset, statement_id, reasons FROM raw.quarantine ORDER BY 1"
+    ).fetchall()
+
+
+def next_offset(con) -> int:
+    return con.execute("SELECT next_offset FROM raw.ingest_offsets WHERE topic = 't'").fetchone()[0]
+
+
+def test_statements_and_the_next_offset_land_together(con) -> None:
+    counts = land_batch(
+        con, batch(0, 3, [row("a", 0), row("b", 2)], [(0, 1, None, "file", ["bad"], "x")])
+    )
+    assert counts == {"landed": 2, "duplicates": 0, "conflicts": 0, "quarantined": 1}
+    assert landed(con) == [("a", 0, False), ("b", 2, False)]
+    assert quarantined(con) == [(1, None, ["bad"])]
+    assert next_offset(con) == 3
+
+
+def test_same_id_same_content_is_ignored_different_content_is_a_conflict(con) -> None:
+    land_batch(con, batch(0, 1, [row("a", 0, "h1")]))
+    counts = land_batch(con, batch(1, 4, [row("a", 1, "h1"), row("a", 2, "h2"), row("c", 3, "h3")]))
+    assert counts == {"landed": 1, "duplicates": 1, "conflicts": 1, "quarantined": 0}
+    assert landed(con) == [("a", 0, False), ("c", 3, False)]
+    assert quarantined(con)[0][:2] == (2, "a")
+    assert "conflict" in quarantined(con)[0][2][0]
+
+
+def test_repeats_within_one_batch(con) -> None:
+    counts = land_batch(
+        con, batch(0, 3, [row("a", 0, "h"), row("a", 1, "h"), row("a", 2, "other")])
+    )
+    assert counts == {"landed": 1, "duplicates": 1, "conflicts": 1, "quarantined": 0}
+
+
+def test_voiding_applies_whichever_arrives_first(con) -> None:
+    land_batch(con, batch(0, 2, [row("target-1", 0), row("void-2", 1, voids="target-2")]))
+    land_batch(con, batch(2, 4, [row("void-1", 2, voids="target-1"), row("target-2", 3)]))
+    assert landed(con) == [
+        ("target-1", 0, True),
+        ("void-2", 1, False),
+        ("void-1", 2, False),
+        ("target-2", 3, True),
+    ]
+
+
+def test_an_overlapping_batch_is_trimmed_to_what_has_not_landed(con) -> None:
+    land_batch(con, batch(0, 2, [row("a", 0), row("b", 1)]))
+    counts = land_batch(con, batch(0, 3, [row("a", 0), row("b", 1), row("c", 2)]))
+    assert counts["landed"] == 1 and counts["duplicates"] == 0
+    assert next_offset(con) == 3
+    assert land_batch(con, batch(1, 3, [row("b", 1), row("c", 2)])) == {"already_landed": 2}
+
+
+def test_a_hole_in_the_offsets_is_refused_and_nothing_lands(con) -> None:
+    land_batch(con, batch(0, 2, [row("a", 0)]))
+    with pytest.raises(OffsetGap, match="batch starts at 5 but offsets from 2 have not landed"):
+        land_batch(con, batch(5, 6, [row("z", 5)]))
+    assert landed(con) == [("a", 0, False)]
+    assert next_offset(con) == 2

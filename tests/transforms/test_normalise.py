@@ -1,0 +1,110 @@
+from datetime import datetime
+
+import apache_beam as beam
+import orjson
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from skillstream.transforms.normalise import (
+    STATEMENT_COLUMNS,
+    KafkaBatch,
+    KafkaRecord,
+    NormaliseBatches,
+    normalise_record,
+)
+from skillstream.xapi.identity import learner_id
+
+COURSE = "https://lms.example/courses/c1"
+STATEMENT = {
+    "id": "0f4b0a39-6a0b-4a57-a7b8-57a4b3cfe0a1",
+    "actor": {"name": "Ada", "mbox": "mailto:Ada@Example.com"},
+    "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+    "object": {
+        "id": "https://lms.example/q/1",
+        "definition": {
+            "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+            "extensions": {"https://w3id.org/skillstream/ext/skill": ["s:a", "s:b"]},
+        },
+    },
+    "result": {
+        "score": {"scaled": 0.85, "raw": 17, "min": 0, "max": 20},
+        "success": True,
+        "duration": "PT1M30S",
+    },
+    "context": {
+        "contextActivities": {
+            "parent": {
+                "id": COURSE,
+                "definition": {"type": "http://adlnet.gov/expapi/activities/course"},
+            },
+            "grouping": [{"id": "https://lms.example/paths/p"}],
+        },
+        "extensions": {
+            "https://w3id.org/skillstream/ext/skill": "s:a",
+            "https://w3id.org/skillstream/ext/cohort": "pilot",
+            "https://w3id.org/skillstream/ext/team": "t1",
+        },
+    },
+    "timestamp": "2026-07-01T12:00:00+02:00",
+}
+
+
+def record(value: bytes, offset: int = 0) -> KafkaRecord:
+    return KafkaRecord(offset=offset, value=value, source="file", timestamp_ms=1_782_900_000_000)
+
+
+def test_a_statement_becomes_a_row_with_every_normalised_field() -> None:
+    row, reject = normalise_record(record(orjson.dumps(STATEMENT), 42), partition=3, salt="s")
+    assert reject is None
+    fields = dict(zip(STATEMENT_COLUMNS, row, strict=True))
+    assert fields["learner_id"] == learner_id("mailto:ada@example.com", "s")
+    assert fields["declared_course_ids"] == [COURSE]
+    assert fields["parent_ids"] == [COURSE]
+    assert fields["grouping_ids"] == ["https://lms.example/paths/p"]
+    assert fields["skill_ids"] == ["s:a", "s:b"]
+    assert (fields["cohort"], fields["team"], fields["org"]) == ("pilot", "t1", None)
+    assert (fields["score_scaled"], fields["score_raw"], fields["score_max"]) == (0.85, 17.0, 20.0)
+    assert fields["success"] is True and fields["completion"] is None
+    assert fields["duration_seconds"] == 90.0
+    assert fields["occurred_at"] == datetime(2026, 7, 1, 10, 0)  # UTC
+    assert (fields["kafka_partition"], fields["kafka_offset"], fields["source"]) == (3, 42, "file")
+
+
+def test_no_name_or_email_is_landed() -> None:
+    row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
+    landed = row[STATEMENT_COLUMNS.index("statement")]
+    assert "Ada" not in landed and "example.com" not in landed.lower()
+
+
+def test_a_statement_without_id_gets_the_same_id_every_time() -> None:
+    without_id = {k: v for k, v in STATEMENT.items() if k != "id"}
+    first, _ = normalise_record(record(orjson.dumps(without_id)), 0, "s")
+    again, _ = normalise_record(record(orjson.dumps(without_id), 9), 1, "s")
+    assert first[0] == again[0]
+
+
+def test_bad_input_is_rejected_whole_with_reasons() -> None:
+    row, reject = normalise_record(record(b"{oops", 5), partition=1, salt="s")
+    assert row is None
+    partition, offset, statement_id, source, reasons, payload = reject
+    assert (partition, offset, statement_id, source, payload) == (1, 5, None, "file", "{oops")
+    assert reasons[0].startswith("$: malformed JSON")
+    _, reject = normalise_record(record(orjson.dumps(dict(STATEMENT, verb={}))), 1, "s")
+    assert reject[2] == STATEMENT["id"]
+    assert reject[4] == ["verb.id: is required and must be an IRI string"]
+
+
+def test_normalise_batches_splits_valid_from_invalid() -> None:
+    batch = KafkaBatch(
+        "t", 0, 10, 13, [record(orjson.dumps(STATEMENT), 10), record(b"[]", 11), record(b"", 12)]
+    )
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        counts = (
+            pipeline
+            | beam.Create([batch])
+            | beam.ParDo(NormaliseBatches("s"))
+            | beam.Map(
+                lambda b: (b.start, b.end, [r[0] for r in b.rows], [r[1] for r in b.rejects])
+            )
+        )
+        assert_that(counts, equal_to([(10, 13, [STATEMENT["id"]], [11, 12])]))
