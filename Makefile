@@ -8,7 +8,7 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: help setup python broker chromium lock lint format test test-unit demo clean
+.PHONY: help setup python broker chromium lock lint format test test-unit demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,12 @@ test-unit: $(VENV)/.installed ## only the fast tests
 
 demo: python broker ## run everything on a simulated organisation and serve the dashboard
 	$(BIN)/skillstream demo
+
+bench: setup ## run every benchmark (bench/bench_*.py); results in bench/results/
+	@set -e; for script in bench/bench_*.py; do \
+	  [ -e "$$script" ] || continue; \
+	  echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py); \
+	done
 
 clean: ## stop the broker and remove local state (.skillstream/, data/)
 	-@test -x $(BIN)/skillstream && $(BIN)/skillstream down
