@@ -6,12 +6,12 @@ the warehouse.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from skillstream import warehouse
+from skillstream.ingestion.tables import ImportFileError, csv_rows
 from skillstream.settings import Settings
 from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
 
@@ -20,8 +20,7 @@ OPTIONAL_COLUMNS = ("hourly_cost",)
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
-class RosterError(ValueError):
-    """The roster file cannot be imported at all (missing columns, not a CSV)."""
+RosterError = ImportFileError  # the roster file cannot be imported at all
 
 
 @dataclass
@@ -35,47 +34,36 @@ def parse_roster(path: Path, salt: str) -> RosterImport:
     result = RosterImport()
     seen: dict[str, int] = {}
     imported_at = datetime.now(UTC).replace(tzinfo=None)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        columns = [c.strip() for c in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise RosterError(f"{path}: missing column(s) {', '.join(missing)}")
-        unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        if unknown:
-            raise RosterError(f"{path}: unknown column(s) {', '.join(unknown)}")
-        for row in reader:
-            line = reader.line_num
-            cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-            try:
-                ifi = roster_ifi(cells["learner"])
-                pilot = _BOOLEANS.get(cells["is_pilot"].lower())
-                if pilot is None:
-                    raise ValueError(f"is_pilot: {cells['is_pilot']!r} is not true or false")
-                cost_text = cells.get("hourly_cost", "")
-                cost = float(cost_text) if cost_text else None
-                if cost is not None and cost < 0:
-                    raise ValueError(f"hourly_cost: {cost_text!r} is negative")
-            except (IdentityError, ValueError) as error:
-                result.errors.append(f"{path}:{line}: {error}")
-                continue
-            lid = learner_id(ifi, salt)
-            if lid in seen:
-                result.errors.append(f"{path}:{line}: learner repeats line {seen[lid]}")
-                continue
-            seen[lid] = line
-            result.rows.append(
-                (
-                    lid,
-                    cells["cohort"] or None,
-                    cells["org"] or None,
-                    cells["team"] or None,
-                    cells["role"] or None,
-                    pilot,
-                    cost,
-                    imported_at,
-                )
+    for line, cells in csv_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
+        try:
+            ifi = roster_ifi(cells["learner"])
+            pilot = _BOOLEANS.get(cells["is_pilot"].lower())
+            if pilot is None:
+                raise ValueError(f"is_pilot: {cells['is_pilot']!r} is not true or false")
+            cost_text = cells.get("hourly_cost", "")
+            cost = float(cost_text) if cost_text else None
+            if cost is not None and cost < 0:
+                raise ValueError(f"hourly_cost: {cost_text!r} is negative")
+        except (IdentityError, ValueError) as error:
+            result.errors.append(f"{path}:{line}: {error}")
+            continue
+        lid = learner_id(ifi, salt)
+        if lid in seen:
+            result.errors.append(f"{path}:{line}: learner repeats line {seen[lid]}")
+            continue
+        seen[lid] = line
+        result.rows.append(
+            (
+                lid,
+                cells["cohort"] or None,
+                cells["org"] or None,
+                cells["team"] or None,
+                cells["role"] or None,
+                pilot,
+                cost,
+                imported_at,
             )
+        )
     return result
 
 

@@ -26,7 +26,7 @@ EXIT_PARTIAL = 2
 def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.broker import BrokerError
     from skillstream.ingestion.produce import ProduceError
-    from skillstream.ingestion.roster import RosterError
+    from skillstream.ingestion.tables import ImportFileError
     from skillstream.kafka import KafkaUnavailable
     from skillstream.warehouse import WarehouseBusy
 
@@ -34,7 +34,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         BrokerError,
         KafkaUnavailable,
         ProduceError,
-        RosterError,
+        ImportFileError,
         WarehouseBusy,
         settings_module.SettingsError,
         FileNotFoundError,
@@ -252,6 +252,26 @@ def roster_import(path: Path) -> None:
     from skillstream.ingestion.roster import import_roster
 
     result = import_roster(_settings(), path)
+    for error in result.errors:
+        click.echo(f"skipped {error}", err=True)
+    click.echo(orjson.dumps({"imported": len(result.rows), "skipped": len(result.errors)}).decode())
+    if result.errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.group()
+def kpis() -> None:
+    """Business KPI observations."""
+
+
+@kpis.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def kpis_import(path: Path) -> None:
+    """Load a KPI CSV into raw.kpi_observations (same learner/team, KPI and day: replaced)."""
+    from skillstream.ingestion.kpis import import_kpis
+
+    result = import_kpis(_settings(), path)
     for error in result.errors:
         click.echo(f"skipped {error}", err=True)
     click.echo(orjson.dumps({"imported": len(result.rows), "skipped": len(result.errors)}).decode())

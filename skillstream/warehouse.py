@@ -81,6 +81,18 @@ CREATE TABLE IF NOT EXISTS raw.roster (
     hourly_cost DOUBLE,
     imported_at TIMESTAMP NOT NULL
 );
+
+-- Business KPIs per learner or per team over time (kpis.csv); a re-import of the same
+-- (subject, kpi, day) replaces the value.
+CREATE TABLE IF NOT EXISTS raw.kpi_observations (
+    learner_id  VARCHAR,
+    team        VARCHAR,
+    kpi         VARCHAR NOT NULL,
+    observed_on DATE NOT NULL,
+    value       DOUBLE NOT NULL,
+    imported_at TIMESTAMP NOT NULL,
+    CHECK ((learner_id IS NULL) <> (team IS NULL))
+);
 """
 
 

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import duckdb
+
+from skillstream.ingestion.kpis import import_kpis
+from skillstream.settings import Settings
+from skillstream.xapi.identity import learner_id
+
+HEADER = "learner,team,kpi,observed_on,value\n"
+
+
+def test_kpis_land_per_learner_or_team_and_reimport_replaces(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "kpis.csv"
+    path.write_text(
+        HEADER
+        + "ada@example.com,,tickets_per_day,2026-07-01,12\n"
+        + ",t1,csat,2026-07-01,4.5\n"
+        + "ada@example.com,t1,csat,2026-07-01,4\n"
+        + ",t1,csat,2026-13-01,4\n"
+        + ",t1,csat,2026-07-02,lots\n"
+    )
+    result = import_kpis(settings, path)
+    assert [e.split(": ", 1)[1] for e in result.errors] == [
+        "exactly one of learner and team must be given",
+        "observed_on: '2026-13-01' is not a YYYY-MM-DD date",
+        "value: 'lots' is not a number",
+    ]
+    path.write_text(HEADER + ",t1,csat,2026-07-01,4.8\n")
+    import_kpis(settings, path)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    rows = con.execute(
+        "SELECT learner_id, team, kpi, observed_on::VARCHAR, value "
+        "FROM raw.kpi_observations ORDER BY kpi"
+    ).fetchall()
+    con.close()
+    assert rows == [
+        (None, "t1", "csat", "2026-07-01", 4.8),
+        (
+            learner_id("mailto:ada@example.com", settings.learner_salt()),
+            None,
+            "tickets_per_day",
+            "2026-07-01",
+            12.0,
+        ),
+    ]
