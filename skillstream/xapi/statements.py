@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from skillstream.xapi import formats
+
 # Properties the LRS sets; they do not change what a statement says (xAPI statement comparison).
 LRS_SET_PROPERTIES = ("stored", "authority", "version")
 _ID_NAMESPACE = uuid.UUID("0b6a2c1e-3f59-4d7e-9a1c-5e7d2b8f4c60")
-_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<years>\d+(?:\.\d+)?)Y)?(?:(?P<months>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
 _SECONDS = {
     "years": 365.25 * 86400,
     "months": 30.44 * 86400,
@@ -50,18 +45,13 @@ def derived_statement_id(statement: dict[str, Any]) -> str:
 
 
 def parse_timestamp(value: str) -> datetime:
-    """An ISO 8601 / RFC 3339 timestamp as a naive UTC datetime (a zone-less value is UTC)."""
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    """An xAPI timestamp (RFC 3339 / ISO 8601) as a naive UTC datetime; zone-less means UTC."""
+    return formats.parse_timestamp(value).astimezone(UTC).replace(tzinfo=None)
 
 
 def duration_seconds(value: str) -> float:
-    """An ISO 8601 duration (`PT1H30M`, `P1DT2H`, `PT4.5S`) in seconds."""
-    match = _DURATION.match(value)
-    if not match:
+    """An ISO 8601 duration (`PT1H30M`, `P1DT2H`, `PT4.5S`, `P2W`) in seconds."""
+    parts = formats.duration_parts(value)
+    if parts is None:
         raise ValueError(f"{value!r} is not an ISO 8601 duration")
-    return sum(
-        float(amount) * _SECONDS[unit] for unit, amount in match.groupdict().items() if amount
-    )
+    return sum(amount * _SECONDS[unit] for unit, amount in parts.items())

@@ -1,99 +1,733 @@
-"""Statement validation: every error names the JSON path and the rule broken.
+"""xAPI statement validation, as strict as the spec: every MUST of the data model of
+xAPI 1.0.3 and 2.0.0 (IEEE 9274.1.1), every error naming the JSON path and the rule.
 
-This is the structural core the pipeline relies on (an actor naming one learner, a verb,
-an object, well-formed id, timestamp, score and duration). The spec-complete validator of
-xAPI 1.0.3 / 2.0.0 replaces `validate_statement` behind the same signature.
+    >>> validate_statement({"actor": {"mbox": "ada@example.com"}, ...})
+    ['actor.mbox: must be a mailto: IRI (mailto:name@host)', ...]
+
+`validate_statement(statement, version=...)` is the one entry point: the HTTP endpoint,
+`skillstream validate` and the Beam transform all call it. An empty list means valid.
+
+Why hand-written and not pydantic models: the transform validates every statement of the
+stream on two cores, so a typical statement must cost a few microseconds; one pass over
+plain dicts with precompiled regexes does that, collects *every* error (not only the first
+per model) and words each one as `path: rule`. `skillstream/xapi/schema.py` publishes the
+same rules as a JSON Schema for the OpenAPI description; the rules live here. Numbers and
+the comparison with ralph-malph's pydantic models: docs/validation.md.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import uuid
+from collections.abc import Callable
 from typing import Any
 
-from skillstream.xapi.identity import IdentityError, canonical_ifi
-from skillstream.xapi.statements import duration_seconds, parse_timestamp
+from skillstream.xapi import formats
+from skillstream.xapi.profile import VOIDED_VERB
+
+SUPPORTED_VERSIONS = ("1.0.3", "2.0.0")
+IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
+INTERACTION_TYPES = (
+    "true-false",
+    "choice",
+    "fill-in",
+    "long-fill-in",
+    "matching",
+    "performance",
+    "sequencing",
+    "likert",
+    "numeric",
+    "other",
+)
+# Interaction component lists each interaction type may carry (Data 2.4.4.1.1).
+COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
+COMPONENTS_BY_TYPE = {
+    "choice": ("choices",),
+    "sequencing": ("choices",),
+    "likert": ("scale",),
+    "matching": ("source", "target"),
+    "performance": ("steps",),
+}
+CONTEXT_ACTIVITY_KEYS = ("parent", "grouping", "category", "other")
+OBJECT_TYPES = ("Activity", "Agent", "Group", "SubStatement", "StatementRef")
+
+Errors = list[str]
+_Check = Callable[[Any, str, Errors], None]
 
 
-def _check_actor(actor: Any, errors: list[str]) -> None:
-    if not isinstance(actor, dict):
-        errors.append("actor: is required and must be an object")
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _child(path: str, key: str) -> str:
+    """The path of a free-form key: `a.b` when it is a plain name, else `a["key"]`."""
+    if key.isidentifier():
+        return _join(path, key)
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# ---- values --------------------------------------------------------------------------------
+
+
+def _string(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str):
+        errors.append(f"{path}: must be a string, not {_kind(value)}")
+
+
+def _iri(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_iri(value):
+        errors.append(f"{path}: must be an IRI (an absolute IRI such as https://example.com/x)")
+
+
+def _irl(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_iri(value):
+        errors.append(f"{path}: must be an IRL (a resolvable IRI such as https://example.com/x)")
+
+
+def _uuid(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_uuid(value):
+        errors.append(f"{path}: must be a UUID string")
+
+
+def _timestamp(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str):
+        errors.append(f"{path}: must be an RFC 3339 timestamp string, not {_kind(value)}")
         return
-    if actor.get("objectType") == "Group" and not any(
-        k in actor for k in ("mbox", "mbox_sha1sum", "openid", "account")
-    ):
-        errors.append("actor: an anonymous Group does not name a learner")
-        return
-    try:
-        canonical_ifi(actor)
-    except IdentityError as error:
-        errors.append(str(error))
+    problem = formats.timestamp_problem(value)
+    if problem is not None:
+        errors.append(f"{path}: {problem}")
 
 
-def _check_result(result: Any, errors: list[str]) -> None:
-    if not isinstance(result, dict):
-        errors.append("result: must be an object")
+def _duration(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or formats.duration_parts(value) is None:
+        errors.append(f"{path}: must be an ISO 8601 duration such as PT1H30M")
+
+
+def _language_map(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be a language map (an object of RFC 5646 tag: string)")
         return
-    score = result.get("score")
-    if score is not None:
-        if not isinstance(score, dict):
-            errors.append("result.score: must be an object")
+    for tag, text in value.items():
+        if not formats.is_language_tag(tag):
+            errors.append(f"{_child(path, tag)}: is not an RFC 5646 language tag")
+        if not isinstance(text, str):
+            errors.append(f"{_child(path, tag)}: must be a string, not {_kind(text)}")
+
+
+def _extensions(value: Any, path: str, errors: Errors) -> None:
+    # Values are free JSON (null included); only the keys are constrained.
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an object of IRI keys")
+        return
+    for key in value:
+        if not formats.is_iri(key):
+            errors.append(f"{_child(path, key)}: an extension key must be an IRI")
+
+
+def _boolean(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, bool):
+        errors.append(f"{path}: must be a boolean, not {_kind(value)}")
+
+
+# ---- objects -------------------------------------------------------------------------------
+
+
+def _properties(
+    value: dict[str, Any], path: str, errors: Errors, checks: dict[str, _Check], what: str
+) -> None:
+    """Check each property with its rule; unknown properties and nulls are errors."""
+    prefix = f"{path}." if path else ""
+    for key, item in value.items():
+        check = checks.get(key)
+        if check is None:
+            errors.append(
+                f"{_child(path, key)}: is not a property of {what} (names are case-sensitive)"
+            )
+        elif item is None:
+            errors.append(f"{prefix}{key}: must not be null")
         else:
-            scaled = score.get("scaled")
-            if scaled is not None and (
-                not isinstance(scaled, int | float)
-                or isinstance(scaled, bool)
-                or math.isnan(scaled)
-                or not -1 <= scaled <= 1
-            ):
-                errors.append("result.score.scaled: must be a number between -1 and 1")
-    duration = result.get("duration")
-    if duration is not None:
-        try:
-            duration_seconds(duration) if isinstance(duration, str) else duration_seconds("")
-        except ValueError:
-            errors.append("result.duration: must be an ISO 8601 duration")
-    for flag in ("success", "completion"):
-        if flag in result and not isinstance(result[flag], bool):
-            errors.append(f"result.{flag}: must be a boolean")
+            check(item, prefix + key, errors)
 
 
-def validate_statement(statement: Any) -> list[str]:
-    """The reasons a statement is invalid; an empty list means it is valid."""
-    if not isinstance(statement, dict):
-        return ["$: a statement must be a JSON object"]
-    errors: list[str] = []
-    statement_id = statement.get("id")
-    if statement_id is not None:
-        try:
-            if not isinstance(statement_id, str):
-                raise ValueError
-            uuid.UUID(statement_id)
-        except ValueError:
-            errors.append("id: must be a UUID string")
-    _check_actor(statement.get("actor"), errors)
-    verb = statement.get("verb")
-    if not isinstance(verb, dict) or not isinstance(verb.get("id"), str) or not verb["id"]:
-        errors.append("verb.id: is required and must be an IRI string")
-    target = statement.get("object")
-    if not isinstance(target, dict):
-        errors.append("object: is required and must be an object")
-    elif target.get("objectType", "Activity") in ("Activity", "StatementRef") and not isinstance(
-        target.get("id"), str
-    ):
-        errors.append("object.id: is required and must be a string")
-    if "result" in statement:
-        _check_result(statement["result"], errors)
-    for key in ("timestamp", "stored"):
-        if key in statement:
-            value = statement[key]
-            try:
-                if not isinstance(value, str):
-                    raise ValueError
-                parse_timestamp(value)
-            except ValueError:
-                errors.append(f"{key}: must be an RFC 3339 timestamp")
-    context = statement.get("context")
-    if context is not None and not isinstance(context, dict):
-        errors.append("context: must be an object")
-    return errors
+def _mbox(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_mailto(value):
+        errors.append(f"{path}: must be a mailto: IRI (mailto:name@host)")
+
+
+def _mbox_sha1sum(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_sha1_hex(value):
+        errors.append(f"{path}: must be the hex SHA-1 of a mailto: IRI (40 hex digits)")
+
+
+def _openid(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_uri(value):
+        errors.append(f"{path}: must be a URI")
+
+
+def _account(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an object with homePage and name")
+        return
+    _properties(value, path, errors, _ACCOUNT_CHECKS, "an Account")
+    for key in ("homePage", "name"):
+        if key not in value:
+            errors.append(f"{path}.{key}: is required")
+
+
+_ACCOUNT_CHECKS: dict[str, _Check] = {"homePage": _irl, "name": _string}
+_IFI_CHECKS: dict[str, _Check] = {
+    "mbox": _mbox,
+    "mbox_sha1sum": _mbox_sha1sum,
+    "openid": _openid,
+    "account": _account,
+}
+
+
+def _object_type(expected: str) -> _Check:
+    def check(value: Any, path: str, errors: Errors) -> None:
+        if value != expected:
+            errors.append(f'{path}: must be "{expected}"')
+
+    return check
+
+
+def _count_ifis(value: dict[str, Any]) -> int:
+    return sum(1 for key in IFI_KEYS if key in value)
+
+
+_AGENT_CHECKS: dict[str, _Check] = {
+    "objectType": _object_type("Agent"),
+    "name": _string,
+    **_IFI_CHECKS,
+}
+
+
+def _agent(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an Agent object")
+        return
+    _properties(value, path, errors, _AGENT_CHECKS, "an Agent")
+    found = _count_ifis(value)
+    if found != 1:
+        errors.append(f"{path}: must have exactly one of {', '.join(IFI_KEYS)} (found {found})")
+
+
+def _members(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, list):
+        errors.append(f"{path}: must be an array of Agents")
+        return
+    for index, member in enumerate(value):
+        member_path = f"{path}[{index}]"
+        if isinstance(member, dict) and member.get("objectType") == "Group":
+            errors.append(f"{member_path}: a Group cannot be a member of a Group")
+        else:
+            _agent(member, member_path, errors)
+
+
+_GROUP_CHECKS: dict[str, _Check] = {
+    "objectType": _object_type("Group"),
+    "name": _string,
+    "member": _members,
+    **_IFI_CHECKS,
+}
+
+
+def _group(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be a Group object")
+        return
+    if value.get("objectType") != "Group":
+        errors.append(f'{path}.objectType: a Group must have objectType "Group"')
+    _properties(value, path, errors, _GROUP_CHECKS, "a Group")
+    found = _count_ifis(value)
+    if found > 1:
+        errors.append(
+            f"{path}: an identified Group must have exactly one of {', '.join(IFI_KEYS)} "
+            f"(found {found})"
+        )
+    elif found == 0 and not value.get("member"):
+        errors.append(f"{path}.member: an anonymous Group must list its members")
+
+
+def _agent_or_group(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an Agent or Group object, not {_kind(value)}")
+    elif value.get("objectType", "Agent") == "Agent":
+        _agent(value, path, errors)
+    elif value["objectType"] == "Group":
+        _group(value, path, errors)
+    else:
+        errors.append(f'{path}.objectType: must be "Agent" or "Group"')
+
+
+def _authority(value: Any, path: str, errors: Errors) -> None:
+    _agent_or_group(value, path, errors)
+    if isinstance(value, dict) and value.get("objectType") == "Group":
+        # Data 2.4.9: a Group authority is the OAuth consumer and user: anonymous, two Agents.
+        if _count_ifis(value):
+            errors.append(f"{path}: a Group authority must be an anonymous Group")
+        members = value.get("member")
+        if not isinstance(members, list) or len(members) != 2:
+            errors.append(f"{path}.member: a Group authority must have exactly two members")
+
+
+# ---- verb and activity ---------------------------------------------------------------------
+
+
+_VERB_CHECKS: dict[str, _Check] = {"id": _iri, "display": _language_map}
+
+
+def _verb(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be a Verb object")
+        return
+    if "id" not in value:
+        errors.append(f"{path}.id: is required and must be an IRI string")
+    _properties(value, path, errors, _VERB_CHECKS, "a Verb")
+
+
+_COMPONENT_CHECKS: dict[str, _Check] = {"id": _string, "description": _language_map}
+
+
+def _components(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, list):
+        errors.append(f"{path}: must be an array of interaction components")
+        return
+    seen: set[str] = set()
+    for index, component in enumerate(value):
+        item_path = f"{path}[{index}]"
+        if not isinstance(component, dict):
+            errors.append(f"{item_path}: must be an interaction component object")
+            continue
+        _properties(component, item_path, errors, _COMPONENT_CHECKS, "an interaction component")
+        component_id = component.get("id")
+        if component_id is None:
+            errors.append(f"{item_path}.id: is required")
+        elif isinstance(component_id, str):
+            if component_id in seen:
+                errors.append(f"{item_path}.id: repeats {component_id!r}; ids must be distinct")
+            seen.add(component_id)
+
+
+def _interaction_type(value: Any, path: str, errors: Errors) -> None:
+    if value not in INTERACTION_TYPES:
+        errors.append(f"{path}: must be one of {', '.join(INTERACTION_TYPES)}")
+
+
+def _string_list(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        errors.append(f"{path}: must be an array of strings")
+
+
+_DEFINITION_CHECKS: dict[str, _Check] = {
+    "name": _language_map,
+    "description": _language_map,
+    "type": _iri,
+    "moreInfo": _irl,
+    "extensions": _extensions,
+    "interactionType": _interaction_type,
+    "correctResponsesPattern": _string_list,
+    **dict.fromkeys(COMPONENT_LISTS, _components),
+}
+
+
+def _definition(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an Activity Definition object")
+        return
+    _properties(value, path, errors, _DEFINITION_CHECKS, "an Activity Definition")
+    interaction = value.get("interactionType")
+    allowed = COMPONENTS_BY_TYPE.get(interaction, ()) if isinstance(interaction, str) else ()
+    for key in COMPONENT_LISTS:
+        if key in value and key not in allowed:
+            errors.append(
+                f"{path}.{key}: is not allowed with interactionType {interaction!r}"
+                if interaction is not None
+                else f"{path}.{key}: needs an interactionType that uses {key}"
+            )
+    if "correctResponsesPattern" in value and interaction is None:
+        errors.append(f"{path}.correctResponsesPattern: needs an interactionType")
+
+
+_ACTIVITY_CHECKS: dict[str, _Check] = {
+    "objectType": _object_type("Activity"),
+    "id": _iri,
+    "definition": _definition,
+}
+
+
+def _activity(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an Activity object")
+        return
+    if "id" not in value:
+        errors.append(f"{path}.id: is required and must be an IRI")
+    _properties(value, path, errors, _ACTIVITY_CHECKS, "an Activity")
+
+
+_STATEMENT_REF_CHECKS: dict[str, _Check] = {
+    "objectType": _object_type("StatementRef"),
+    "id": _uuid,
+}
+
+
+def _statement_ref(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be a StatementRef object")
+        return
+    if value.get("objectType") != "StatementRef":
+        errors.append(f'{path}.objectType: a StatementRef must have objectType "StatementRef"')
+    if "id" not in value:
+        errors.append(f"{path}.id: is required and must be a UUID string")
+    _properties(value, path, errors, _STATEMENT_REF_CHECKS, "a StatementRef")
+
+
+# ---- result --------------------------------------------------------------------------------
+
+
+def _number(value: Any, path: str, errors: Errors) -> None:
+    if not _is_number(value):
+        errors.append(f"{path}: must be a number, not {_kind(value)}")
+
+
+_SCORE_CHECKS: dict[str, _Check] = dict.fromkeys(("scaled", "raw", "min", "max"), _number)
+
+
+def _score(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be a Score object")
+        return
+    _properties(value, path, errors, _SCORE_CHECKS, "a Score")
+    scaled: Any = value.get("scaled")
+    raw: Any = value.get("raw")
+    low: Any = value.get("min")
+    high: Any = value.get("max")
+    if _is_number(scaled) and not -1 <= scaled <= 1:
+        errors.append(f"{path}.scaled: must be a number between -1 and 1")
+    if _is_number(low) and _is_number(high) and not low < high:
+        errors.append(f"{path}.min: must be less than max")
+    if _is_number(raw):
+        if _is_number(low) and raw < low:
+            errors.append(f"{path}.raw: must not be less than min")
+        if _is_number(high) and raw > high:
+            errors.append(f"{path}.raw: must not be greater than max")
+
+
+_RESULT_CHECKS: dict[str, _Check] = {
+    "score": _score,
+    "success": _boolean,
+    "completion": _boolean,
+    "response": _string,
+    "duration": _duration,
+    "extensions": _extensions,
+}
+
+
+def _result(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be a Result object")
+        return
+    _properties(value, path, errors, _RESULT_CHECKS, "a Result")
+
+
+# ---- context -------------------------------------------------------------------------------
+
+
+def _context_activities(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an object of parent, grouping, category, other")
+        return
+    for key, activities in value.items():
+        key_path = _child(path, key)
+        if key not in CONTEXT_ACTIVITY_KEYS:
+            errors.append(f"{key_path}: must be one of {', '.join(CONTEXT_ACTIVITY_KEYS)}")
+        elif activities is None:
+            errors.append(f"{key_path}: must not be null")
+        elif isinstance(activities, list):
+            for index, activity in enumerate(activities):
+                _activity(activity, f"{key_path}[{index}]", errors)
+        else:
+            _activity(activities, key_path, errors)
+
+
+def _language_tag(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_language_tag(value):
+        errors.append(f"{path}: must be an RFC 5646 language tag")
+
+
+def _relevant_types(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, list) or not value:
+        errors.append(f"{path}: must be a non-empty array of IRIs")
+        return
+    for index, item in enumerate(value):
+        _iri(item, f"{path}[{index}]", errors)
+
+
+_CONTEXT_AGENT_CHECKS: dict[str, _Check] = {
+    "objectType": _object_type("contextAgent"),
+    "agent": _agent,
+    "relevantTypes": _relevant_types,
+}
+_CONTEXT_GROUP_CHECKS: dict[str, _Check] = {
+    "objectType": _object_type("contextGroup"),
+    "group": _group,
+    "relevantTypes": _relevant_types,
+}
+
+
+def _typed_list(object_type: str, member: str, checks: dict[str, _Check]) -> _Check:
+    """contextAgents / contextGroups: arrays of {objectType, agent|group, relevantTypes}."""
+
+    def check(value: Any, path: str, errors: Errors) -> None:
+        if not isinstance(value, list):
+            errors.append(f"{path}: must be an array of {object_type} objects")
+            return
+        for index, item in enumerate(value):
+            item_path = f"{path}[{index}]"
+            if not isinstance(item, dict):
+                errors.append(f"{item_path}: must be a {object_type} object")
+                continue
+            for key in ("objectType", member):
+                if key not in item:
+                    errors.append(f"{item_path}.{key}: is required")
+            _properties(item, item_path, errors, checks, f"a {object_type}")
+
+    return check
+
+
+_CONTEXT_CHECKS_1: dict[str, _Check] = {
+    "registration": _uuid,
+    "instructor": _agent_or_group,
+    "team": _group,
+    "contextActivities": _context_activities,
+    "revision": _string,
+    "platform": _string,
+    "language": _language_tag,
+    "statement": _statement_ref,
+    "extensions": _extensions,
+}
+_CONTEXT_CHECKS_2: dict[str, _Check] = {
+    **_CONTEXT_CHECKS_1,
+    "contextAgents": _typed_list("contextAgent", "agent", _CONTEXT_AGENT_CHECKS),
+    "contextGroups": _typed_list("contextGroup", "group", _CONTEXT_GROUP_CHECKS),
+}
+
+
+# ---- attachments ---------------------------------------------------------------------------
+
+
+def _content_type(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_media_type(value):
+        errors.append(f"{path}: must be an Internet media type such as text/plain")
+
+
+def _length(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        errors.append(f"{path}: must be a non-negative integer (bytes)")
+
+
+def _sha2(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, str) or not formats.is_sha2_hex(value):
+        errors.append(f"{path}: must be the hex SHA-2 hash of the attachment")
+
+
+_ATTACHMENT_CHECKS: dict[str, _Check] = {
+    "usageType": _iri,
+    "display": _language_map,
+    "description": _language_map,
+    "contentType": _content_type,
+    "length": _length,
+    "sha2": _sha2,
+    "fileUrl": _irl,
+}
+_ATTACHMENT_REQUIRED = ("usageType", "display", "contentType", "length", "sha2")
+
+
+def _attachments(value: Any, path: str, errors: Errors) -> None:
+    if not isinstance(value, list):
+        errors.append(f"{path}: must be an array of Attachment objects")
+        return
+    for index, attachment in enumerate(value):
+        item_path = f"{path}[{index}]"
+        if not isinstance(attachment, dict):
+            errors.append(f"{item_path}: must be an Attachment object, not {_kind(attachment)}")
+            continue
+        for key in _ATTACHMENT_REQUIRED:
+            if key not in attachment:
+                errors.append(f"{item_path}.{key}: is required")
+        _properties(attachment, item_path, errors, _ATTACHMENT_CHECKS, "an Attachment")
+
+
+# ---- statements ----------------------------------------------------------------------------
+
+# Properties a SubStatement must not have (Data 2.4.4.3).
+_NOT_IN_SUBSTATEMENT = ("id", "stored", "version", "authority")
+
+
+class _StatementRules:
+    """The statement-level rules of one xAPI version."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        v2 = version.startswith("2.")
+        context_checks = _CONTEXT_CHECKS_2 if v2 else _CONTEXT_CHECKS_1
+        self.context_checks = context_checks
+        self.statement_checks: dict[str, _Check] = {
+            "id": _uuid,
+            "actor": _actor,
+            "verb": _verb,
+            "object": self._object,
+            "result": _result,
+            "context": self._context,
+            "timestamp": _timestamp,
+            "stored": _timestamp,
+            "authority": _authority,
+            "version": self._version,
+            "attachments": _attachments,
+        }
+        self.substatement_checks: dict[str, _Check] = {
+            key: check
+            for key, check in self.statement_checks.items()
+            if key not in _NOT_IN_SUBSTATEMENT
+        }
+        self.substatement_checks["object"] = self._substatement_object
+        self.substatement_checks["objectType"] = _object_type("SubStatement")
+        self.accept_2_0 = v2
+
+    def _version(self, value: Any, path: str, errors: Errors) -> None:
+        if not isinstance(value, str) or not formats.is_version(value, self.accept_2_0):
+            accepted = "1.0.x or 2.0.x" if self.accept_2_0 else "1.0.x"
+            errors.append(f"{path}: must be an xAPI version this LRS accepts ({accepted})")
+
+    def _context(self, value: Any, path: str, errors: Errors) -> None:
+        if not isinstance(value, dict):
+            errors.append(f"{path}: must be a Context object")
+            return
+        _properties(value, path, errors, self.context_checks, "a Context")
+
+    def _object(self, value: Any, path: str, errors: Errors) -> None:
+        self._any_object(value, path, errors, nested=False)
+
+    def _substatement_object(self, value: Any, path: str, errors: Errors) -> None:
+        self._any_object(value, path, errors, nested=True)
+
+    def _any_object(self, value: Any, path: str, errors: Errors, nested: bool) -> None:
+        if not isinstance(value, dict):
+            errors.append(
+                f"{path}: must be an object (Activity, Agent, Group, ...), not {_kind(value)}"
+            )
+            return
+        object_type = value.get("objectType", "Activity")
+        if object_type == "Activity":
+            _activity(value, path, errors)
+        elif object_type == "Agent":
+            _agent(value, path, errors)
+        elif object_type == "Group":
+            _group(value, path, errors)
+        elif object_type == "StatementRef":
+            _statement_ref(value, path, errors)
+        elif object_type == "SubStatement":
+            if nested:
+                errors.append(f"{path}: a SubStatement cannot contain a SubStatement")
+            else:
+                self._substatement(value, path, errors)
+        else:
+            errors.append(f"{path}.objectType: must be one of {', '.join(OBJECT_TYPES)}")
+
+    def _substatement(self, value: dict[str, Any], path: str, errors: Errors) -> None:
+        for key in _NOT_IN_SUBSTATEMENT:
+            if key in value:
+                errors.append(f"{path}.{key}: a SubStatement must not have {key}")
+        self._body(
+            {k: v for k, v in value.items() if k not in _NOT_IN_SUBSTATEMENT},
+            path,
+            errors,
+            self.substatement_checks,
+            "a SubStatement",
+        )
+
+    def _body(
+        self,
+        value: dict[str, Any],
+        path: str,
+        errors: Errors,
+        checks: dict[str, _Check],
+        what: str,
+    ) -> None:
+        for key, message in (
+            ("actor", "is required and must be an Agent or Group"),
+            ("verb", "is required and must be a Verb"),
+            ("object", "is required and must be an object"),
+        ):
+            if key not in value:
+                errors.append(
+                    f"{_join(path, key)}.id: is required and must be an IRI string"
+                    if key == "verb"
+                    else f"{_join(path, key)}: {message}"
+                )
+        _properties(value, path, errors, checks, what)
+        # Data 2.4.6: revision and platform only apply when the object is an Activity.
+        context, target = value.get("context"), value.get("object")
+        if isinstance(context, dict) and isinstance(target, dict):
+            object_type = target.get("objectType", "Activity")
+            if object_type != "Activity":
+                for key in ("revision", "platform"):
+                    if key in context:
+                        errors.append(
+                            f"{_join(path, 'context')}.{key}: must only be used when the "
+                            f"object is an Activity, not a {object_type}"
+                        )
+
+    def validate(self, statement: Any) -> Errors:
+        if not isinstance(statement, dict):
+            return ["$: a statement must be a JSON object"]
+        errors: Errors = []
+        self._body(statement, "", errors, self.statement_checks, "a Statement")
+        verb, target = statement.get("verb"), statement.get("object")
+        if (
+            isinstance(verb, dict)
+            and verb.get("id") == VOIDED_VERB
+            and isinstance(target, dict)
+            and target.get("objectType") != "StatementRef"
+        ):
+            errors.append("object.objectType: a voiding statement's object must be a StatementRef")
+        return errors
+
+
+def _actor(value: Any, path: str, errors: Errors) -> None:
+    _agent_or_group(value, path, errors)
+
+
+_RULES = {version: _StatementRules(version) for version in SUPPORTED_VERSIONS}
+
+
+def rules_for(version: str) -> _StatementRules:
+    """The rules of `1.0.x` (1.0.3) or `2.0.x` (2.0.0, which also accepts 1.0.x statements)."""
+    if version.startswith("1.0"):
+        return _RULES["1.0.3"]
+    if version.startswith("2.0"):
+        return _RULES["2.0.0"]
+    raise ValueError(f"unsupported xAPI version {version!r}; use 1.0.3 or 2.0.0")
+
+
+def validate_statement(statement: Any, *, version: str = "2.0.0") -> list[str]:
+    """The reasons a statement is invalid under xAPI `version`; an empty list means valid."""
+    return rules_for(version).validate(statement)
