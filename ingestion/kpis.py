@@ -11,8 +11,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+
+import click
 
 from skillstream import warehouse
+from skillstream.ingestion.sources import TableSource
 from skillstream.ingestion.tables import csv_rows
 from skillstream.settings import Settings
 from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
@@ -88,3 +92,18 @@ def import_kpis(settings: Settings, path: Path) -> KpiImport:
     finally:
         con.close()
     return parsed
+
+
+def _load(settings: Settings, path: Path) -> dict[str, Any]:
+    result = import_kpis(settings, path)
+    return {"imported": len(result.rows), "skipped": len(result.errors), "errors": result.errors}
+
+
+source = TableSource(
+    name="kpis",
+    help=__doc__.strip().splitlines()[0] if __doc__ else "kpis",
+    load=_load,
+    parameters=(
+        click.Argument(["path"], type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    ),
+)

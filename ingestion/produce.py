@@ -87,14 +87,22 @@ class StatementProducer:
             self.counts.statements += 1
         future.add_errback(self._on_error(event.origin))
 
-    def close(self, timeout: float = 120.0) -> ProduceCounts:
-        try:
-            self._producer.flush(timeout=timeout)
-        finally:
-            self._producer.close(timeout=timeout)
+    def checkpoint(self, timeout: float = 120.0) -> None:
+        """Return once Kafka acknowledged every send so far; raise if any failed."""
+        self._producer.flush(timeout=timeout)
+        self._raise_failures()
+
+    def _raise_failures(self) -> None:
         if self.counts.failed:
             shown = "\n".join(self.counts.failed[:10])
             raise ProduceError(
                 f"Kafka did not acknowledge {len(self.counts.failed)} event(s):\n{shown}"
             )
+
+    def close(self, timeout: float = 120.0) -> ProduceCounts:
+        try:
+            self._producer.flush(timeout=timeout)
+        finally:
+            self._producer.close(timeout=timeout)
+        self._raise_failures()
         return self.counts

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import click
 
 from skillstream import warehouse
+from skillstream.ingestion.sources import TableSource
 from skillstream.ingestion.tables import ImportFileError, csv_rows
 from skillstream.settings import Settings
 from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
@@ -81,3 +85,18 @@ def import_roster(settings: Settings, path: Path) -> RosterImport:
     finally:
         con.close()
     return parsed
+
+
+def _load(settings: Settings, path: Path) -> dict[str, Any]:
+    result = import_roster(settings, path)
+    return {"imported": len(result.rows), "skipped": len(result.errors), "errors": result.errors}
+
+
+source = TableSource(
+    name="roster",
+    help=__doc__.strip().splitlines()[0] if __doc__ else "roster",
+    load=_load,
+    parameters=(
+        click.Argument(["path"], type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    ),
+)

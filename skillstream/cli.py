@@ -26,6 +26,7 @@ EXIT_PARTIAL = 2
 def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.broker import BrokerError
     from skillstream.ingestion.produce import ProduceError
+    from skillstream.ingestion.sources import SourceError
     from skillstream.ingestion.tables import ImportFileError
     from skillstream.kafka import KafkaUnavailable
     from skillstream.warehouse import WarehouseBusy
@@ -34,6 +35,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         BrokerError,
         KafkaUnavailable,
         ProduceError,
+        SourceError,
         ImportFileError,
         WarehouseBusy,
         settings_module.SettingsError,
@@ -203,40 +205,86 @@ def simulate(
     )
 
 
-@main.group()
-def ingest() -> None:
-    """Produce statements from a source to Kafka."""
+class SourceGroup(click.Group):
+    """`skillstream ingest NAME`: one subcommand per installed source (entry points)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from skillstream.ingestion.sources import installed_names
+
+        return sorted(set(super().list_commands(ctx)) | set(installed_names()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from skillstream.ingestion.sources import SourceError, installed_names, load_source
+
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in installed_names():
+            return command
+        try:
+            return _source_command(load_source(cmd_name))
+        except SourceError as error:
+            raise click.ClickException(str(error)) from None
 
 
-@ingest.command("file")
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-@friendly
-def ingest_file(paths: tuple[Path, ...]) -> None:
-    """Statements from .json / .ndjson / .jsonl files (optionally .gz)."""
-    from skillstream.ingestion.produce import StatementProducer
-    from skillstream.ingestion.sources.file import read_file
+def _source_command(source: Any) -> click.Command:
+    from skillstream.ingestion.sources import TableSource
 
-    settings = _settings()
-    producer = StatementProducer(settings, source="file")
-    for path in paths:
-        for event in read_file(path):
-            if event.error:
-                click.echo(f"dead-lettered {event.origin}: {event.error}", err=True)
-            producer.send(event)
-    counts = producer.close()
-    click.echo(
-        orjson.dumps(
-            {
-                "statements": counts.statements,
-                "dead_letters": counts.dead_letters,
-                "topic": settings.statements_topic,
-            }
-        ).decode()
+    if isinstance(source, TableSource):
+
+        def load_table(**options: Any) -> None:
+            _print_import(source.load(_settings(), **options))
+
+        return click.Command(
+            source.name,
+            params=list(source.parameters),
+            callback=friendly(load_table),
+            help=source.help,
+        )
+
+    def produce(restart: bool, quiet: bool, **options: Any) -> None:
+        from skillstream.ingestion.run import run_statement_source
+
+        settings = _settings()
+        result = run_statement_source(
+            settings,
+            source,
+            options,
+            restart=restart,
+            progress=not quiet and sys.stderr.isatty(),
+            on_dead_letter=lambda e: click.echo(f"dead-lettered {e.origin}: {e.error}", err=True),
+        )
+        summary = {
+            "statements": result.statements,
+            "dead_letters": result.dead_letters,
+            "topic": settings.statements_topic,
+        }
+        click.echo(orjson.dumps(summary).decode())
+        if result.dead_letters:
+            sys.exit(EXIT_PARTIAL)
+
+    return click.Command(
+        source.name,
+        params=[
+            *source.parameters,
+            click.Option(["--restart"], is_flag=True, help="Ignore the saved cursor."),
+            click.Option(["-q", "--quiet"], is_flag=True, help="No progress bar."),
+        ],
+        callback=friendly(produce),
+        help=source.help,
     )
-    if counts.dead_letters:
+
+
+def _print_import(result: dict[str, Any]) -> None:
+    for error in result.get("errors", []):
+        click.echo(f"skipped {error}", err=True)
+    click.echo(orjson.dumps({k: v for k, v in result.items() if k != "errors"}).decode())
+    if result.get("skipped"):
         sys.exit(EXIT_PARTIAL)
+
+
+@main.group(cls=SourceGroup)
+def ingest() -> None:
+    """Produce statements from a source to Kafka (sources are plugins: entry-point group
+    skillstream.sources)."""
 
 
 @main.group()
@@ -249,14 +297,9 @@ def roster() -> None:
 @friendly
 def roster_import(path: Path) -> None:
     """Load a roster CSV into raw.roster (replaces the previous import)."""
-    from skillstream.ingestion.roster import import_roster
+    from skillstream.ingestion.roster import source
 
-    result = import_roster(_settings(), path)
-    for error in result.errors:
-        click.echo(f"skipped {error}", err=True)
-    click.echo(orjson.dumps({"imported": len(result.rows), "skipped": len(result.errors)}).decode())
-    if result.errors:
-        sys.exit(EXIT_PARTIAL)
+    _print_import(source.load(_settings(), path=path))
 
 
 @main.group()
@@ -269,13 +312,40 @@ def kpis() -> None:
 @friendly
 def kpis_import(path: Path) -> None:
     """Load a KPI CSV into raw.kpi_observations (same learner/team, KPI and day: replaced)."""
-    from skillstream.ingestion.kpis import import_kpis
+    from skillstream.ingestion.kpis import source
 
-    result = import_kpis(_settings(), path)
-    for error in result.errors:
-        click.echo(f"skipped {error}", err=True)
-    click.echo(orjson.dumps({"imported": len(result.rows), "skipped": len(result.errors)}).decode())
-    if result.errors:
+    _print_import(source.load(_settings(), path=path))
+
+
+@main.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per statement.")
+@click.option(
+    "--xapi-version",
+    type=click.Choice(["1.0.3", "2.0.0"]),
+    default="2.0.0",
+    show_default=True,
+    help="2.0.0 also accepts 1.0.x statements.",
+)
+@friendly
+def validate(path: str, as_json: bool, xapi_version: str) -> None:
+    """Validate xAPI statements in PATH (.json, .ndjson, .gz; - for stdin) offline."""
+    from skillstream.ingestion.validate import validate_path
+
+    if path != "-" and not Path(path).is_file():
+        raise click.BadParameter(f"{path} is not a file", param_hint="PATH")
+    total = invalid = 0
+    for entry in validate_path(path, xapi_version):
+        total += 1
+        invalid += not entry["valid"]
+        if as_json:
+            click.echo(orjson.dumps(entry).decode())
+        elif not entry["valid"]:
+            for error in entry["errors"]:
+                click.echo(f"{entry['index']}: {error}")
+    if not as_json:
+        click.echo(f"{total - invalid} of {total} statement(s) valid (xAPI {xapi_version})")
+    if invalid:
         sys.exit(EXIT_PARTIAL)
 
 
@@ -422,7 +492,13 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
         ),
         (
             "ingest the statements",
-            lambda: _allow_partial(ctx.invoke, ingest_file, paths=(statements,)),
+            lambda: _allow_partial(
+                ctx.invoke,
+                _source_command(_file_source()),
+                paths=(statements,),
+                restart=True,
+                quiet=True,
+            ),
         ),
         (
             "transform Kafka -> DuckDB",
@@ -437,6 +513,12 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
         return
     click.echo(f"[{len(steps) + 1}/{len(steps) + 1}] serve the dashboard")
     ctx.invoke(dashboard, port=None, address="localhost")
+
+
+def _file_source() -> Any:
+    from skillstream.ingestion.sources.file import source
+
+    return source
 
 
 def _allow_partial(invoke: Callable[..., Any], command: Any, **kwargs: Any) -> None:

@@ -1,21 +1,35 @@
 """The file source: statements from `.json` (one statement or an array), `.ndjson`/`.jsonl`
-(one statement per line), each optionally gzip-compressed."""
+(one statement per line), each optionally gzip-compressed.
+
+Resumable: the cursor keeps, per file, how many events were produced and acknowledged and
+a fingerprint of the file's head; a rerun after a crash skips what Kafka already has (an
+appended NDJSON log continues where it stopped; a different file under the same name
+starts over).
+"""
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
+import click
 import orjson
 
-from skillstream.ingestion.sources import RawEvent
+from skillstream.ingestion.sources import Checkpoint, RawEvent, SourceContext, StatementSource
+from skillstream.xapi.strict_json import JsonInputError, loads
 
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
+CHECKPOINT_EVERY = 10_000  # events between cursor writes (each waits for Kafka's acks)
+_FINGERPRINT_BYTES = 64 * 1024
 
 
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+def _open(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 def _format_of(path: Path) -> str:
@@ -23,71 +37,143 @@ def _format_of(path: Path) -> str:
     return "ndjson" if suffix in NDJSON_SUFFIXES else "json"
 
 
-def _lines(path: Path) -> Iterator[RawEvent]:
+def _parse(text: bytes, origin: str, index: int, where: str) -> RawEvent:
+    try:
+        value = loads(text)
+    except JsonInputError as error:
+        return RawEvent(text, origin, f"{where}: {error}", index=index)
+    if not isinstance(value, dict):
+        return RawEvent(text, origin, f"{where}: a statement must be a JSON object", index=index)
+    return RawEvent(text, origin, statement=value, index=index)
+
+
+def _lines(path: Path, start: int = 0) -> Iterator[RawEvent]:
     with _open(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            origin = f"{path}:{number}"
-            try:
-                value = orjson.loads(text)
-            except orjson.JSONDecodeError as error:
-                yield RawEvent(text, origin, f"line {number}: malformed JSON: {error}")
-                continue
-            if not isinstance(value, dict):
-                yield RawEvent(text, origin, f"line {number}: a statement must be a JSON object")
-                continue
-            yield RawEvent(text, origin, statement=value)
+        yield from _numbered(handle, str(path), start)
 
 
-def _document(path: Path, content: bytes) -> Iterator[RawEvent] | None:
+def _content_lines(content: bytes, name: str, start: int) -> Iterator[RawEvent]:
+    return _numbered(content.splitlines(), name, start)
+
+
+def _numbered(lines: Iterable[bytes], name: str, start: int) -> Iterator[RawEvent]:
+    for index, line in enumerate(lines):
+        if index < start:
+            continue
+        text = line.strip()
+        if not text:
+            continue
+        number = index + 1
+        yield _parse(text, f"{name}:{number}", index, f"line {number}")
+
+
+def _document(path: str, content: bytes) -> list[RawEvent] | None:
     """Events of a whole-file JSON document, or None when the file is not one document."""
     try:
-        value = orjson.loads(content)
-    except orjson.JSONDecodeError:
+        value = loads(content)
+    except JsonInputError:
         return None
     if isinstance(value, dict):
-        return iter([RawEvent(orjson.dumps(value), f"{path}", statement=value)])
+        return [RawEvent(content, f"{path}", statement=value)]
     if isinstance(value, list):
-        return (
-            RawEvent(orjson.dumps(item), f"{path}[{index}]", statement=item)
+        return [
+            RawEvent(orjson.dumps(item), f"{path}[{index}]", statement=item, index=index)
             if isinstance(item, dict)
             else RawEvent(
                 orjson.dumps(item),
                 f"{path}[{index}]",
                 f"[{index}]: a statement must be a JSON object",
+                index=index,
             )
             for index, item in enumerate(value)
-        )
-    return iter([RawEvent(content, f"{path}", "a statement file must hold an object or an array")])
+        ]
+    return [RawEvent(content, f"{path}", "a statement file must hold an object or an array")]
 
 
 def _first_line_is_object(content: bytes) -> bool:
     for line in content.splitlines():
         if line.strip():
             try:
-                return isinstance(orjson.loads(line), dict)
-            except orjson.JSONDecodeError:
+                return isinstance(loads(line), dict)
+            except JsonInputError:
                 return False
     return False
 
 
-def read_file(path: Path) -> Iterator[RawEvent]:
-    """Every event of one file, in order; unreadable ones carry their reason."""
+def read_file(path: Path, start: int = 0) -> Iterator[RawEvent]:
+    """Every event of one file from position `start`, in order; unreadable ones carry
+    their reason. Positions are lines (from 0) for NDJSON and elements for arrays."""
     if _format_of(path) == "ndjson":
-        yield from _lines(path)
+        yield from _lines(path, start)
         return
     with _open(path) as handle:
         content = handle.read()
-    document = _document(path, content)
+    yield from read_content(content, str(path), start)
+
+
+def read_content(content: bytes, name: str, start: int = 0) -> Iterator[RawEvent]:
+    """The events of JSON text that is one statement, an array of them, or NDJSON."""
+    document = _document(name, content)
     if document is not None:
-        yield from document
+        yield from (event for event in document if event.index >= start)
     elif _first_line_is_object(content):
         # NDJSON under a .json name: read it line by line, so each bad line stands alone.
-        yield from _lines(path)
-    else:
+        yield from _content_lines(content, name, start)
+    elif start == 0:
         try:
-            orjson.loads(content)
-        except orjson.JSONDecodeError as error:
-            yield RawEvent(content, f"{path}", f"malformed JSON: {error}")
+            loads(content)
+        except JsonInputError as error:
+            yield RawEvent(content, name, str(error))
+
+
+def fingerprint(path: Path, length: int = _FINGERPRINT_BYTES) -> tuple[str, int]:
+    """SHA-256 of the file's first `length` bytes (fewer if it is shorter), and how many."""
+    with path.open("rb") as handle:
+        head = handle.read(length)
+    return hashlib.sha256(head).hexdigest(), len(head)
+
+
+def _resume_at(path: Path, done: dict[str, Any]) -> int:
+    """Where to resume a file read before: its position if it is the same file (or the
+    same file grown), else 0."""
+    if "fingerprint" not in done:
+        return 0
+    digest, _ = fingerprint(path, done.get("head", _FINGERPRINT_BYTES))
+    return int(done.get("next", 0)) if digest == done["fingerprint"] else 0
+
+
+def read(context: SourceContext, paths: tuple[Path, ...]) -> Iterator[RawEvent | Checkpoint]:
+    """The source function: events of every file, checkpointing per file position."""
+    files: dict[str, Any] = {k: dict(v) for k, v in context.cursor.get("files", {}).items()}
+    for path in paths:
+        name = str(path.resolve())
+        start = _resume_at(path, files.get(name, {}))
+        digest, head = fingerprint(path)
+        position = start
+        since_checkpoint = 0
+        for event in read_file(path, start):
+            yield event
+            position = event.index + 1
+            since_checkpoint += 1
+            if since_checkpoint >= CHECKPOINT_EVERY:
+                files[name] = {"fingerprint": digest, "head": head, "next": position}
+                yield Checkpoint({"files": files})
+                since_checkpoint = 0
+        files[name] = {"fingerprint": digest, "head": head, "next": max(position, start)}
+        yield Checkpoint({"files": files})
+
+
+source = StatementSource(
+    name="file",
+    help="Statements from .json / .ndjson / .jsonl files (optionally .gz); resumable.",
+    read=read,
+    parameters=(
+        click.Argument(
+            ["paths"],
+            nargs=-1,
+            required=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        ),
+    ),
+    cursor_key=lambda **options: "files",
+)
