@@ -349,6 +349,31 @@ def validate(path: str, as_json: bool, xapi_version: str) -> None:
         sys.exit(EXIT_PARTIAL)
 
 
+@main.command()
+@click.option("--host", default=None, help="Default: the lrs_host setting (localhost).")
+@click.option("--port", type=int, default=None, help="Default: the lrs_port setting (8080).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="debug also logs every request.",
+)
+@friendly
+def serve(host: str | None, port: int | None, log_level: str) -> None:
+    """The xAPI Statements resource (LRS writes) at /xapi/statements; produces to Kafka."""
+    from skillstream.ingestion.serve import serve as run_server
+
+    settings = _settings()
+    host = host or settings.lrs_host
+    port = port or settings.lrs_port
+    click.echo(f"xAPI endpoint: http://{host}:{port}/xapi/ (OpenAPI: /openapi.json)", err=True)
+    try:
+        run_server(settings, host, port, log_level)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
 # ---- transform, build, dashboard ------------------------------------------------------------
 
 

@@ -41,6 +41,13 @@ class Settings:
     k_anonymity: int = 5
     baseline_cohort: str = "control"
     dashboard_port: int = 8501
+    # `skillstream serve`: the xAPI Statements resource. Credentials are
+    # `source:key:secret[,source:key:secret...]` (HTTP Basic key/secret per source).
+    lrs_credentials: str = ""
+    lrs_host: str = "localhost"
+    lrs_port: int = 8080
+    lrs_max_request_bytes: int = 10 * 1024 * 1024  # larger requests get 413
+    lrs_retry_after_seconds: int = 5  # Retry-After of a 503 when Kafka cannot be reached
 
     # ---- derived locations -------------------------------------------------------
     @property

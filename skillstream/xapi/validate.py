@@ -206,6 +206,7 @@ def _object_type(expected: str) -> _Check:
         if value != expected:
             errors.append(f'{path}: must be "{expected}"')
 
+    check.const = expected  # type: ignore[attr-defined]  # read by schema.py
     return check
 
 
@@ -510,6 +511,7 @@ def _typed_list(object_type: str, member: str, checks: dict[str, _Check]) -> _Ch
                     errors.append(f"{item_path}.{key}: is required")
             _properties(item, item_path, errors, checks, f"a {object_type}")
 
+    check.item = object_type  # type: ignore[attr-defined]  # read by schema.py
     return check
 
 
@@ -717,6 +719,30 @@ def _actor(value: Any, path: str, errors: Errors) -> None:
 
 
 _RULES = {version: _StatementRules(version) for version in SUPPORTED_VERSIONS}
+
+# The objects of the data model: their property rules and required properties. The JSON
+# Schema of the OpenAPI description is derived from these (skillstream/xapi/schema.py).
+OBJECT_RULES: dict[str, tuple[dict[str, _Check], tuple[str, ...]]] = {
+    "Statement": (_RULES["2.0.0"].statement_checks, ("actor", "verb", "object")),
+    "SubStatement": (
+        _RULES["2.0.0"].substatement_checks,
+        ("objectType", "actor", "verb", "object"),
+    ),
+    "Agent": (_AGENT_CHECKS, ()),
+    "Group": (_GROUP_CHECKS, ("objectType",)),
+    "Account": (_ACCOUNT_CHECKS, ("homePage", "name")),
+    "Verb": (_VERB_CHECKS, ("id",)),
+    "Activity": (_ACTIVITY_CHECKS, ("id",)),
+    "ActivityDefinition": (_DEFINITION_CHECKS, ()),
+    "InteractionComponent": (_COMPONENT_CHECKS, ("id",)),
+    "StatementRef": (_STATEMENT_REF_CHECKS, ("objectType", "id")),
+    "Result": (_RESULT_CHECKS, ()),
+    "Score": (_SCORE_CHECKS, ()),
+    "Context": (_CONTEXT_CHECKS_2, ()),
+    "contextAgent": (_CONTEXT_AGENT_CHECKS, ("objectType", "agent")),
+    "contextGroup": (_CONTEXT_GROUP_CHECKS, ("objectType", "group")),
+    "Attachment": (_ATTACHMENT_CHECKS, _ATTACHMENT_REQUIRED),
+}
 
 
 def rules_for(version: str) -> _StatementRules:
