@@ -8,12 +8,13 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: help setup python broker chromium lock lint format test test-unit demo bench clean
+TOOLS := .venv-tools
+.PHONY: help setup python broker chromium tools lock lint format test test-unit demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 
-setup: python broker chromium ## .venv with the project, the Kafka broker jars, Chromium for browser tests
+setup: python broker chromium tools ## .venv with the project, the Kafka broker jars, Chromium, test tools
 
 python: $(VENV)/.installed
 
@@ -35,8 +36,16 @@ chromium: ## Debian's Chromium for the browser tests, when missing
 	    $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; \
 	  else echo "missing: chromium (the browser tests need it)"; exit 1; fi; }
 
-lock: ## re-resolve requirements.lock from pyproject.toml
+tools: $(TOOLS)/.installed ## .venv-tools: real xAPI clients and a second LRS for tests (TinCanPython, Ralph)
+
+$(TOOLS)/.installed: $(VENV)/.installed tests/tools/requirements.lock
+	@test -x $(TOOLS)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(TOOLS)
+	$(UV) pip install --quiet --python $(TOOLS)/bin/python -r tests/tools/requirements.lock
+	@touch $@
+
+lock: ## re-resolve requirements.lock from pyproject.toml (and the test tools' lock)
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(UV) pip compile tests/tools/requirements.in --python-version 3.11 -o tests/tools/requirements.lock
 
 lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

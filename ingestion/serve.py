@@ -48,7 +48,7 @@ from skillstream.xapi.validate import validate_statement
 log = logging.getLogger("skillstream.serve")
 
 VERSION_HEADER = "X-Experience-API-Version"
-SUPPORTED = ("1.0.3", "2.0.0")
+ABOUT_1_0 = ("1.0.0", "1.0.1", "1.0.2", "1.0.3")
 _ACCEPTED_VERSION = re.compile(r"(?:1\.0(?:\.\d+)?|2\.0\.0)\Z")
 AUTHORITY_HOME_PAGE = "https://w3id.org/skillstream/source"
 REALM = 'Basic realm="skillstream xAPI"'
@@ -400,10 +400,14 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
         )
 
     @app.get("/xapi/about", summary="The xAPI versions this endpoint speaks")
-    async def about() -> JSONResponse:
+    async def about(request: Request) -> JSONResponse:
+        # 1.0.x clients (TinCanPython among them) refuse a version list with 2.0.0 in it,
+        # so a client that asks in 1.0.x hears the 1.0.x versions only.
+        asked = request.headers.get(VERSION_HEADER, "")
+        versions = ABOUT_1_0 if asked.startswith("1.") else (*ABOUT_1_0, "2.0.0")
         return JSONResponse(
             {
-                "version": list(SUPPORTED),
+                "version": list(versions),
                 "extensions": {
                     "https://w3id.org/skillstream/ext/about": {
                         "name": "skillstream",
@@ -412,7 +416,7 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
                     }
                 },
             },
-            headers={VERSION_HEADER: "2.0.0"},
+            headers={VERSION_HEADER: _answer_version(request)},
         )
 
     return app

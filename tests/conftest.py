@@ -96,3 +96,14 @@ def pipeline_settings(kafka_broker: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     return run_cli
+
+
+TOOLS_VENV = REPO / ".venv-tools"
+
+
+@pytest.fixture(scope="session")
+def tools_bin() -> Path:
+    """The bin/ of the test tools' venv (TinCanPython, Ralph), made by `make tools` if missing."""
+    if not (TOOLS_VENV / ".installed").exists():
+        subprocess.run(["make", "-s", "tools"], cwd=REPO, check=True, timeout=600)
+    return TOOLS_VENV / "bin"

@@ -207,7 +207,9 @@ def test_kafka_unreachable_is_503_with_retry_after(client: TestClient, sink: Rec
 def test_about_and_openapi(client: TestClient) -> None:
     about = client.get("/xapi/about")
     assert about.status_code == 200
-    assert about.json()["version"] == ["1.0.3", "2.0.0"]
+    assert about.json()["version"] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3", "2.0.0"]
+    old_client = client.get("/xapi/about", headers={"X-Experience-API-Version": "1.0.3"})
+    assert old_client.json()["version"] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]
     document = client.get("/openapi.json").json()
     assert {"post", "put"} <= set(document["paths"]["/xapi/statements"])
     schemas = document["components"]["schemas"]
