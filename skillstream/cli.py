@@ -27,6 +27,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.broker import BrokerError
     from skillstream.ingestion.produce import ProduceError
     from skillstream.ingestion.sources import SourceError
+    from skillstream.ingestion.sources.lrs.helpers import LrsPullError
     from skillstream.ingestion.tables import ImportFileError
     from skillstream.kafka import KafkaUnavailable
     from skillstream.warehouse import WarehouseBusy
@@ -36,6 +37,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         KafkaUnavailable,
         ProduceError,
         SourceError,
+        LrsPullError,
         ImportFileError,
         WarehouseBusy,
         settings_module.SettingsError,
