@@ -31,14 +31,21 @@ assert about.success, about.response.status
 def statement(n, **kw):
     return Statement(
         actor=Agent(name="Ada", mbox="mailto:ada@example.com"),
-        verb=Verb(id="http://adlnet.gov/expapi/verbs/answered", display=LanguageMap({"en-US": "answered"})),
+        verb=Verb(
+            id="http://adlnet.gov/expapi/verbs/answered",
+            display=LanguageMap({"en-US": "answered"}),
+        ),
         object=Activity(id="https://lms.example/quiz/q%d" % n),
         result=Result(score=Score(scaled=0.5 + n / 10), success=True, duration="PT%dS" % (n + 1)),
         **kw
     )
 one = lrs.save_statement(statement(1, id=known_id))   # has an id: TinCanPython PUTs it
 many = lrs.save_statements([statement(2), statement(3)])   # POST of an array
-bad = lrs.save_statement(Statement(actor=Agent(mbox="mailto:x@example.com"), verb=Verb(id="not an iri"), object=Activity(id="https://lms.example/q")))
+bad = lrs.save_statement(Statement(
+    actor=Agent(mbox="mailto:x@example.com"),
+    verb=Verb(id="not an iri"),
+    object=Activity(id="https://lms.example/q"),
+))
 print(json.dumps({
     "versions": about.content.version,
     "one": [one.success, one.response.status],

@@ -83,7 +83,8 @@ def test_bad_input_leaves_the_real_server_up_and_kafka_untouched(
         ) as raw:
             raw.sendall(
                 b"POST /xapi/statements HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                b"X-Experience-API-Version: 1.0.3\r\nAuthorization: Basic bG1zLWtleTpzM2NyZXQ=\r\n\r\n"
+                b"X-Experience-API-Version: 1.0.3\r\n"
+                b"Authorization: Basic bG1zLWtleTpzM2NyZXQ=\r\n\r\n"
                 + (b"10000\r\n" + b" " * 65536 + b"\r\n")
                 * 3
             )
