@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -142,8 +142,14 @@ def _resume_at(path: Path, done: dict[str, Any]) -> int:
     return int(done.get("next", 0)) if digest == done["fingerprint"] else 0
 
 
-def read(context: SourceContext, paths: tuple[Path, ...]) -> Iterator[RawEvent | Checkpoint]:
-    """The source function: events of every file, checkpointing per file position."""
+Convert = Callable[[RawEvent], Iterable[RawEvent]]
+
+
+def read_files(
+    context: SourceContext, paths: tuple[Path, ...], convert: Convert | None = None
+) -> Iterator[RawEvent | Checkpoint]:
+    """Events of every file, checkpointing per file position; `convert` turns each record
+    read into the statement events it stands for (adapters such as Caliper and tutor)."""
     files: dict[str, Any] = {k: dict(v) for k, v in context.cursor.get("files", {}).items()}
     for path in paths:
         name = str(path.resolve())
@@ -151,9 +157,12 @@ def read(context: SourceContext, paths: tuple[Path, ...]) -> Iterator[RawEvent |
         digest, head = fingerprint(path)
         position = start
         since_checkpoint = 0
-        for event in read_file(path, start):
-            yield event
-            position = event.index + 1
+        for record in read_file(path, start):
+            if convert is None or record.error is not None:
+                yield record
+            else:
+                yield from convert(record)
+            position = record.index + 1
             since_checkpoint += 1
             if since_checkpoint >= CHECKPOINT_EVERY:
                 files[name] = {"fingerprint": digest, "head": head, "next": position}
@@ -163,17 +172,24 @@ def read(context: SourceContext, paths: tuple[Path, ...]) -> Iterator[RawEvent |
         yield Checkpoint({"files": files})
 
 
+def read(context: SourceContext, paths: tuple[Path, ...]) -> Iterator[RawEvent | Checkpoint]:
+    """The source function: the statements of files, as they are."""
+    return read_files(context, paths)
+
+
+def paths_argument() -> click.Argument:
+    return click.Argument(
+        ["paths"],
+        nargs=-1,
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    )
+
+
 source = StatementSource(
     name="file",
     help="Statements from .json / .ndjson / .jsonl files (optionally .gz); resumable.",
     read=read,
-    parameters=(
-        click.Argument(
-            ["paths"],
-            nargs=-1,
-            required=True,
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        ),
-    ),
+    parameters=(paths_argument(),),
     cursor_key=lambda **options: "files",
 )
