@@ -108,7 +108,7 @@ class KafkaSink:
             if self._producer is None:
                 self._producer = kafka.producer(
                     self._settings,
-                    linger_ms=2,  # a single statement must not wait for company
+                    linger_ms=0,  # a single statement must not wait for company
                     max_block_ms=5_000,
                     request_timeout_ms=10_000,
                     delivery_timeout_ms=15_000,

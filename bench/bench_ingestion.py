@@ -1,0 +1,199 @@
+"""Ingestion benchmarks: the xAPI validator, and `skillstream serve` on a real broker.
+
+    python -m bench.bench_ingestion        (part of `make bench`)
+
+validate: statements/s and µs per statement on one core, for real corpora and for the
+simulator's statements (what the pipeline sees), best of several passes.
+endpoint: statements/s with p50/p99 request latency at batch sizes 1 and 100, from a few
+keep-alive clients on this machine, through a real `skillstream serve` process and a
+real single-node Kafka broker (acks=all). Server, broker and clients share the cores.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+
+from bench.common import write_result
+from skillstream import broker, settings as settings_module
+from skillstream.ingestion.simulate import simulate
+from skillstream.xapi.strict_json import loads
+from skillstream.xapi.validate import validate_statement
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "real"
+CLIENTS = 4
+ENDPOINT_SECONDS = 12.0
+
+
+def _per_statement(statements: list[Any], passes: int = 5) -> float:
+    best = float("inf")
+    for _ in range(passes):
+        start = time.perf_counter()
+        for statement in statements:
+            validate_statement(statement)
+        best = min(best, time.perf_counter() - start)
+    return best / len(statements)
+
+
+def bench_validate() -> dict[str, Any]:
+    with gzip.open(CORPUS / "ralph-potsie-statements.ndjson.gz") as handle:
+        potsie_lines = handle.read().splitlines()
+    potsie = [orjson.loads(line) for line in potsie_lines]
+    datasim = orjson.loads((CORPUS / "datasim-tccc-dev.json").read_bytes())
+    _, simulated_iter = simulate(300, 60, 7)
+    simulated = list(simulated_iter)[:30_000]
+    results: dict[str, Any] = {}
+    for name, statements in (
+        ("simulated", simulated),
+        ("ralph_potsie", potsie),
+        ("datasim", datasim),
+    ):
+        seconds = _per_statement(statements)
+        results[name] = {
+            "statements": len(statements),
+            "avg_bytes": round(sum(len(orjson.dumps(s)) for s in statements) / len(statements)),
+            "us_per_statement": round(seconds * 1e6, 2),
+            "statements_per_s": round(1 / seconds),
+        }
+    # What `skillstream validate` does per line: strict parse (duplicate keys too) + rules.
+    start = time.perf_counter()
+    for line in potsie_lines:
+        validate_statement(loads(line))
+    seconds = (time.perf_counter() - start) / len(potsie_lines)
+    results["ralph_potsie_parse_and_validate"] = {
+        "us_per_statement": round(seconds * 1e6, 2),
+        "statements_per_s": round(1 / seconds),
+    }
+    return results
+
+
+def _load(url: str, body: bytes, statements_per_request: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + ENDPOINT_SECONDS
+    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+
+    def client() -> None:
+        session = requests.Session()
+        session.auth = ("bench-key", "bench-secret")
+        mine, bad = [], []
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            response = session.post(url, data=body, headers=headers, timeout=60)
+            elapsed = time.perf_counter() - start
+            if response.status_code == 200:
+                mine.append(elapsed)
+            else:
+                bad.append(response.status_code)
+        with lock:
+            latencies.extend(mine)
+            failures.extend(bad)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "statements_per_request": statements_per_request,
+        "requests": len(latencies),
+        "failed_requests": len(failures),
+        "statements_per_s": round(len(latencies) * statements_per_request / wall),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+    }
+
+
+def bench_endpoint() -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="skillstream-bench-"))
+    port = broker.free_port()
+    env = {
+        "SKILLSTREAM_HOME": str(root / "home"),
+        "SKILLSTREAM_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "SKILLSTREAM_BOOTSTRAP": f"localhost:{port}",
+        "SKILLSTREAM_SALT": "bench",
+        "SKILLSTREAM_LRS_CREDENTIALS": "bench:bench-key:bench-secret",
+    }
+    settings = settings_module.load(environ=env, cwd=root)
+    broker.fetch(settings)
+    broker.up(settings)
+    server = None
+    try:
+        http_port = broker.free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "skillstream.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(http_port),
+                "--log-level",
+                "warning",
+            ],
+            env={**os.environ, **settings.as_env(), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{http_port}/xapi/"
+        for _ in range(200):
+            try:
+                requests.get(base + "about", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        _, simulated = simulate(50, 30, 11)
+        sample = list(simulated)[:100]
+        for statement in sample:
+            statement.pop("id", None)
+        one = orjson.dumps(sample[0])
+        hundred = orjson.dumps(sample)
+        _load(base + "statements", one, 1)  # warm-up: producer connected, topics known
+        return {
+            "clients": CLIENTS,
+            "seconds_per_run": ENDPOINT_SECONDS,
+            "batch_1": _load(base + "statements", one, 1),
+            "batch_100": _load(base + "statements", hundred, 100),
+        }
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        broker.down(settings)
+
+
+def main() -> None:
+    validate = bench_validate()
+    endpoint = bench_endpoint()
+    path = write_result(
+        "ingestion",
+        {
+            "note": "validate: one core, best of 5 passes; endpoint: server, broker and "
+            f"{CLIENTS} clients on the same machine. Run on the shared development machine "
+            "(other engineers' tests running); the lead re-runs make bench on a quiet one.",
+            "validate": validate,
+            "endpoint": endpoint,
+        },
+    )
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
