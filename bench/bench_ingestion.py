@@ -26,7 +26,8 @@ import orjson
 import requests
 
 from bench.common import write_result
-from skillstream import broker, settings as settings_module
+from skillstream import broker
+from skillstream import settings as settings_module
 from skillstream.ingestion.simulate import simulate
 from skillstream.xapi.strict_json import loads
 from skillstream.xapi.validate import validate_statement
