@@ -80,7 +80,10 @@ def test_gzipped_array_resumes_by_element(settings: Settings, tmp_path: Path) ->
 
 @pytest.mark.integration
 def test_a_crash_resumes_from_the_last_acknowledged_checkpoint(
-    pipeline_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pipeline_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / "big.ndjson"
     write_ndjson(path, range(250))
@@ -99,10 +102,12 @@ def test_a_crash_resumes_from_the_last_acknowledged_checkpoint(
     saved = run_module.CursorStore(pipeline_settings).load("file", "files")
     assert saved["files"][str(path.resolve())]["next"] == 200
 
+    capsys.readouterr()
     result = run_module.run_statement_source(
-        pipeline_settings, file_source.source, {"paths": (path,)}
+        pipeline_settings, file_source.source, {"paths": (path,)}, progress=True
     )
     assert result.statements == 50  # only what came after the last checkpoint
+    assert "50event" in capsys.readouterr().err.replace(" ", "")  # the progress bar
     produced = [
         orjson.loads(r.value)["object"]["id"]
         for r in read_topic(pipeline_settings, pipeline_settings.statements_topic)
