@@ -73,7 +73,7 @@ def _progress_bar(enabled: bool) -> Any:
         return SilentProgress()
     from tqdm import tqdm
 
-    return tqdm(unit="event", unit_scale=True, dynamic_ncols=True, file=sys.stderr, leave=False)
+    return tqdm(unit="event", unit_scale=True, dynamic_ncols=True, file=sys.stderr, leave=True)
 
 
 def run_statement_source(
