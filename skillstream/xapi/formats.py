@@ -186,6 +186,12 @@ def timestamp_problem(value: str) -> str | None:
     return None
 
 
+def is_duration(value: str) -> bool:
+    if _DURATION.match(value) is None:
+        return False
+    return ("." not in value and "," not in value) or duration_parts(value) is not None
+
+
 def duration_parts(value: str) -> dict[str, float] | None:
     """The components of an ISO 8601 duration, or None when it is not one."""
     match = _DURATION.match(value)
