@@ -52,6 +52,7 @@ ABOUT_1_0 = ("1.0.0", "1.0.1", "1.0.2", "1.0.3")
 _ACCEPTED_VERSION = re.compile(r"(?:1\.0(?:\.\d+)?|2\.0\.0)\Z")
 AUTHORITY_HOME_PAGE = "https://w3id.org/skillstream/source"
 REALM = 'Basic realm="skillstream xAPI"'
+_INLINE_BODY_BYTES = 64 * 1024  # larger bodies are parsed and validated off the event loop
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,31 @@ def _stamp(statement: dict[str, Any], credential: Credential, version: str, now:
     return str(statement_id)
 
 
+def prepare(
+    body: bytes, single: bool, statement_id: str | None, version: str, credential: Credential
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse and validate a whole request, then stamp its statements; ApiError if any
+    statement is invalid (and then none is accepted)."""
+    try:
+        document = loads(body)
+    except JsonInputError as error:
+        raise ApiError(400, "the body is not valid JSON", [f"$: {error}"]) from None
+    statements = _statements_of(document, single)
+    if statement_id is not None and isinstance(statements[0], dict):
+        given = statements[0].get("id")
+        if given is not None and str(given).lower() != statement_id.lower():
+            raise ApiError(400, "the statement's id differs from statementId")
+        statements[0].setdefault("id", statement_id)
+    reasons = _request_reasons(
+        statements, version, prefixed=not single and isinstance(document, list)
+    )
+    if reasons:
+        raise ApiError(400, "invalid statement(s); none was accepted", reasons)
+    now = _now()
+    ids = [_stamp(statement, credential, version, now) for statement in statements]
+    return statements, ids
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -324,23 +350,12 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
         if content_type.startswith("multipart/"):
             raise ApiError(400, "multipart requests are not supported: send attachments by fileUrl")
         body = await _body(request, settings.lrs_max_request_bytes)
-        try:
-            document = loads(body)
-        except JsonInputError as error:
-            raise ApiError(400, "the body is not valid JSON", [f"$: {error}"]) from None
-        statements = _statements_of(document, single)
-        if statement_id is not None and isinstance(statements[0], dict):
-            given = statements[0].get("id")
-            if given is not None and str(given).lower() != statement_id.lower():
-                raise ApiError(400, "the statement's id differs from statementId")
-            statements[0].setdefault("id", statement_id)
-        reasons = _request_reasons(
-            statements, version, prefixed=not single and isinstance(document, list)
-        )
-        if reasons:
-            raise ApiError(400, "invalid statement(s); none was accepted", reasons)
-        now = _now()
-        ids = [_stamp(statement, credential, version, now) for statement in statements]
+        if len(body) > _INLINE_BODY_BYTES:  # keep the event loop free for other requests
+            statements, ids = await run_in_threadpool(
+                prepare, body, single, statement_id, version, credential
+            )
+        else:
+            statements, ids = prepare(body, single, statement_id, version, credential)
         origin = f"http {request.client.host if request.client else '-'} {credential.key}"
         try:
             await run_in_threadpool(sink.produce, statements, credential.source, origin)
@@ -348,7 +363,7 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
             log.warning("503: %s", error)
             raise ApiError(
                 503,
-                "Kafka cannot be reached; nothing was acknowledged, retry later",
+                "Kafka cannot be reached or did not acknowledge every statement; retry later",
                 headers={"Retry-After": str(settings.lrs_retry_after_seconds)},
             ) from None
         return ids

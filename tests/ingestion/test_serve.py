@@ -267,3 +267,15 @@ def test_bad_input(client: TestClient, sink: RecordingSink, case: str) -> None:
     assert reason in " ".join([body["error"], *body.get("reasons", [])]), body
     assert sink.requests == []
     assert post(client, STATEMENT).status_code == 200  # the server stays up
+
+
+def test_a_large_batch_is_accepted_whole(client: TestClient, sink: RecordingSink) -> None:
+    batch = [dict(STATEMENT, object={"id": f"https://lms.example/a/{n}"}) for n in range(1000)]
+    response = post(client, batch)  # about 150 kB: parsed and validated off the event loop
+    assert response.status_code == 200
+    assert len(set(response.json())) == 1000
+    assert len(sink.requests[0][0]) == 1000
+    batch[999]["verb"] = {"id": "not an iri"}
+    response = post(client, batch)
+    assert response.status_code == 400
+    assert response.json()["reasons"][0].startswith("[999].verb.id: must be an IRI")
