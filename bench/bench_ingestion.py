@@ -67,6 +67,15 @@ def bench_validate() -> dict[str, Any]:
             "us_per_statement": round(seconds * 1e6, 2),
             "statements_per_s": round(1 / seconds),
         }
+    # What the Beam transform does per record: orjson decode + rules.
+    start = time.perf_counter()
+    for line in potsie_lines:
+        validate_statement(orjson.loads(line))
+    seconds = (time.perf_counter() - start) / len(potsie_lines)
+    results["ralph_potsie_decode_and_validate"] = {
+        "us_per_statement": round(seconds * 1e6, 2),
+        "statements_per_s": round(1 / seconds),
+    }
     # What `skillstream validate` does per line: strict parse (duplicate keys too) + rules.
     start = time.perf_counter()
     for line in potsie_lines:

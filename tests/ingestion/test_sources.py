@@ -121,3 +121,19 @@ def test_a_crash_resumes_from_the_last_acknowledged_checkpoint(
         pipeline_settings, file_source.source, {"paths": (path,)}
     )
     assert again.statements == 0
+
+
+def test_a_broken_plugin_is_named_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    from skillstream.ingestion import sources as sources_module
+
+    broken = EntryPoint("broken", "no_such_module_xyz:source", sources_module.ENTRY_POINT_GROUP)
+    wrong = EntryPoint("wrong", "json:dumps", sources_module.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(sources_module, "entry_points", lambda group: [broken, wrong])
+    with pytest.raises(sources_module.SourceError, match="'broken' .* failed to load"):
+        sources_module.load_source("broken")
+    with pytest.raises(sources_module.SourceError, match="not a StatementSource or TableSource"):
+        sources_module.load_source("wrong")
+    with pytest.raises(sources_module.SourceError, match="no source named 'nope'"):
+        sources_module.load_source("nope")
