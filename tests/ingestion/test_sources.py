@@ -131,7 +131,7 @@ def test_a_broken_plugin_is_named_not_a_crash(monkeypatch: pytest.MonkeyPatch) -
     broken = EntryPoint("broken", "no_such_module_xyz:source", sources_module.ENTRY_POINT_GROUP)
     wrong = EntryPoint("wrong", "json:dumps", sources_module.ENTRY_POINT_GROUP)
     monkeypatch.setattr(sources_module, "entry_points", lambda group: [broken, wrong])
-    with pytest.raises(sources_module.SourceError, match="'broken' .* failed to load"):
+    with pytest.raises(sources_module.SourceError, match=r"'broken' .* failed to load"):
         sources_module.load_source("broken")
     with pytest.raises(sources_module.SourceError, match="not a StatementSource or TableSource"):
         sources_module.load_source("wrong")
