@@ -29,12 +29,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 broker: $(VENV)/.installed ## fetch Apache Kafka from Maven Central into the cache (needs Java 17+, Maven)
 	@$(BIN)/python -m skillstream.broker fetch
 
-chromium: ## Debian's Chromium for the browser tests, when missing
-	@command -v chromium >/dev/null || { \
+chromium: ## Debian's Chromium and poppler-utils (pdftotext) for the browser and report tests
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
 	  if command -v apt-get >/dev/null; then \
 	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	    $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; \
-	  else echo "missing: chromium (the browser tests need it)"; exit 1; fi; }
+	    $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium poppler-utils; \
+	  else echo "missing: chromium, poppler-utils (the browser and report tests need them)"; exit 1; fi; }
 
 tools: $(TOOLS)/.installed ## .venv-tools: real xAPI clients and a second LRS for tests (TinCanPython, Ralph)
 
