@@ -10,6 +10,24 @@ PAGES = Path(__file__).parent / "pages"
 
 st.set_page_config(page_title="skillstream", page_icon=":material/school:", layout="wide")
 navigation = st.navigation(
-    [st.Page(PAGES / "completion.py", title="Completion", icon=":material/task_alt:", default=True)]
+    {
+        "Outcomes": [
+            st.Page(
+                PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True
+            ),
+            st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/compare:"),
+            st.Page(PAGES / "capability.py", title="Capability", icon=":material/grid_on:"),
+            st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/timeline:"),
+            st.Page(PAGES / "completion.py", title="Completion", icon=":material/task_alt:"),
+            st.Page(PAGES / "roi.py", title="ROI", icon=":material/payments:"),
+        ],
+        "Operations": [
+            st.Page(PAGES / "quality.py", title="Data quality", icon=":material/verified:"),
+            st.Page(PAGES / "health.py", title="Pipeline health", icon=":material/monitor_heart:"),
+            st.Page(
+                PAGES / "definitions.py", title="Metric definitions", icon=":material/menu_book:"
+            ),
+        ],
+    }
 )
 navigation.run()

@@ -6,7 +6,7 @@ snapshot, so a new publish is picked up on the next rerun.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
+from skillstream.dashboards.roi import CohortInputs
 from skillstream.quality.publish import read_status
 
 
@@ -84,3 +85,416 @@ def completion_by_cohort(build: Published, program_ids: list[str], k: int) -> pd
         """,
         [k, program_ids, program_ids],
     )
+
+
+# ---- filters ---------------------------------------------------------------------------------
+
+# Filter name -> the column it applies to, per learner-grain mart. A filter a mart lacks (skill
+# on learner_programs, program on learner_skills) does not apply there; pages say so.
+FILTER_COLUMNS: dict[str, dict[str, str]] = {
+    "learner_programs": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "program": "program_id",
+        "quarter": "quarter",
+    },
+    "learner_skills": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "skill": "skill_id",
+        "quarter": "quarter",
+    },
+    "engagement_weekly": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "quarter": "(year(week_start)::VARCHAR || 'Q' || quarter(week_start)::VARCHAR)",
+    },
+}
+FILTER_NAMES = ("org", "team", "role", "cohort", "program", "skill", "quarter")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices; an empty tuple means all."""
+
+    chosen: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def values(self, name: str) -> list[str]:
+        return list(self.chosen.get(name, ()))
+
+    def ignored_by(self, table: str) -> list[str]:
+        return [n for n, v in self.chosen.items() if v and n not in FILTER_COLUMNS[table]]
+
+
+def where(table: str, filters: Filters) -> tuple[str, list[Any]]:
+    """A WHERE clause (fixed column names, bound values) applying the filters to a mart."""
+    clauses, parameters = [], []
+    for name, column in FILTER_COLUMNS[table].items():
+        values = filters.values(name)
+        if values:
+            clauses.append(f"list_contains(?::VARCHAR[], {column})")
+            parameters.append(values)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", parameters
+
+
+def has_tables(build: Published, *tables: str) -> list[str]:
+    """Which of these marts the published build lacks."""
+    present = set(
+        query(
+            build,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'",
+        )["table_name"]
+    )
+    return [t for t in tables if t not in present]
+
+
+def filter_options(build: Published) -> dict[str, list[str]]:
+    """The values each filter offers, from the learner-grain marts."""
+    options: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
+    for table in ("learner_programs", "learner_skills"):
+        if has_tables(build, table):
+            continue
+        for name, column in FILTER_COLUMNS[table].items():
+            frame = query(build, f"SELECT DISTINCT {column} AS v FROM marts.{table}")
+            options[name].update(str(v) for v in frame["v"] if v is not None)
+    return {name: sorted(values) for name, values in options.items()}
+
+
+# ---- Overview --------------------------------------------------------------------------------
+
+
+def program_kpis_by_quarter(build: Published, filters: Filters) -> pd.DataFrame:
+    """Per quarter: learners enrolled, completion rate, seat time."""
+    clause, parameters = where("learner_programs", filters)
+    return query(
+        build,
+        f"""
+        SELECT quarter,
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               count(*)::BIGINT AS enrolments,
+               count(*) FILTER (WHERE completed)::BIGINT AS completions,
+               avg(completed::INTEGER) AS completion_rate,
+               sum(seat_time_hours) AS seat_time_hours
+        FROM marts.learner_programs {clause}
+        GROUP BY quarter ORDER BY quarter
+        """,
+        parameters,
+    )
+
+
+def skill_kpis_by_quarter(build: Published, filters: Filters) -> pd.DataFrame:
+    """Per quarter: mastery rate, median days to competency, 30-day retention."""
+    clause, parameters = where("learner_skills", filters)
+    return query(
+        build,
+        f"""
+        SELECT quarter,
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               avg(mastered::INTEGER) AS mastery_rate,
+               median(days_to_competency) AS median_days_to_competency,
+               count(*) FILTER (WHERE retention_30d_checked)::BIGINT AS retention_checked,
+               avg(retention_30d_retained::INTEGER)
+                   FILTER (WHERE retention_30d_checked) AS retention_30d_rate
+        FROM marts.learner_skills {clause}
+        GROUP BY quarter ORDER BY quarter
+        """,
+        parameters,
+    )
+
+
+# ---- Cohorts ---------------------------------------------------------------------------------
+
+
+def completion_counts_by_cohort(build: Published, filters: Filters) -> pd.DataFrame:
+    clause, parameters = where("learner_programs", filters)
+    return query(
+        build,
+        f"""
+        SELECT cohort,
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               count(*)::BIGINT AS n,
+               count(*) FILTER (WHERE completed)::BIGINT AS completed
+        FROM marts.learner_programs {clause}
+        GROUP BY cohort ORDER BY cohort
+        """,
+        parameters,
+    )
+
+
+def mastery_counts_by_cohort(build: Published, filters: Filters) -> pd.DataFrame:
+    clause, parameters = where("learner_skills", filters)
+    return query(
+        build,
+        f"""
+        SELECT cohort,
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               count(*)::BIGINT AS n,
+               count(*) FILTER (WHERE mastered)::BIGINT AS mastered,
+               count(*) FILTER (WHERE retention_30d_checked)::BIGINT AS retention_checked,
+               count(*) FILTER (WHERE retention_30d_retained)::BIGINT AS retained,
+               median(days_to_competency) AS median_days_to_competency,
+               list(days_to_competency) FILTER (WHERE days_to_competency IS NOT NULL)
+                   AS days_to_competency
+        FROM marts.learner_skills {clause}
+        GROUP BY cohort ORDER BY cohort
+        """,
+        parameters,
+    )
+
+
+def cohort_comparison(build: Published) -> pd.DataFrame:
+    """The published all-time comparison (marts.cohort_comparison)."""
+    return query(build, "SELECT * FROM marts.cohort_comparison ORDER BY metric, subject_id, cohort")
+
+
+# ---- Capability ------------------------------------------------------------------------------
+
+
+def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
+    """Team × skill: learners, mastered, mastery rate (the capability matrix, filtered)."""
+    clause, parameters = where("learner_skills", filters)
+    return query(
+        build,
+        f"""
+        SELECT team, skill_id,
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               count(DISTINCT learner_id) FILTER (WHERE mastered)::BIGINT AS mastered,
+               count(DISTINCT learner_id) FILTER (WHERE mastered)
+                   / count(DISTINCT learner_id) AS mastery_rate
+        FROM marts.learner_skills {clause}
+        GROUP BY team, skill_id ORDER BY team, skill_id
+        """,
+        parameters,
+    )
+
+
+def skill_drill(build: Published, filters: Filters, skill_id: str, by: str) -> pd.DataFrame:
+    """One skill by role or cohort: learners, mastery, days to competency, latest score."""
+    column = {"role": "role", "cohort": "cohort", "team": "team"}[by]
+    clause, parameters = where("learner_skills", filters)
+    clause = (clause + " AND " if clause else "WHERE ") + "skill_id = ?"
+    return query(
+        build,
+        f"""
+        SELECT {column} AS "group",
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               avg(mastered::INTEGER) AS mastery_rate,
+               median(days_to_competency) AS median_days_to_competency,
+               quantile_cont(days_to_competency, 0.75) AS p75_days_to_competency,
+               avg(latest_score) AS mean_latest_score
+        FROM marts.learner_skills {clause}
+        GROUP BY 1 ORDER BY 1
+        """,
+        [*parameters, skill_id],
+    )
+
+
+# ---- Engagement ------------------------------------------------------------------------------
+
+
+def engagement_by_week(build: Published, filters: Filters) -> pd.DataFrame:
+    clause, parameters = where("engagement_weekly", filters)
+    return query(
+        build,
+        f"""
+        SELECT week_start, cohort,
+               sum(active_learners)::BIGINT AS active_learners,
+               sum(sessions)::BIGINT AS sessions,
+               sum(active_minutes)::DOUBLE AS active_minutes,
+               sum(practice_attempts)::BIGINT AS practice_attempts,
+               sum(hints_requested)::BIGINT AS hints_requested,
+               sum(feedback_given)::BIGINT AS feedback_given
+        FROM marts.engagement_weekly {clause}
+        GROUP BY week_start, cohort ORDER BY week_start, cohort
+        """,
+        parameters,
+    )
+
+
+# ---- ROI -------------------------------------------------------------------------------------
+
+
+def quarters(build: Published) -> list[str]:
+    frame = query(build, "SELECT DISTINCT quarter FROM marts.roi_quarterly ORDER BY 1")
+    return list(frame["quarter"])
+
+
+def roi_quarterly(build: Published, quarter: str) -> pd.DataFrame:
+    return query(
+        build, "SELECT * FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort", [quarter]
+    )
+
+
+def roi_assumptions(build: Published) -> pd.DataFrame:
+    return query(build, "SELECT name, value, unit, description FROM marts.roi_assumptions")
+
+
+def roi_inputs(build: Published, quarter: str, filters: Filters) -> list[CohortInputs]:
+    """Per cohort, the inputs of the ROI formula for learners who started in the quarter."""
+    quarter_filters = Filters({**filters.chosen, "quarter": (quarter,)})
+    p_clause, p_parameters = where("learner_programs", quarter_filters)
+    s_clause, s_parameters = where("learner_skills", quarter_filters)
+    frame = query(
+        build,
+        f"""
+        WITH programs AS (
+            SELECT cohort,
+                   count(DISTINCT learner_id)::BIGINT AS learners,
+                   coalesce(sum(seat_time_hours), 0)::DOUBLE AS seat_time_hours,
+                   count(*) FILTER (WHERE completed)::BIGINT AS completed
+            FROM marts.learner_programs {p_clause} GROUP BY cohort
+        ), skills AS (
+            SELECT cohort,
+                   count(DISTINCT learner_id) FILTER (WHERE mastered)::BIGINT AS learners_mastered,
+                   median(days_to_competency) AS median_days_to_competency
+            FROM marts.learner_skills {s_clause} GROUP BY cohort
+        )
+        SELECT programs.*, coalesce(skills.learners_mastered, 0)::BIGINT AS learners_mastered,
+               skills.median_days_to_competency
+        FROM programs LEFT JOIN skills USING (cohort) ORDER BY cohort
+        """,
+        [*p_parameters, *s_parameters],
+    )
+    return [
+        CohortInputs(
+            cohort=row.cohort,
+            learners=int(row.learners),
+            seat_time_hours=float(row.seat_time_hours),
+            completed=int(row.completed),
+            learners_mastered=int(row.learners_mastered),
+            median_days_to_competency=(
+                None
+                if pd.isna(row.median_days_to_competency)
+                else float(row.median_days_to_competency)
+            ),
+        )
+        for row in frame.itertuples()
+    ]
+
+
+def baseline_cohort() -> str:
+    return settings_module.load().baseline_cohort
+
+
+# ---- the warehouse itself: quality runs, quarantine, landing (Data quality, Pipeline health) --
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def warehouse_facts() -> dict[str, Any]:
+    """Operational facts read from the warehouse, briefly and read-only, so writers are not held
+    up. {"busy": message} when a writer holds the file."""
+    from skillstream import warehouse
+
+    settings = settings_module.load()
+    if not settings.warehouse.exists():
+        return {"busy": f"no warehouse at {settings.warehouse} yet"}
+    try:
+        con = warehouse.connect(settings, read_only=True, wait_seconds=3)
+    except warehouse.WarehouseBusy as error:
+        return {"busy": str(error)}
+    try:
+        return _read_warehouse_facts(con)
+    finally:
+        con.close()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    (row,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return bool(row[0])
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    return con.execute(sql).df()
+
+
+def _read_warehouse_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if _table_exists(con, "raw", "quarantine"):
+        facts["quarantine_reasons"] = _frame(
+            con,
+            """
+            SELECT reason, count(*)::BIGINT AS events, max(quarantined_at) AS latest
+            FROM (SELECT unnest(reasons) AS reason, quarantined_at FROM raw.quarantine)
+            GROUP BY reason ORDER BY events DESC, reason
+            """,
+        )
+        facts["quarantine_by_topic"] = _frame(
+            con,
+            "SELECT topic, count(*)::BIGINT AS events FROM raw.quarantine GROUP BY 1 ORDER BY 1",
+        )
+    if _table_exists(con, "raw", "ingest_offsets"):
+        facts["offsets"] = _frame(
+            con,
+            "SELECT topic, kafka_partition, next_offset, updated_at FROM raw.ingest_offsets "
+            "ORDER BY topic, kafka_partition",
+        )
+    if _table_exists(con, "raw", "statements"):
+        facts["landed_per_hour"] = _frame(
+            con,
+            """
+            SELECT date_trunc('hour', landed_at) AS hour, count(*)::BIGINT AS statements
+            FROM raw.statements GROUP BY 1 ORDER BY 1
+            """,
+        )
+        facts["freshness"] = _frame(
+            con,
+            """
+            SELECT count(*)::BIGINT AS statements, max(landed_at) AS last_landed_at,
+                   max(occurred_at) AS last_occurred_at, max(stored_at) AS last_stored_at
+            FROM raw.statements
+            """,
+        )
+    if _table_exists(con, "quality", "runs"):
+        facts["runs"] = _frame(
+            con,
+            """
+            SELECT build_id, finished_at, dbt_success, gate_success, is_published,
+                   failures::VARCHAR AS failures, statements, quarantined
+            FROM quality.runs ORDER BY finished_at DESC LIMIT 20
+            """,
+        )
+    return facts
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def kafka_end_offsets() -> dict[str, Any]:
+    """{"partitions": {partition: end offset}} of the statements topic, or {"error": why}."""
+    from skillstream import broker, kafka
+
+    settings = settings_module.load()
+    host, port = settings.bootstrap_host_port
+    if not broker.port_open(host, port):
+        return {"error": f"no Kafka broker answers at {settings.bootstrap}"}
+    try:
+        ends = kafka.offsets(settings, settings.statements_topic)
+    except kafka.KafkaUnavailable as error:
+        return {"error": str(error)}
+    return {"topic": settings.statements_topic, "partitions": {p: e for p, (_, e) in ends.items()}}
+
+
+def consumer_lag(offsets: pd.DataFrame, ends: dict[int, int], topic: str) -> pd.DataFrame:
+    """Per partition: Kafka's end offset, the landed next offset, and the lag between them."""
+    landed = offsets[offsets["topic"] == topic].set_index("kafka_partition")["next_offset"]
+    partitions = sorted(set(ends) | set(int(p) for p in landed.index))
+    rows = []
+    for partition in partitions:
+        end = ends.get(partition)
+        next_offset = int(landed.get(partition, 0))
+        rows.append(
+            {
+                "partition": partition,
+                "end_offset": end,
+                "landed_next_offset": next_offset,
+                "lag": None if end is None else max(0, end - next_offset),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -41,6 +41,12 @@ class Settings:
     k_anonymity: int = 5
     baseline_cohort: str = "control"
     dashboard_port: int = 8501
+    # Targets of the dashboard's Overview KPIs.
+    target_completion_rate: float = 0.7
+    target_mastery_rate: float = 0.6
+    target_median_days_to_competency: float = 21.0
+    target_retention_30d_rate: float = 0.8
+    target_roi_pct: float = 100.0
     # `skillstream serve`: the xAPI Statements resource. Credentials are
     # `source:key:secret[,source:key:secret...]` (HTTP Basic key/secret per source).
     lrs_credentials: str = ""

@@ -1,0 +1,95 @@
+"""What every page shows around its charts: the published build, the sidebar filters, the
+k-anonymity rule and each chart's provenance line. Layout only; SQL lives in data.py."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from skillstream.dashboards import data
+
+# Metric -> anchor on the Metric definitions page (which quotes DESIGN §4).
+DEFINITIONS = {
+    "enrolled": "enrolled",
+    "completion_rate": "completion-rate",
+    "days_to_competency": "days-to-competency",
+    "retention_30d": "retention-30d",
+    "seat_time_hours": "seat-time-hours",
+    "capability": "capability",
+    "cohort_comparison": "cohort-comparison",
+    "roi": "roi-phillips",
+    "engagement": "engagement",
+    "mastery_rate": "mastered-at",
+}
+
+
+def published_or_stop(title: str) -> data.Published:
+    """The page title, and the published build (or a note of what to do, and stop)."""
+    st.title(title)
+    build = data.published_build()
+    if build is None:
+        st.info(
+            "No build has been published yet. Run `skillstream build` after landing statements."
+        )
+        st.stop()
+    if not build.newest_is_published and build.newest_build_id != build.build_id:
+        reasons = "; ".join(f"{f['check']} ({f['detail']})" for f in build.newest_failures[:3])
+        st.warning(
+            f"The newest build {build.newest_build_id} was held back by the quality gate: "
+            f"{reasons}. Showing the last published build."
+        )
+    return build
+
+
+def require_marts(build: data.Published, *tables: str) -> None:
+    missing = data.has_tables(build, *tables)
+    if missing:
+        st.info(
+            "The published build has no "
+            + ", ".join(f"marts.{t}" for t in missing)
+            + ". Run `skillstream build` with this version of skillstream."
+        )
+        st.stop()
+
+
+def sidebar_filters(
+    build: data.Published, names: tuple[str, ...] = data.FILTER_NAMES
+) -> data.Filters:
+    """The filters org, team, role, cohort, program, skill, quarter; kept across pages."""
+    options = data.filter_options(build)
+    chosen: dict[str, tuple[str, ...]] = {}
+    with st.sidebar:
+        st.subheader("Filters")
+        for name in names:
+            values = st.multiselect(
+                name.capitalize(), options.get(name, []), key=f"filter_{name}", placeholder="All"
+            )
+            if values:
+                chosen[name] = tuple(values)
+    return data.Filters(chosen)
+
+
+def note_ignored(filters: data.Filters, table: str) -> None:
+    ignored = filters.ignored_by(table)
+    if ignored:
+        st.caption(f"Filter(s) {', '.join(ignored)} do not apply to this view ({table}).")
+
+
+def provenance(build: data.Published, metric: str, label: str | None = None) -> None:
+    """Under each chart: when its data was built and a link to its metric's definition."""
+    anchor = DEFINITIONS[metric]
+    st.caption(
+        f"Built {build.built_at} UTC (build {build.build_id}) · "
+        f"[definition of {label or metric.replace('_', ' ')}](./definitions#{anchor})"
+    )
+
+
+def hide_small_groups(frame: pd.DataFrame, count_column: str, what: str = "group") -> pd.DataFrame:
+    """Rows with fewer than k learners removed, with a note saying how many (DESIGN §2)."""
+    k = data.k_anonymity()
+    small = frame[count_column] < k
+    if small.any():
+        st.caption(
+            f"{int(small.sum())} {what}(s) with fewer than {k} learners are hidden (k-anonymity)."
+        )
+    return frame[~small].reset_index(drop=True)

@@ -1,0 +1,83 @@
+"""The metric definitions of DESIGN §4, quoted: one home for the Metric definitions page and the
+method notes of the ROI report."""
+
+from __future__ import annotations
+
+PREAMBLE = (
+    "All over non-voided, valid statements; times in UTC; mastery threshold θ = 0.8 (setting). "
+    "A program is an activity that any statement declares with definition.type "
+    "http://adlnet.gov/expapi/activities/course; a statement belongs to it when its object is the "
+    "program or the program is in context.contextActivities.parent or grouping. A learner's "
+    "quarter for a program or skill is the UTC calendar quarter (2026Q3) of their first statement "
+    "belonging to it. The cohort of a learner comes from the roster, else from the latest cohort "
+    "extension on their statements, else unassigned. Dashboards never show a group of fewer than "
+    "k learners (default k = 5)."
+)
+
+# (anchor, metric, definition)
+METRICS: list[tuple[str, str, str]] = [
+    ("enrolled", "enrolled", "learners with ≥ 1 statement belonging to the program"),
+    (
+        "completed",
+        "completed",
+        "learners with a completed or passed statement, or result.completion = true, whose "
+        "object is the program",
+    ),
+    ("completion-rate", "completion_rate", "completed / enrolled"),
+    ("first-seen-at", "first_seen_at(learner, skill)", "earliest statement tagged with the skill"),
+    (
+        "mastered-at",
+        "mastered_at(learner, skill)",
+        "earliest statement tagged with the skill with result.score.scaled ≥ θ, or verb "
+        "http://adlnet.gov/expapi/verbs/mastered (mastery rate = share of learners × skills "
+        "mastered)",
+    ),
+    (
+        "days-to-competency",
+        "days_to_competency",
+        "(mastered_at − first_seen_at) in days, fractional; reported as median and p75 over "
+        "learners who reached it, with the share who reached it",
+    ),
+    (
+        "retention-30d",
+        "retention_30d",
+        "over learners with a scored statement on the skill at or after mastered_at + 30 days: "
+        "share whose first such statement has score.scaled ≥ θ",
+    ),
+    (
+        "seat-time-hours",
+        "seat_time_hours",
+        "sum of result.duration (hours) of the statements belonging to the program, over the "
+        "learners of the row",
+    ),
+    (
+        "capability",
+        "capability",
+        "per learner × skill: mastered (bool), latest score; per team × skill: share of members "
+        "mastered",
+    ),
+    (
+        "cohort-comparison",
+        "cohort comparison",
+        "each cohort against the baseline cohort (setting; default the cohort named control): "
+        "difference in completion rate with a 95% Newcombe–Wilson interval, difference in median "
+        "days_to_competency with a 95% bootstrap interval, difference in retention_30d, and the "
+        "n of each side",
+    ),
+    (
+        "roi-phillips",
+        "ROI (Phillips)",
+        "costs = programme cost + seat-time cost; benefits = value of seat time saved against the "
+        "baseline cohort + value of days of competency gained + KPI-linked gains; ROI% = "
+        "(benefits − costs) / costs × 100; BCR = benefits / costs; payback months. Every "
+        "assumption (spend per learner, hourly cost, value of a competent day) comes from "
+        "settings and is printed on the report",
+    ),
+    (
+        "engagement",
+        "engagement",
+        "per week (Monday, UTC) and group: active learners (learners with ≥ 1 statement), "
+        "sessions, active minutes, practice attempts, hints requested and feedback given "
+        "(marts.engagement_weekly; not a DESIGN §4 metric)",
+    ),
+]

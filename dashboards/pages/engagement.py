@@ -1,0 +1,54 @@
+"""Weekly engagement per cohort: active learners, sessions, minutes, practice."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from skillstream.dashboards import common, data
+
+build = common.published_or_stop("Engagement")
+common.require_marts(build, "engagement_weekly")
+filters = common.sidebar_filters(build)
+common.note_ignored(filters, "engagement_weekly")
+
+weekly = common.hide_small_groups(
+    data.engagement_by_week(build, filters), "active_learners", "week × cohort group"
+)
+if weekly.empty:
+    st.info("No group is large enough to show.")
+    st.stop()
+
+measure = st.radio(
+    "Measure",
+    [
+        "active_learners",
+        "sessions",
+        "active_minutes",
+        "practice_attempts",
+        "hints_requested",
+        "feedback_given",
+    ],
+    horizontal=True,
+    key="engagement_measure",
+)
+chart = (
+    alt.Chart(weekly, title=f"{measure.replace('_', ' ').capitalize()} per week")
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("week_start:T", title="Week"),
+        y=alt.Y(f"{measure}:Q", title=None),
+        color=alt.Color("cohort:N"),
+        tooltip=["week_start", "cohort", measure],
+    )
+)
+st.altair_chart(chart, use_container_width=True, key="engagement_chart")
+common.provenance(build, "engagement")
+
+totals = weekly.groupby("cohort", as_index=False).agg(
+    weeks=("week_start", "nunique"),
+    sessions=("sessions", "sum"),
+    active_minutes=("active_minutes", "sum"),
+    practice_attempts=("practice_attempts", "sum"),
+)
+st.dataframe(totals, hide_index=True, use_container_width=True)

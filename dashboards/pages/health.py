@@ -1,0 +1,82 @@
+"""Pipeline health: consumer lag per partition, throughput, dead letters, freshness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from skillstream import settings as settings_module
+from skillstream.dashboards import data
+
+st.title("Pipeline health")
+settings = settings_module.load()
+facts = data.warehouse_facts()
+if "busy" in facts:
+    st.warning(f"The warehouse cannot be read right now: {facts['busy']}.")
+    st.stop()
+st.caption(
+    f"Read live from the warehouse {settings.warehouse} and the broker {settings.bootstrap}."
+)
+
+st.subheader("Freshness")
+freshness = facts.get("freshness")
+columns = st.columns(3)
+if freshness is not None and int(freshness["statements"].iloc[0]):
+    row = freshness.iloc[0]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    age = now - pd.Timestamp(row["last_landed_at"]).to_pydatetime()
+    columns[0].metric("Statements landed", f"{int(row['statements']):,}")
+    columns[1].metric("Last landed", f"{age.total_seconds() / 60:,.0f} min ago")
+    columns[2].metric("Newest statement", str(row["last_occurred_at"])[:19])
+else:
+    columns[0].metric("Statements landed", "0")
+build = data.published_build()
+if build is not None:
+    st.caption(f"Newest published build {build.build_id}, built {build.built_at} UTC.")
+
+st.subheader("Consumer lag per partition")
+offsets = facts.get("offsets", pd.DataFrame(columns=["topic", "kafka_partition", "next_offset"]))
+kafka = data.kafka_end_offsets()
+if "error" in kafka:
+    st.warning(f"Kafka cannot be reached ({kafka['error']}): showing the landed offsets only.")
+    st.dataframe(offsets, hide_index=True, use_container_width=True)
+else:
+    lag = data.consumer_lag(offsets, kafka["partitions"], kafka["topic"])
+    st.metric("Total lag", f"{int(lag['lag'].fillna(0).sum()):,} statement(s)")
+    chart = (
+        alt.Chart(lag, title=f"Lag of the transform on {kafka['topic']}")
+        .mark_bar()
+        .encode(
+            x=alt.X("partition:O", title="Partition"),
+            y=alt.Y("lag:Q", title="Statements not yet landed"),
+            tooltip=["partition", "end_offset", "landed_next_offset", "lag"],
+        )
+    )
+    st.altair_chart(chart, use_container_width=True, key="consumer_lag")
+    st.dataframe(lag, hide_index=True, use_container_width=True)
+
+st.subheader("Throughput")
+per_hour = facts.get("landed_per_hour")
+if per_hour is None or per_hour.empty:
+    st.info("Nothing has landed yet.")
+else:
+    chart = (
+        alt.Chart(per_hour, title="Statements landed per hour")
+        .mark_bar()
+        .encode(
+            x=alt.X("hour:T", title=None),
+            y=alt.Y("statements:Q", title=None),
+            tooltip=["hour", "statements"],
+        )
+    )
+    st.altair_chart(chart, use_container_width=True, key="throughput")
+
+st.subheader("Dead letters")
+by_topic = facts.get("quarantine_by_topic")
+dead = 0 if by_topic is None else int(by_topic["events"].sum())
+st.metric("Quarantined events (raw.quarantine, also on the DLQ topic)", f"{dead:,}")
+if dead:
+    st.page_link("pages/quality.py", label="Reasons on the Data quality page")
