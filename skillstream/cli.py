@@ -25,6 +25,7 @@ EXIT_PARTIAL = 2
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.broker import BrokerError
+    from skillstream.dashboards.report import ReportError
     from skillstream.ingestion.produce import ProduceError
     from skillstream.ingestion.sources import SourceError
     from skillstream.ingestion.sources.lrs.helpers import LrsPullError
@@ -40,6 +41,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         LrsPullError,
         ImportFileError,
         WarehouseBusy,
+        ReportError,
         settings_module.SettingsError,
         FileNotFoundError,
     )
@@ -456,6 +458,32 @@ def build(quiet: bool) -> None:
         sys.exit(EXIT_PARTIAL)
 
 
+@main.group()
+def report() -> None:
+    """Reports for executives, from the last published build."""
+
+
+@report.command("roi")
+@click.option("--quarter", required=True, help="UTC calendar quarter, e.g. 2026Q3.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "csv", "xlsx"]), default="pdf", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@friendly
+def report_roi(quarter: str, fmt: str, out: Path) -> None:
+    """The quarterly ROI report (PDF 2-4 pages, CSV, or XLSX with one sheet per table)."""
+    _write_roi_report(_settings(), quarter, fmt, out)
+
+
+def _write_roi_report(settings: Settings, quarter: str, fmt: str, out: Path) -> None:
+    from skillstream.dashboards import report as roi_report
+
+    content = roi_report.render(roi_report.load_published(settings, quarter), fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    click.echo(f"ROI report {quarter} ({fmt}): {out}")
+
+
 def dashboard_command(settings: Settings, port: int, address: str) -> list[str]:
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
     return [
@@ -536,10 +564,22 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
     for number, (title, step) in enumerate(steps, start=1):
         click.echo(f"[{number}/{len(steps) + 1}] {title}")
         step()
+    _demo_report(settings, demo_dir)
     if no_dashboard:
         return
     click.echo(f"[{len(steps) + 1}/{len(steps) + 1}] serve the dashboard")
     ctx.invoke(dashboard, port=None, address="localhost")
+
+
+def _demo_report(settings: Settings, demo_dir: Path) -> None:
+    """The ROI report of the latest quarter, next to the demo's statements."""
+    from skillstream.dashboards import report as roi_report
+
+    quarter = roi_report.latest_quarter(settings)
+    if quarter is None:
+        click.echo("no ROI report: the published build has no marts.roi_quarterly yet", err=True)
+        return
+    _write_roi_report(settings, quarter, "pdf", demo_dir / f"roi-{quarter}.pdf")
 
 
 def _file_source() -> Any:

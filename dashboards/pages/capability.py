@@ -40,7 +40,7 @@ heatmap = (
         ],
     )
 )
-st.altair_chart(heatmap, use_container_width=True, key="capability_heatmap")
+st.altair_chart(heatmap, width="stretch", key="capability_heatmap")
 common.provenance(build, "capability")
 
 st.subheader("Drill into a skill")
@@ -70,6 +70,6 @@ else:
             ],
         )
     )
-    st.altair_chart(chart, use_container_width=True, key="capability_drill")
+    st.altair_chart(chart, width="stretch", key="capability_drill")
     common.provenance(build, "days_to_competency", "mastery and days to competency")
-    st.dataframe(drill, hide_index=True, use_container_width=True)
+    st.dataframe(drill, hide_index=True, width="stretch")

@@ -95,7 +95,7 @@ bars = base.mark_point(filled=True, size=90).encode(
 whiskers = base.mark_rule().encode(x="ci_low:Q", x2="ci_high:Q")
 st.altair_chart(
     (whiskers + bars).properties(height=80).facet(row=alt.Row("metric:N", title=None)),
-    use_container_width=True,
+    width="stretch",
     key="cohort_rates",
 )
 common.provenance(build, "completion_rate", "completion and mastery")
@@ -126,7 +126,7 @@ for row in days[days["cohort"] != baseline].itertuples():
 st.dataframe(
     mastery[["cohort", "learners", "median_days_to_competency", "retention_checked", "retained"]],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 common.provenance(build, "days_to_competency")
 
@@ -134,4 +134,4 @@ if not data.has_tables(build, "cohort_comparison"):
     with st.expander("Published comparison, all time (marts.cohort_comparison)"):
         published = data.cohort_comparison(build)
         published = published[(published["n"] >= k) & (published["baseline_n"] >= k)]
-        st.dataframe(published, hide_index=True, use_container_width=True)
+        st.dataframe(published, hide_index=True, width="stretch")

@@ -57,7 +57,7 @@ chart = (
     )
     .properties(height=90)
 )
-st.altair_chart(chart, use_container_width=True, key="completion_chart")
+st.altair_chart(chart, width="stretch", key="completion_chart")
 table = shown.assign(completion_rate=shown["completion_rate"].map(lambda rate: f"{rate:.1%}"))
 st.table(
     table.rename(columns={"completion_rate": "completion"}).set_index(["program_id", "cohort"])

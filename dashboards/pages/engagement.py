@@ -42,7 +42,7 @@ chart = (
         tooltip=["week_start", "cohort", measure],
     )
 )
-st.altair_chart(chart, use_container_width=True, key="engagement_chart")
+st.altair_chart(chart, width="stretch", key="engagement_chart")
 common.provenance(build, "engagement")
 
 totals = weekly.groupby("cohort", as_index=False).agg(
@@ -51,4 +51,4 @@ totals = weekly.groupby("cohort", as_index=False).agg(
     active_minutes=("active_minutes", "sum"),
     practice_attempts=("practice_attempts", "sum"),
 )
-st.dataframe(totals, hide_index=True, use_container_width=True)
+st.dataframe(totals, hide_index=True, width="stretch")

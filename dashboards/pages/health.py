@@ -42,7 +42,7 @@ offsets = facts.get("offsets", pd.DataFrame(columns=["topic", "kafka_partition",
 kafka = data.kafka_end_offsets()
 if "error" in kafka:
     st.warning(f"Kafka cannot be reached ({kafka['error']}): showing the landed offsets only.")
-    st.dataframe(offsets, hide_index=True, use_container_width=True)
+    st.dataframe(offsets, hide_index=True, width="stretch")
 else:
     lag = data.consumer_lag(offsets, kafka["partitions"], kafka["topic"])
     st.metric("Total lag", f"{int(lag['lag'].fillna(0).sum()):,} statement(s)")
@@ -55,8 +55,8 @@ else:
             tooltip=["partition", "end_offset", "landed_next_offset", "lag"],
         )
     )
-    st.altair_chart(chart, use_container_width=True, key="consumer_lag")
-    st.dataframe(lag, hide_index=True, use_container_width=True)
+    st.altair_chart(chart, width="stretch", key="consumer_lag")
+    st.dataframe(lag, hide_index=True, width="stretch")
 
 st.subheader("Throughput")
 per_hour = facts.get("landed_per_hour")
@@ -72,7 +72,7 @@ else:
             tooltip=["hour", "statements"],
         )
     )
-    st.altair_chart(chart, use_container_width=True, key="throughput")
+    st.altair_chart(chart, width="stretch", key="throughput")
 
 st.subheader("Dead letters")
 by_topic = facts.get("quarantine_by_topic")

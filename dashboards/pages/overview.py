@@ -109,7 +109,7 @@ lines = (
 rules = alt.Chart(targets).mark_rule(strokeDash=[4, 4]).encode(y="target:Q", color="kpi:N")
 st.altair_chart(
     (lines + rules).properties(title="KPIs against targets (dashed)"),
-    use_container_width=True,
+    width="stretch",
     key="overview_trend",
 )
 common.provenance(build, "completion_rate", "the KPIs")
@@ -128,4 +128,4 @@ table = trend[
 ].copy()
 for column in ("completion_rate", "mastery_rate", "retention_30d_rate"):
     table[column] = table[column].map(_percent)
-st.dataframe(table, hide_index=True, use_container_width=True)
+st.dataframe(table, hide_index=True, width="stretch")

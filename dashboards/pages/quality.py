@@ -32,7 +32,7 @@ if latest.get("failures"):
     st.error(
         f"{len(latest['failures'])} check(s) failed; the dashboard shows the last published build."
     )
-    st.dataframe(latest["failures"], hide_index=True, use_container_width=True)
+    st.dataframe(latest["failures"], hide_index=True, width="stretch")
 elif current and current["build_id"] == latest["build_id"]:
     st.success("Every dbt test and expectation passed; this build is the one the dashboard shows.")
 docs = latest.get("data_docs") or (current or {}).get("data_docs")
@@ -53,7 +53,7 @@ st.subheader("Recent builds")
 if "runs" in facts:
     runs = facts["runs"].copy()
     runs["failed_checks"] = runs["failures"].map(lambda f: len(json.loads(f or "[]")))
-    st.dataframe(runs.drop(columns="failures"), hide_index=True, use_container_width=True)
+    st.dataframe(runs.drop(columns="failures"), hide_index=True, width="stretch")
 
 st.subheader("Quarantine")
 reasons = facts.get("quarantine_reasons")
@@ -73,6 +73,6 @@ else:
             tooltip=["reason", "events", "latest"],
         )
     )
-    st.altair_chart(chart, use_container_width=True, key="quarantine_reasons")
+    st.altair_chart(chart, width="stretch", key="quarantine_reasons")
     st.caption("Read live from raw.quarantine.")
-    st.dataframe(reasons, hide_index=True, use_container_width=True)
+    st.dataframe(reasons, hide_index=True, width="stretch")

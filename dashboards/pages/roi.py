@@ -31,7 +31,7 @@ published = common.hide_small_groups(data.roi_quarterly(build, quarter), "learne
 st.dataframe(
     published.drop(columns=[c for c in ("quarter",) if c in published.columns]),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 common.provenance(build, "roi", "ROI (Phillips)")
 
@@ -82,7 +82,7 @@ st.dataframe(
         ]
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 common.provenance(build, "roi", "ROI (Phillips)")
 
@@ -111,7 +111,7 @@ if central is not None and not bars.empty:
             tooltip=["assumption", "change", alt.Tooltip("roi_pct:Q", format=".1f")],
         )
     )
-    st.altair_chart(tornado, use_container_width=True, key="roi_tornado")
+    st.altair_chart(tornado, width="stretch", key="roi_tornado")
     st.caption(f"Centre line: ROI {central:.1f} % with the assumptions above.")
     common.provenance(build, "roi", "ROI (Phillips)")
 

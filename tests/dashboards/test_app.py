@@ -1,4 +1,4 @@
-"""AppTests of each page, on a published build with known numbers."""
+"""AppTests of each page, on a published build with known numbers (tests/dashboards/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,35 @@ from streamlit.testing.v1 import AppTest
 
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.dashboards.conftest import publish
+from tests.dashboards.conftest import P1, P2, SKILL, publish
 
 APP = str(REPO / "dashboards" / "app.py")
 
 
-def run_app() -> AppTest:
+def run_app(page: str | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()
     assert not app.exception, app.exception
+    if page:
+        app.switch_page(f"pages/{page}.py").run()
+        assert not app.exception, app.exception
     return app
+
+
+def captions(app: AppTest) -> str:
+    return "\n".join(c.value for c in app.caption)
+
+
+def markdown(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def set_filter(app: AppTest, name: str, *values: str) -> None:
+    widget = app.multiselect(key=f"filter_{name}")
+    for value in values:
+        widget.select(value)
+    app.run()
+    assert not app.exception, app.exception
 
 
 def table_rows(app: AppTest) -> list[tuple]:
@@ -28,20 +47,122 @@ def table_rows(app: AppTest) -> list[tuple]:
     )
 
 
-def test_completion_page_shows_the_published_numbers(published_settings: Settings) -> None:
+def test_overview_shows_the_kpis_against_targets(published_settings: Settings) -> None:
     app = run_app()
+    assert app.title[0].value == "Overview"
+    metrics = {m.label: m.value for m in app.metric}
+    # 31 of 79 enrolments completed (p1: 30 + 9 of 76; p2: 1 of 3); 40 of 76 learners mastered
+    assert metrics["Completion rate"] == "51%"
+    assert metrics["Mastery rate"] == "53%"
+    assert metrics["Median days to competency"] == "13.0"  # 40 values: 19th–23rd are 13
+    assert "target 70%" in captions(app)
+    assert "Built " in captions(app) and "./definitions#completion-rate" in captions(app)
+    assert not app.warning
+
+
+def test_overview_filter_by_cohort(published_settings: Settings) -> None:
+    app = run_app()
+    set_filter(app, "cohort", "pilot")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Completion rate"] == "72%"  # 31 of 43
+    assert metrics["Mastery rate"] == "70%"  # 28 of 40
+
+
+def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Settings) -> None:
+    app = run_app("cohorts")
+    assert app.title[0].value == "Cohorts"
+    set_filter(app, "program", P1)
+    text = markdown(app)
+    # 30/40 vs 9/36: Wilson (59.8–85.8 %) and (13.8–40.9 %) make Newcombe's interval 28–66 points
+    assert "pilot completes 50 points more than control (95 % CI 28–66) — n = 40 vs 36." in text
+    assert "pilot masters 37 points more than control" in text
+    assert "reaches competency 9.5 days sooner than control" in text  # medians 12 vs 21.5
+
+
+def test_cohorts_page_hides_small_groups(published_settings: Settings) -> None:
+    app = run_app("cohorts")
+    set_filter(app, "program", P2)  # only 3 pilot learners
+    assert "1 cohort(s) with fewer than 5 learners are hidden" in captions(app)
+    assert "50 points" not in markdown(app)
+
+
+def test_capability_heatmap_and_drill(published_settings: Settings) -> None:
+    app = run_app("capability")
+    assert app.title[0].value == "Capability"
+    assert app.selectbox(key="drill_skill").value == SKILL
+    app.radio(key="drill_by").set_value("cohort").run()
+    assert not app.exception
+    drill = app.dataframe[0].value.set_index("group")
+    assert drill.loc["pilot", "learners"] == 40
+    assert drill.loc["pilot", "mastery_rate"] == pytest.approx(0.7)
+    assert drill.loc["control", "median_days_to_competency"] == pytest.approx(21.5)
+
+
+def test_engagement_hides_the_small_team(published_settings: Settings) -> None:
+    app = run_app("engagement")
+    assert app.title[0].value == "Engagement"
+    assert "1 week × cohort group(s) with fewer than 5 learners are hidden" in captions(app)
+    totals = app.dataframe[0].value.set_index("cohort")
+    assert set(totals.index) == {"pilot", "control"}
+    assert totals.loc["pilot", "sessions"] == 150
+    set_filter(app, "skill", SKILL)
+    assert "Filter(s) skill do not apply" in captions(app)
+
+
+def test_roi_page_recomputes_live_and_offers_the_report(published_settings: Settings) -> None:
+    app = run_app("roi")
+    assert app.title[0].value == "ROI"
+    published = app.dataframe[0].value.set_index("cohort")
+    assert published.loc["pilot", "roi_pct"] == pytest.approx(81.15)
+    recomputed = app.dataframe[1].value.set_index("cohort")
+    before = recomputed.loc["pilot", "roi_pct"]
+    assert recomputed.loc["pilot", "costs"] == pytest.approx(
+        40 * 400 + 124 * 55
+    )  # 40 learners, 124 h
+    app.number_input(key="assumption_spend_per_learner").set_value(800.0).run()
+    assert not app.exception
+    after = app.dataframe[1].value.set_index("cohort")
+    assert after.loc["pilot", "costs"] == pytest.approx(40 * 800 + 124 * 55)
+    assert after.loc["pilot", "roi_pct"] < before
+    assert len(app.get("download_button")) == 3
+
+
+def test_data_quality_page(published_settings: Settings) -> None:
+    publish(published_settings, published=False, failures=[{"check": "gx:marts:x", "detail": "3"}])
+    app = run_app("quality")
+    assert app.title[0].value == "Data quality"
+    assert {m.label: m.value for m in app.metric}["Newest build"] == "held back"
+    assert "1 check(s) failed" in app.error[0].value
+    assert len(app.dataframe[1].value) == 2  # quality.runs: both builds
+
+
+def test_pipeline_health_without_a_broker(published_settings: Settings) -> None:
+    app = run_app("health")
+    assert app.title[0].value == "Pipeline health"
+    assert any("Kafka cannot be reached" in w.value for w in app.warning)
+    assert {m.label: m.value for m in app.metric}["Statements landed"] == "0"
+
+
+def test_definitions_page_quotes_design(published_settings: Settings) -> None:
+    app = run_app("definitions")
+    assert [s.value for s in app.subheader][:3] == ["enrolled", "completed", "completion_rate"]
+    assert "completed / enrolled" in markdown(app)
+
+
+def test_completion_page_shows_the_published_numbers(published_settings: Settings) -> None:
+    app = run_app("completion")
     assert app.title[0].value == "Completion"
     assert table_rows(app) == [
-        ("https://lms.example/courses/p1", "control", 36, 9, "25.0%"),
-        ("https://lms.example/courses/p1", "pilot", 40, 30, "75.0%"),
+        (P1, "control", 36, 9, "25.0%"),
+        (P1, "pilot", 40, 30, "75.0%"),
     ]
     assert any("1 group(s) with fewer than 5 learners are hidden" in c.value for c in app.caption)
     assert not app.warning
 
 
 def test_program_filter(published_settings: Settings) -> None:
-    app = run_app()
-    app.multiselect[0].select("https://lms.example/courses/p2").run()
+    app = run_app("completion")
+    app.multiselect[0].select(P2).run()
     assert not app.exception
     assert not app.table  # p2's only group is under k: nothing to show
     assert app.info[0].value == "No group is large enough to show."
@@ -55,7 +176,7 @@ def test_a_held_back_build_is_announced(published_settings: Settings) -> None:
     )
     app = run_app()
     assert "was held back by the quality gate: gx:raw_statements:x (3)" in app.warning[0].value
-    assert table_rows(app)  # the last published build is still shown
+    assert app.metric  # the last published build is still shown
 
 
 def test_before_any_publish_the_page_says_what_to_do(
