@@ -98,6 +98,7 @@ class Effects:
     spend_per_employee_year: float = 1500.0  # programme spend, USD per learner per year
     kpi_baseline: float = 20.0  # tickets resolved per day before training (mean)
     kpi_gain: float = 0.10  # relative KPI change after competency
+    value_per_kpi_unit: float = 12.0  # USD per ticket resolved (written to roi.toml)
     pilot_share: float = 0.5  # share of teams in the pilot
 
     def completion(self, cohort: str) -> float:
@@ -153,7 +154,12 @@ class Effects:
             raise ValueError("effect control_days_to_competency: must be positive")
         if self.pilot_time_to_competency_change <= -1:
             raise ValueError("effect pilot_time_to_competency_change: must be above -1")
-        for name in ("pilot_retention_factor", "spend_per_employee_year", "kpi_baseline"):
+        for name in (
+            "pilot_retention_factor",
+            "spend_per_employee_year",
+            "kpi_baseline",
+            "value_per_kpi_unit",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"effect {name}: must not be negative")
 
@@ -540,34 +546,27 @@ class Simulation:
     outcomes: dict[tuple[int, str], SkillOutcome]
 
     def kpi_rows(self, rng_seed: int) -> list[tuple[str, str, str, float]]:
-        """(learner email, kpi, observed_on, value): two weeks before and after training.
-
-        Before: at enrolment minus 28 and 14 days. After: 14 and 28 days after the learner's
-        first mastery (else after enrolment + 30 days); mastered learners gain `kpi_gain`.
-        """
+        """(learner email, kpi, observed_on, value): one observation a week per learner from
+        four weeks before the window to its end; from the learner's first mastery on, the
+        value is `kpi_gain` higher."""
         rng = random.Random(rng_seed ^ 0x5EED)
+        first_mastery: dict[int, datetime] = {}
+        for (index, _), outcome in self.outcomes.items():
+            if outcome.mastered_at is not None:
+                known = first_mastery.get(index)
+                if known is None or outcome.mastered_at < known:
+                    first_mastery[index] = outcome.mastered_at
+        end = self.start + timedelta(days=self.days)
         rows = []
         for person in self.people:
             baseline = self.effects.kpi_baseline * (0.8 + 0.4 * rng.random())
-            mastered = [
-                o.mastered_at
-                for (index, _), o in self.outcomes.items()
-                if index == person.index and o.mastered_at is not None
-            ]
-            first = min(
-                o.first_seen_at for (index, _), o in self.outcomes.items() if index == person.index
-            )
-            after = min(mastered) if mastered else first + timedelta(days=30)
-            gain = 1 + self.effects.kpi_gain if mastered else 1.0
-            for offset in (-28, -14):
-                day = (first + timedelta(days=offset)).date().isoformat()
-                rows.append(
-                    (person.email, KPI_NAME, day, round(baseline * (0.97 + 0.06 * rng.random()), 2))
-                )
-            for offset in (14, 28):
-                day = (after + timedelta(days=offset)).date().isoformat()
-                value = baseline * gain * (0.97 + 0.06 * rng.random())
-                rows.append((person.email, KPI_NAME, day, round(value, 2)))
+            mastered = first_mastery.get(person.index)
+            day = self.start - timedelta(days=28 - rng.randrange(7))
+            while day < end:
+                gain = 1 + self.effects.kpi_gain if mastered and day >= mastered else 1.0
+                value = round(baseline * gain * (0.97 + 0.06 * rng.random()), 2)
+                rows.append((person.email, KPI_NAME, day.date().isoformat(), value))
+                day += timedelta(days=7)
         return rows
 
 
@@ -649,24 +648,37 @@ def write_kpis(simulation: Simulation, seed: int, path: Path) -> int:
     return len(rows)
 
 
-def roi_assumptions(simulation: Simulation) -> dict[str, float | str]:
-    """The ROI settings the simulated organisation implies (written as roi.toml)."""
+def roi_assumptions(simulation: Simulation) -> dict[str, Any]:
+    """The ROI settings (the `[roi]` section) the simulated organisation implies."""
     people = simulation.people
     effects = simulation.effects
     mean_cost = sum(p.hourly_cost for p in people) / len(people) if people else 0.0
-    # a competent day is worth the KPI gain on a working day at the loaded cost
     return {
         "programme_cost_per_learner": effects.spend_per_employee_year,
         "loaded_hourly_cost": round(mean_cost, 2),
+        # a day of competency is worth a working day of the learner's loaded cost x the gain
         "value_of_competent_day": round(mean_cost * 8 * effects.kpi_gain, 2),
-        "baseline_cohort": "control",
+        "kpi_values": {KPI_NAME: effects.value_per_kpi_unit},
+        "currency": "USD",
     }
 
 
 def write_roi(simulation: Simulation, path: Path) -> None:
-    lines = ["# ROI assumptions of the simulated organisation (skillstream simulate)", "[roi]"]
+    """roi.toml: `baseline_cohort` and the `[roi]` section, ready for skillstream.toml."""
+    lines = [
+        "# ROI assumptions of the simulated organisation (skillstream simulate)",
+        'baseline_cohort = "control"',
+        "",
+        "[roi]",
+    ]
     for name, value in roi_assumptions(simulation).items():
-        lines.append(f'{name} = "{value}"' if isinstance(value, str) else f"{name} = {value}")
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k} = {v}" for k, v in value.items())
+            lines.append(f"{name} = {{ {inner} }}")
+        elif isinstance(value, str):
+            lines.append(f'{name} = "{value}"')
+        else:
+            lines.append(f"{name} = {value}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 
