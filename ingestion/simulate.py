@@ -1,54 +1,170 @@
-"""A simulated organisation: a roster and the xAPI statements its learners produce.
+"""A simulated organisation: roster, KPIs and the xAPI statements its learners produce.
 
-Deterministic by seed. Teams are split between a `pilot` cohort (an AI tutor alongside the
-course) and a `control` cohort (the course alone), with planted effects on completion and
-mastery, so the marts have a known answer to recover.
+Deterministic by seed (and start date). Learners work in orgs, teams and roles; half of the
+teams are the `pilot` cohort (the LMS course plus an AI tutor), the rest `control` (the
+course alone). Every learner of both cohorts takes the LMS course (program declared with
+definition.type course, lessons with the course as parent, `completed` on the course),
+practises (pilot: AI-tutor sessions shaped exactly as the `tutor` source maps them — items
+with skill and difficulty, answers with score, hints, feedback; control: LMS practice
+quizzes), masters each skill with a scored assessment, and returns for a delayed retention
+check 30-44 days after mastery.
+
+Planted effects (`Effects`, settable by name) follow the L&D literature by default: control
+completion 25 %, pilot 75 %; pilot time to competency half of control's; 30-day retention
+15 % in control, doubled in the pilot; $1,500 per employee per year. Because every scored
+statement on a skill before mastery is below θ and the retention check is the only scored
+statement on it after mastery, the marts' definitions (DESIGN §4) recover exactly what was
+planted, up to sampling noise and the end of the simulated window.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from skillstream.ingestion.sources.tutor import (
+    _NAMESPACE as TUTOR_NAMESPACE,
+)
+from skillstream.ingestion.sources.tutor import (
+    INTERACTION_TYPE,
+    SESSION_TYPE,
+    TUTOR_TYPE,
+    VERB_DISPLAY,
+)
 from skillstream.xapi.profile import (
     ADL_VERBS,
     ASSESSMENT_TYPE,
     COURSE_TYPE,
     EXT_COHORT,
+    EXT_DIFFICULTY,
+    EXT_FEEDBACK_KIND,
+    EXT_HINT_LEVEL,
     EXT_ORG,
     EXT_ROLE,
     EXT_SKILL,
+    EXT_SOURCE_EVENT,
     EXT_TEAM,
+    EXT_TUTOR_SESSION,
+    FEEDBACK_RECEIVED_VERB,
+    HINT_REQUESTED_VERB,
+    ITEM_SERVED_VERB,
     MODULE_TYPE,
 )
 
-VERBS = {
-    name: f"{ADL_VERBS}/{name}"
-    for name in ("launched", "experienced", "answered", "passed", "failed", "completed", "mastered")
+DEFAULT_START = date(2026, 7, 1)
+MASTERY_THRESHOLD = 0.8  # the default θ of DESIGN §4; scores are planted around it
+ORGS = ("acme-europe", "acme-americas")
+ROLES = ("analyst", "engineer", "manager", "specialist", "support")
+HOURLY_COST = {
+    "analyst": 55.0,
+    "engineer": 70.0,
+    "manager": 85.0,
+    "specialist": 60.0,
+    "support": 45.0,
 }
-HOME_PAGE = "https://lms.acme.example"
-ORG = "acme"
-ROLES = ("analyst", "engineer", "manager", "specialist")
+TEAM_SIZE = 12
+KPI_NAME = "tickets_resolved_per_day"
+
+LMS = "https://lms.acme.example"
+COURSE_ID = f"{LMS}/courses/data-literacy"
+COURSE_NAME = "Data literacy"
+LESSONS = ("reading-charts", "statistics-basics", "spreadsheets", "visualisation", "storytelling")
+SKILLS = (
+    "https://skills.acme.example/data-analysis",
+    "https://skills.acme.example/data-storytelling",
+)
+TUTOR = "https://tutor.acme.example"
 
 
 @dataclass(frozen=True)
 class Effects:
-    """Planted outcome rates per cohort."""
+    """The planted truth; every field can be set by name (`--effect NAME=VALUE`)."""
 
-    completion: float
-    mastery: float
+    control_completion: float = 0.25  # share of control learners who complete the course
+    pilot_completion: float = 0.75
+    control_mastery: float = 0.6  # share of control learners who master a skill
+    pilot_mastery: float = 0.8
+    control_days_to_competency: float = 20.0  # median days from first sight of a skill to mastery
+    pilot_time_to_competency_change: float = -0.5  # pilot median = control x (1 + change)
+    control_retention_30d: float = 0.15  # share still at θ at the check 30-44 days after mastery
+    pilot_retention_factor: float = 2.0  # pilot retention = control x factor
+    spend_per_employee_year: float = 1500.0  # programme spend, USD per learner per year
+    kpi_baseline: float = 20.0  # tickets resolved per day before training (mean)
+    kpi_gain: float = 0.10  # relative KPI change after competency
+    value_per_kpi_unit: float = 12.0  # USD per ticket resolved (written to roi.toml)
+    pilot_share: float = 0.5  # share of teams in the pilot
+
+    def completion(self, cohort: str) -> float:
+        return self.pilot_completion if cohort == "pilot" else self.control_completion
+
+    def mastery(self, cohort: str) -> float:
+        return self.pilot_mastery if cohort == "pilot" else self.control_mastery
+
+    def median_days_to_competency(self, cohort: str) -> float:
+        base = self.control_days_to_competency
+        return base * (1 + self.pilot_time_to_competency_change) if cohort == "pilot" else base
+
+    def retention(self, cohort: str) -> float:
+        base = self.control_retention_30d
+        return min(1.0, base * self.pilot_retention_factor) if cohort == "pilot" else base
+
+    def with_settings(self, assignments: list[str] | tuple[str, ...]) -> Effects:
+        """These effects with `NAME=VALUE` assignments applied; ValueError names a bad one."""
+        known = {f.name for f in fields(self)}
+        changes: dict[str, float] = {}
+        for assignment in assignments:
+            name, sep, text = assignment.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in known:
+                raise ValueError(
+                    f"--effect {assignment!r}: expected NAME=VALUE with NAME one of "
+                    + ", ".join(sorted(known))
+                )
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(f"--effect {assignment!r}: {text!r} is not a number") from None
+            if not math.isfinite(value):
+                raise ValueError(f"--effect {assignment!r}: must be finite")
+            changes[name] = value
+        effects = replace(self, **changes)
+        effects.check()
+        return effects
+
+    def check(self) -> None:
+        shares = (
+            "control_completion",
+            "pilot_completion",
+            "control_mastery",
+            "pilot_mastery",
+            "control_retention_30d",
+            "pilot_share",
+        )
+        for name in shares:
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"effect {name}: must be a share from 0 to 1")
+        if self.control_days_to_competency <= 0:
+            raise ValueError("effect control_days_to_competency: must be positive")
+        if self.pilot_time_to_competency_change <= -1:
+            raise ValueError("effect pilot_time_to_competency_change: must be above -1")
+        for name in (
+            "pilot_retention_factor",
+            "spend_per_employee_year",
+            "kpi_baseline",
+            "value_per_kpi_unit",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"effect {name}: must not be negative")
 
 
-DEFAULT_EFFECTS = {
-    "pilot": Effects(completion=0.75, mastery=0.7),
-    "control": Effects(completion=0.25, mastery=0.35),
-}
+DEFAULT_EFFECTS = Effects()
 
 
 @dataclass(frozen=True)
@@ -56,202 +172,449 @@ class Learner:
     index: int
     email: str
     name: str
+    org: str
     team: str
     role: str
     cohort: str
 
-
-@dataclass(frozen=True)
-class Program:
-    id: str
-    name: str
-    modules: tuple[str, ...]
-    skills: tuple[str, ...]
+    @property
+    def hourly_cost(self) -> float:
+        return HOURLY_COST[self.role]
 
 
-PROGRAMS = (
-    Program(
-        id="https://lms.acme.example/courses/data-literacy",
-        name="Data literacy",
-        modules=("reading-charts", "statistics-basics", "data-storytelling"),
-        skills=(
-            "https://skills.acme.example/data-analysis",
-            "https://skills.acme.example/communication",
-        ),
-    ),
-    Program(
-        id="https://lms.acme.example/courses/ai-assisted-work",
-        name="AI-assisted work",
-        modules=("prompting", "verification", "automation"),
-        skills=(
-            "https://skills.acme.example/prompting",
-            "https://skills.acme.example/data-analysis",
-        ),
-    ),
-)
-
-
-def organisation(learners: int, rng: random.Random) -> list[Learner]:
-    team_count = max(2, 2 * round(learners / 24))  # even, so half the teams pilot
-    teams = [f"team-{i + 1:02d}" for i in range(team_count)]
-    pilot_teams = set(teams[: team_count // 2])
+def organisation(
+    learners: int, rng: random.Random, effects: Effects = DEFAULT_EFFECTS
+) -> list[Learner]:
+    """Teams of about TEAM_SIZE in two orgs; `pilot_share` of the teams (spread over both
+    orgs) are the pilot cohort."""
+    team_count = max(2, round(learners / TEAM_SIZE))
+    pilots = round(team_count * effects.pilot_share)
+    order = list(range(team_count))
+    # interleave so each org gets pilot and control teams: pilot teams are every other one
+    pilot_teams = set(sorted(order, key=lambda t: (t % 2, t))[:pilots])
     people = []
     for i in range(learners):
-        team = teams[i % team_count]
+        team = i % team_count
         people.append(
             Learner(
                 index=i,
                 email=f"learner{i:05d}@acme.example",
                 name=f"Learner {i:05d}",
-                team=team,
-                role=rng.choice(ROLES),
+                org=ORGS[(team // 2) % len(ORGS)],
+                team=f"team-{team + 1:02d}",
+                role=ROLES[rng.randrange(len(ROLES))],
                 cohort="pilot" if team in pilot_teams else "control",
             )
         )
     return people
 
 
-class _Writer:
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-
-    def statement(
-        self,
-        learner: Learner,
-        verb: str,
-        activity: dict[str, Any],
-        at: datetime,
-        program: Program,
-        result: dict[str, Any] | None = None,
-        skills: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
-        extensions: dict[str, Any] = {
-            EXT_COHORT: learner.cohort,
-            EXT_ORG: ORG,
-            EXT_TEAM: learner.team,
-            EXT_ROLE: learner.role,
-        }
-        if skills:
-            extensions[EXT_SKILL] = list(skills) if len(skills) > 1 else skills[0]
-        context: dict[str, Any] = {"platform": "acme-lms", "extensions": extensions}
-        if activity["id"] != program.id:
-            context["contextActivities"] = {
-                "parent": [
-                    {
-                        "id": program.id,
-                        "objectType": "Activity",
-                        "definition": {"type": COURSE_TYPE},
-                    }
-                ]
-            }
-        statement: dict[str, Any] = {
-            "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
-            "actor": {
-                "objectType": "Agent",
-                "name": learner.name,
-                "mbox": f"mailto:{learner.email}",
-            },
-            "verb": {"id": VERBS[verb], "display": {"en-US": verb}},
-            "object": activity,
-            "context": context,
-            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        }
-        if result is not None:
-            statement["result"] = result
-        return statement
+def _timestamp(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds") + "Z"
 
 
-def _course(program: Program) -> dict[str, Any]:
+def _duration(seconds: float) -> str:
+    return f"PT{int(seconds // 60)}M{int(seconds % 60)}S"
+
+
+_COURSE = {
+    "objectType": "Activity",
+    "id": COURSE_ID,
+    "definition": {"type": COURSE_TYPE, "name": {"en-US": COURSE_NAME}},
+}
+_COURSE_REF = [{"objectType": "Activity", "id": COURSE_ID, "definition": {"type": COURSE_TYPE}}]
+_TUTOR_GROUPING = [{"objectType": "Activity", "id": TUTOR, "definition": {"type": TUTOR_TYPE}}]
+
+
+def _activity(kind: str, name: str, activity_type: str) -> dict[str, Any]:
     return {
         "objectType": "Activity",
-        "id": program.id,
-        "definition": {"type": COURSE_TYPE, "name": {"en-US": program.name}},
-    }
-
-
-def _activity(program: Program, kind: str, name: str, activity_type: str) -> dict[str, Any]:
-    return {
-        "objectType": "Activity",
-        "id": f"{program.id}/{kind}/{name}",
+        "id": f"{COURSE_ID}/{kind}/{name}",
         "definition": {"type": activity_type, "name": {"en-US": name.replace("-", " ")}},
     }
 
 
-def _duration(minutes: float) -> str:
-    return f"PT{int(minutes)}M{int((minutes % 1) * 60)}S"
+_LESSONS = [_activity("lessons", name, MODULE_TYPE) for name in LESSONS]
+_ASSESSMENTS = {
+    skill: _activity("assessments", skill.rsplit("/", 1)[1], ASSESSMENT_TYPE) for skill in SKILLS
+}
+_RETENTION = {
+    skill: _activity("retention-checks", skill.rsplit("/", 1)[1], ASSESSMENT_TYPE)
+    for skill in SKILLS
+}
+_QUIZZES = {
+    skill: _activity("quizzes", skill.rsplit("/", 1)[1], ASSESSMENT_TYPE) for skill in SKILLS
+}
+_VERB = {
+    name: {"id": f"{ADL_VERBS}/{name}", "display": {"en-US": name}}
+    for name in ("launched", "experienced", "answered", "passed", "failed", "completed")
+}
+_TUTOR_VERB = {
+    verb: {"id": verb, "display": {"en-US": text}} for verb, text in VERB_DISPLAY.items()
+}
 
 
-def learner_statements(
-    learner: Learner, program: Program, start: datetime, days: int, rng: random.Random
-) -> Iterator[dict[str, Any]]:
-    effects = DEFAULT_EFFECTS[learner.cohort]
-    writer = _Writer(rng)
-    at = start + timedelta(days=rng.uniform(0, days * 0.4), hours=rng.uniform(8, 17))
-    end = start + timedelta(days=days)
-    yield writer.statement(learner, "launched", _course(program), at, program)
-    completes = rng.random() < effects.completion
-    masters = rng.random() < effects.mastery
-    modules_done = len(program.modules) if completes else rng.randint(0, len(program.modules) - 1)
-    for module in program.modules[:modules_done]:
-        at += timedelta(days=rng.uniform(1, 6), minutes=rng.uniform(5, 90))
-        if at >= end:
-            return
-        minutes = rng.uniform(15, 60)
-        yield writer.statement(
-            learner,
-            "experienced",
-            _activity(program, "modules", module, MODULE_TYPE),
-            at,
-            program,
-            result={"duration": _duration(minutes)},
-            skills=program.skills,
-        )
-    attempts = 3 if masters else rng.randint(1, 3)
-    for attempt in range(attempts):
-        at += timedelta(days=rng.uniform(1, 7))
-        if at >= end:
-            return
-        if masters and attempt == attempts - 1:
-            scaled = round(rng.uniform(0.8, 1.0), 2)
-        else:
-            scaled = round(rng.uniform(0.3, 0.79), 2)
-        yield writer.statement(
-            learner,
-            "passed" if scaled >= 0.8 else "failed",
-            _activity(program, "assessments", "final-check", ASSESSMENT_TYPE),
-            at,
-            program,
-            result={
-                "score": {"scaled": scaled},
-                "success": scaled >= 0.8,
-                "duration": _duration(rng.uniform(10, 30)),
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+class _LearnerStream:
+    """The statements of one learner, collected with their times, then put in time order."""
+
+    def __init__(self, learner: Learner, rng: random.Random, end: datetime) -> None:
+        self.rng = rng
+        self.end = end
+        self.actor = {
+            "objectType": "Agent",
+            "name": learner.name,
+            "mbox": f"mailto:{learner.email}",
+        }
+        self.lms_extensions: dict[str, Any] = {
+            EXT_COHORT: learner.cohort,
+            EXT_ORG: learner.org,
+            EXT_TEAM: learner.team,
+            EXT_ROLE: learner.role,
+        }
+        self.items: list[tuple[datetime, int, dict[str, Any]]] = []
+        self._registrations: dict[str, str] = {}
+
+    def _id(self) -> str:
+        """A random version-4 UUID (as uuid.UUID(int=..., version=4) makes it, faster)."""
+        n = (self.rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def add(self, at: datetime, statement: dict[str, Any]) -> bool:
+        """Keep the statement when it happens before the end of the simulated window."""
+        if at >= self.end:
+            return False
+        statement["id"] = self._id()
+        statement["actor"] = self.actor
+        statement["timestamp"] = _timestamp(at)
+        self.items.append((at, len(self.items), statement))
+        return True
+
+    def lms(
+        self,
+        at: datetime,
+        verb: str,
+        activity: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        skill: str | tuple[str, ...] | None = None,
+    ) -> bool:
+        extensions = self.lms_extensions
+        if skill is not None:
+            extensions = {
+                **extensions,
+                EXT_SKILL: list(skill) if isinstance(skill, tuple) else skill,
+            }
+        context: dict[str, Any] = {"platform": "acme-lms", "extensions": extensions}
+        if activity is not _COURSE:
+            context["contextActivities"] = {"parent": _COURSE_REF}
+        statement: dict[str, Any] = {"verb": _VERB[verb], "object": activity, "context": context}
+        if result is not None:
+            statement["result"] = result
+        return self.add(at, statement)
+
+    def tutor(
+        self,
+        at: datetime,
+        session: str,
+        verb: str,
+        event_type: str,
+        activity: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        skill: str | None = None,
+    ) -> bool:
+        """A statement as the `tutor` source (ingestion/sources/tutor.py) maps the event."""
+        extensions: dict[str, Any] = {
+            EXT_TUTOR_SESSION: session,
+            EXT_SOURCE_EVENT: {"type": event_type},
+        }
+        if skill:
+            extensions[EXT_SKILL] = skill
+        statement: dict[str, Any] = {
+            "verb": _TUTOR_VERB[verb],
+            "object": activity,
+            "context": {
+                "registration": self._registration(session),
+                "platform": "AI tutor",
+                "contextActivities": {"grouping": _TUTOR_GROUPING, "parent": _COURSE_REF},
+                "extensions": extensions,
             },
-            skills=program.skills,
-        )
-    if completes:
-        at += timedelta(hours=rng.uniform(1, 48))
-        if at < end:
-            yield writer.statement(
-                learner, "completed", _course(program), at, program, result={"completion": True}
+        }
+        if result is not None:
+            statement["result"] = result
+        return self.add(at, statement)
+
+    def _registration(self, session: str) -> str:
+        registration = self._registrations.get(session)
+        if registration is None:
+            registration = str(uuid.uuid5(TUTOR_NAMESPACE, f"{TUTOR}|{session}"))
+            self._registrations = {session: registration}
+        return registration
+
+    def sorted(self) -> list[dict[str, Any]]:
+        self.items.sort(key=lambda item: (item[0], item[1]))
+        return [statement for _, _, statement in self.items]
+
+
+def _tutor_item(item_id: str, skill: str, difficulty: float) -> dict[str, Any]:
+    return {
+        "objectType": "Activity",
+        "id": f"{TUTOR}/items/{item_id}",
+        "definition": {
+            "type": INTERACTION_TYPE,
+            "interactionType": "other",
+            "extensions": {EXT_SKILL: skill, EXT_DIFFICULTY: difficulty},
+        },
+    }
+
+
+def _tutor_session_activity(session: str) -> dict[str, Any]:
+    return {
+        "objectType": "Activity",
+        "id": f"{TUTOR}/sessions/{session}",
+        "definition": {"type": SESSION_TYPE},
+    }
+
+
+def _working_hours(day: datetime, rng: random.Random) -> datetime:
+    return day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+        hours=8 + rng.random() * 9, seconds=rng.random() * 60
+    )
+
+
+@dataclass
+class SkillOutcome:
+    """What was planted for one learner and skill (for KPIs and the known-answer test)."""
+
+    first_seen_at: datetime
+    mastered_at: datetime | None
+    retained: bool | None
+
+
+class _Plan:
+    """One learner's journey; the statements are emitted in `stream`."""
+
+    def __init__(
+        self, learner: Learner, effects: Effects, start: datetime, days: int, rng: random.Random
+    ):
+        self.learner = learner
+        self.rng = rng
+        self.effects = effects
+        self.stream = _LearnerStream(learner, rng, start + timedelta(days=days))
+        self.enrolled_at = _working_hours(start + timedelta(days=rng.random() * days * 0.3), rng)
+        self.outcomes: dict[str, SkillOutcome] = {}
+        self.sessions = 0
+
+    def run(self) -> list[dict[str, Any]]:
+        rng, cohort = self.rng, self.learner.cohort
+        s = self.stream
+        at = self.enrolled_at
+        s.lms(at, "launched", _COURSE)
+        completes = rng.random() < self.effects.completion(cohort)
+        lessons = len(LESSONS) if completes else 1 + rng.randrange(len(LESSONS) - 1)
+        first_lesson = at + timedelta(minutes=5 + rng.random() * 20)
+        at = first_lesson
+        for lesson in _LESSONS[:lessons]:
+            minutes = 15 + rng.random() * 45
+            s.lms(at, "experienced", lesson, {"duration": _duration(minutes * 60)}, SKILLS)
+            at = _working_hours(at + timedelta(days=1 + rng.random() * 2), rng)
+        if completes:
+            s.lms(
+                at,
+                "completed",
+                _COURSE,
+                {"completion": True, "duration": _duration(60 + rng.random() * 600)},
             )
+        for skill in SKILLS:
+            self._skill(skill, first_lesson)
+        return s.sorted()
+
+    def _skill(self, skill: str, first_seen_at: datetime) -> None:
+        rng, cohort, effects = self.rng, self.learner.cohort, self.effects
+        masters = rng.random() < effects.mastery(cohort)
+        median = effects.median_days_to_competency(cohort)
+        days = median * math.exp(0.5 * rng.gauss(0, 1)) if masters else median * (1 + rng.random())
+        mastered_at = first_seen_at + timedelta(days=max(days, 0.5))
+        # practice until mastery (or until giving up), every score below θ
+        practice_days = (mastered_at - first_seen_at).total_seconds() / 86400
+        sessions = max(1, round(practice_days / 3))
+        for k in range(sessions):
+            at = first_seen_at + timedelta(
+                days=practice_days * (k + 0.5) / (sessions + 0.5), minutes=30
+            )
+            progress = (k + 1) / (sessions + 1)
+            if cohort == "pilot":
+                self._tutor_session(at, skill, progress)
+            else:
+                self._quiz(at, skill, progress)
+        retained: bool | None = None
+        if masters:
+            scaled = round(MASTERY_THRESHOLD + rng.random() * (1 - MASTERY_THRESHOLD), 2)
+            s = self.stream
+            if not s.lms(
+                mastered_at, "passed", _ASSESSMENTS[skill], _scored(scaled, True, rng), skill
+            ):
+                mastered_at_kept = None
+            else:
+                mastered_at_kept = mastered_at
+                check_at = mastered_at + timedelta(days=30 + rng.random() * 14)
+                retained = rng.random() < effects.retention(cohort)
+                score = (
+                    round(MASTERY_THRESHOLD + rng.random() * (1 - MASTERY_THRESHOLD), 2)
+                    if retained
+                    else round(0.3 + rng.random() * (MASTERY_THRESHOLD - 0.31), 2)
+                )
+                verb = "passed" if retained else "failed"
+                if not s.lms(
+                    check_at, verb, _RETENTION[skill], _scored(score, retained, rng), skill
+                ):
+                    retained = None
+            self.outcomes[skill] = SkillOutcome(first_seen_at, mastered_at_kept, retained)
+        else:
+            self.outcomes[skill] = SkillOutcome(first_seen_at, None, None)
+
+    def _quiz(self, at: datetime, skill: str, progress: float) -> None:
+        rng = self.rng
+        for question in range(3):
+            scaled = round(
+                min(MASTERY_THRESHOLD - 0.01, 0.2 + 0.5 * progress + rng.random() * 0.09), 2
+            )
+            self.stream.lms(
+                at + timedelta(minutes=3 * question),
+                "answered",
+                _QUIZZES[skill],
+                _scored(scaled, scaled >= 0.5, rng),
+                skill,
+            )
+
+    def _tutor_session(self, at: datetime, skill: str, progress: float) -> None:
+        rng, s = self.rng, self.stream
+        self.sessions += 1
+        session = f"s{self.learner.index:05d}-{self.sessions:03d}"
+        session_activity = _tutor_session_activity(session)
+        s.tutor(at, session, f"{ADL_VERBS}/initialized", "session_started", session_activity)
+        t = at
+        for n in range(2 + rng.randrange(4)):
+            item_id = f"{skill.rsplit('/', 1)[1]}-{rng.randrange(200):03d}"
+            difficulty = round(0.2 + 0.6 * progress, 2)
+            item = _tutor_item(item_id, skill, difficulty)
+            t += timedelta(seconds=20 + rng.random() * 60)
+            s.tutor(t, session, ITEM_SERVED_VERB, "item_served", item, skill=skill)
+            if rng.random() < 0.35:
+                t += timedelta(seconds=30 + rng.random() * 90)
+                hint = {"extensions": {EXT_HINT_LEVEL: 1 + rng.randrange(3)}}
+                s.tutor(t, session, HINT_REQUESTED_VERB, "hint_requested", item, hint, skill)
+            t += timedelta(seconds=60 + rng.random() * 180)
+            scaled = round(
+                min(MASTERY_THRESHOLD - 0.01, 0.25 + 0.5 * progress + rng.random() * 0.1), 2
+            )
+            correct = scaled >= 0.5
+            answer = {"success": correct, "completion": True, "score": {"scaled": scaled}}
+            s.tutor(t, session, f"{ADL_VERBS}/answered", "answer_submitted", item, answer, skill)
+            if rng.random() < 0.6:
+                t += timedelta(seconds=5 + rng.random() * 20)
+                kind = "encouraging" if correct else "corrective"
+                feedback = {
+                    "response": f"{kind} feedback on item {n + 1}",
+                    "extensions": {EXT_FEEDBACK_KIND: kind},
+                }
+                s.tutor(t, session, FEEDBACK_RECEIVED_VERB, "feedback_given", item, feedback, skill)
+        t += timedelta(seconds=30 + rng.random() * 120)
+        ended = {"duration": f"PT{round((t - at).total_seconds(), 3):g}S"}
+        s.tutor(t, session, f"{ADL_VERBS}/terminated", "session_ended", session_activity, ended)
+
+
+def _scored(scaled: float, success: bool, rng: random.Random) -> dict[str, Any]:
+    return {
+        "score": {"scaled": scaled, "raw": round(scaled * 20, 1), "min": 0, "max": 20},
+        "success": success,
+        "duration": _duration(300 + rng.random() * 900),
+    }
+
+
+@dataclass
+class Simulation:
+    """The organisation and, once its statements have been iterated, what was planted."""
+
+    people: list[Learner]
+    effects: Effects
+    start: datetime
+    days: int
+    outcomes: dict[tuple[int, str], SkillOutcome]
+
+    def kpi_rows(self, rng_seed: int) -> list[tuple[str, str, str, float]]:
+        """(learner email, kpi, observed_on, value): one observation a week per learner from
+        four weeks before the window to its end; from the learner's first mastery on, the
+        value is `kpi_gain` higher."""
+        rng = random.Random(rng_seed ^ 0x5EED)
+        first_mastery: dict[int, datetime] = {}
+        for (index, _), outcome in self.outcomes.items():
+            if outcome.mastered_at is not None:
+                known = first_mastery.get(index)
+                if known is None or outcome.mastered_at < known:
+                    first_mastery[index] = outcome.mastered_at
+        end = self.start + timedelta(days=self.days)
+        rows = []
+        for person in self.people:
+            baseline = self.effects.kpi_baseline * (0.8 + 0.4 * rng.random())
+            mastered = first_mastery.get(person.index)
+            day = self.start - timedelta(days=28 - rng.randrange(7))
+            while day < end:
+                gain = 1 + self.effects.kpi_gain if mastered and day >= mastered else 1.0
+                value = round(baseline * gain * (0.97 + 0.06 * rng.random()), 2)
+                rows.append((person.email, KPI_NAME, day.date().isoformat(), value))
+                day += timedelta(days=7)
+        return rows
 
 
 def simulate(
-    learners: int, days: int, seed: int, start: datetime | None = None
+    learners: int,
+    days: int,
+    seed: int,
+    start: datetime | date | None = None,
+    effects: Effects = DEFAULT_EFFECTS,
 ) -> tuple[list[Learner], Iterator[dict[str, Any]]]:
     """The organisation, and its statements (each learner's in time order)."""
+    simulation, statements = run(learners, days, seed, start, effects)
+    return simulation.people, statements
+
+
+def run(
+    learners: int,
+    days: int,
+    seed: int,
+    start: datetime | date | None = None,
+    effects: Effects = DEFAULT_EFFECTS,
+) -> tuple[Simulation, Iterator[dict[str, Any]]]:
+    """The simulation and its statements; `simulation.outcomes` fills as they are iterated."""
+    effects.check()
     rng = random.Random(seed)
-    start = start or datetime(2026, 7, 1, tzinfo=UTC)
-    people = organisation(learners, rng)
+    begin = _start(start)
+    people = organisation(learners, rng, effects)
+    simulation = Simulation(people, effects, begin, days, {})
 
     def statements() -> Iterator[dict[str, Any]]:
         for learner in people:
-            for program in PROGRAMS:
-                if learner.index % 3 == 2 and program is PROGRAMS[1]:
-                    continue  # not everyone takes the second programme
-                yield from learner_statements(learner, program, start, days, rng)
+            plan = _Plan(learner, effects, begin, days, rng)
+            yield from plan.run()
+            for skill, outcome in plan.outcomes.items():
+                simulation.outcomes[(learner.index, skill)] = outcome
 
-    return people, statements()
+    return simulation, statements()
+
+
+def _start(start: datetime | date | None) -> datetime:
+    """The first day, as a naive UTC datetime at midnight."""
+    if start is None:
+        start = DEFAULT_START
+    if isinstance(start, datetime):
+        if start.tzinfo is not None:
+            start = start.astimezone(UTC).replace(tzinfo=None)
+        return start
+    return datetime(start.year, start.month, start.day)
 
 
 def write_roster(people: list[Learner], path: Path) -> None:
@@ -261,5 +624,118 @@ def write_roster(people: list[Learner], path: Path) -> None:
         writer.writerow(["learner", "cohort", "org", "team", "role", "is_pilot", "hourly_cost"])
         for p in people:
             writer.writerow(
-                [p.email, p.cohort, ORG, p.team, p.role, str(p.cohort == "pilot").lower(), 55]
+                [
+                    p.email,
+                    p.cohort,
+                    p.org,
+                    p.team,
+                    p.role,
+                    str(p.cohort == "pilot").lower(),
+                    p.hourly_cost,
+                ]
             )
+
+
+def write_kpis(simulation: Simulation, seed: int, path: Path) -> int:
+    """kpis.csv (the `kpis import` format); call after the statements were iterated."""
+    rows = simulation.kpi_rows(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["learner", "team", "kpi", "observed_on", "value"])
+        for email, kpi, day, value in rows:
+            writer.writerow([email, "", kpi, day, value])
+    return len(rows)
+
+
+def roi_assumptions(simulation: Simulation) -> dict[str, Any]:
+    """The ROI settings (the `[roi]` section) the simulated organisation implies."""
+    people = simulation.people
+    effects = simulation.effects
+    mean_cost = sum(p.hourly_cost for p in people) / len(people) if people else 0.0
+    return {
+        "programme_cost_per_learner": effects.spend_per_employee_year,
+        "loaded_hourly_cost": round(mean_cost, 2),
+        # a day of competency is worth a working day of the learner's loaded cost x the gain
+        "value_of_competent_day": round(mean_cost * 8 * effects.kpi_gain, 2),
+        "kpi_values": {KPI_NAME: effects.value_per_kpi_unit},
+        "currency": "USD",
+    }
+
+
+def write_roi(simulation: Simulation, path: Path) -> None:
+    """roi.toml: `baseline_cohort` and the `[roi]` section, ready for skillstream.toml."""
+    lines = [
+        "# ROI assumptions of the simulated organisation (skillstream simulate)",
+        'baseline_cohort = "control"',
+        "",
+        "[roi]",
+    ]
+    for name, value in roi_assumptions(simulation).items():
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k} = {v}" for k, v in value.items())
+            lines.append(f"{name} = {{ {inner} }}")
+        elif isinstance(value, str):
+            lines.append(f'{name} = "{value}"')
+        else:
+            lines.append(f"{name} = {value}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+class PostError(RuntimeError):
+    """The xAPI endpoint refused or could not be reached; the message says which."""
+
+
+def post_statements(url: str, statements: Iterator[dict[str, Any]], batch: int = 500) -> int:
+    """POST the statements in batches to an xAPI Statements resource; the number sent.
+
+    Credentials, when the endpoint needs them, go in the URL: http://key:secret@host/xapi/statements.
+    """
+    import base64
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit, urlunsplit
+
+    import orjson
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PostError(f"--to-http {url!r}: expected an http(s) URL of the Statements resource")
+    headers = {"Content-Type": "application/json", "X-Experience-API-Version": "2.0.0"}
+    if parts.username is not None:
+        token = f"{parts.username}:{parts.password or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    target = urlunsplit(parts)
+    sent = 0
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal sent
+        request = urllib.request.Request(
+            target, data=orjson.dumps(pending), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:300]
+            raise PostError(
+                f"{target} answered {error.code} after {sent} statements: {detail}"
+            ) from None
+        except (urllib.error.URLError, OSError) as error:
+            raise PostError(
+                f"{target} cannot be reached after {sent} statements: {error}"
+            ) from None
+        sent += len(pending)
+        pending.clear()
+
+    for statement in statements:
+        pending.append(statement)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return sent

@@ -16,6 +16,7 @@ import logging
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 
+from skillstream import warehouse
 from skillstream.quality.suites import SUITES
+from skillstream.quality.suites.common import GateContext
 from skillstream.settings import Settings
 
 CHECKPOINT = "publish_gate"
@@ -45,10 +48,11 @@ def _keep_duckdb_connection_open() -> None:
 @dataclass
 class ExpectationOutcome:
     suite: str
-    expectation: str
+    expectation: str  # the GX type, or the `check` name of a SQL expectation
     column: str | None
     success: bool
     observed: Any = None
+    description: str | None = None
 
 
 @dataclass
@@ -84,8 +88,40 @@ def data_docs_index(settings: Settings) -> Path:
     return settings.quality_dir / "gx" / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "index.html"
 
 
+def gate_context(settings: Settings) -> tuple[GateContext, set[str]]:
+    """The context the suites are built from, and the tables the warehouse has."""
+    con = warehouse.connect(settings, read_only=True)
+    try:
+        tables = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database()"
+            ).fetchall()
+        }
+        previous = None
+        if "quality.runs" in tables:
+            row = con.execute(
+                "SELECT statements FROM quality.runs WHERE is_published "
+                "ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
+            previous = row[0] if row else None
+    finally:
+        con.close()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return GateContext(settings=settings, now=now, previous_statements=previous), tables
+
+
 def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
     """Validate every suite's table; the gate passes only when every expectation holds."""
+    gate, tables = gate_context(settings)
+    missing = [
+        ExpectationOutcome(
+            module.build_suite(gate).name, "table_exists", None, False, f"{name} does not exist"
+        )
+        for module in SUITES
+        if (name := f"{module.SCHEMA}.{module.TABLE}") not in tables
+    ]
     _keep_duckdb_connection_open()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = _context(settings)
@@ -97,13 +133,15 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
     definitions = []
     for module in SUITES:
         asset_name = f"{module.SCHEMA}.{module.TABLE}"
+        if asset_name not in tables:
+            continue
         if asset_name in {a.name for a in datasource.assets}:
             datasource.delete_asset(asset_name)
         asset = datasource.add_table_asset(
             name=asset_name, table_name=module.TABLE, schema_name=module.SCHEMA
         )
         batch = asset.add_batch_definition_whole_table("whole_table")
-        suite = context.suites.add_or_update(module.build_suite())
+        suite = context.suites.add_or_update(module.build_suite(gate))
         definitions.append(
             context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
@@ -125,7 +163,7 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
         if connection is not None:
             connection.close()
         engine.engine.dispose()
-    outcomes = []
+    outcomes = list(missing)
     for validation in result.run_results.values():
         suite_name = validation.suite_name
         for item in validation.results:
@@ -134,19 +172,23 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
             error = _exception_message(item.exception_info)
             if error:
                 observed = f"error: {error}"
+            check = (config.meta or {}).get("check")
             outcomes.append(
                 ExpectationOutcome(
                     suite=suite_name,
-                    expectation=config.type,
+                    expectation=check or config.type,
                     column=config.kwargs.get("column"),
                     success=bool(item.success),
                     observed=observed
                     if observed is not None
                     else (item.result or {}).get("unexpected_count"),
+                    description=config.description,
                 )
             )
     return GateResult(
-        success=bool(result.success), outcomes=outcomes, data_docs=data_docs_index(settings)
+        success=bool(result.success) and not missing,
+        outcomes=outcomes,
+        data_docs=data_docs_index(settings),
     )
 
 

@@ -106,7 +106,7 @@ def build(settings: Settings, quiet: bool = False, full_refresh: bool = False) -
         failures = [
             {
                 "check": f"gx:{o.suite}:{o.expectation}" + (f":{o.column}" if o.column else ""),
-                "detail": str(o.observed),
+                "detail": f"{o.description}: {o.observed}" if o.description else str(o.observed),
             }
             for o in gate.failures
         ]

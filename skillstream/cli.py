@@ -27,6 +27,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.broker import BrokerError
     from skillstream.dashboards.report import ReportError
     from skillstream.ingestion.produce import ProduceError
+    from skillstream.ingestion.simulate import PostError
     from skillstream.ingestion.sources import SourceError
     from skillstream.ingestion.sources.lrs.helpers import LrsPullError
     from skillstream.ingestion.tables import ImportFileError
@@ -37,6 +38,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         BrokerError,
         KafkaUnavailable,
         ProduceError,
+        PostError,
         SourceError,
         LrsPullError,
         ImportFileError,
@@ -158,33 +160,63 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--learners", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option("--learners", default=500, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day of the simulated window (UTC) [default: 2026-07-01].",
+)
+@click.option(
+    "--effect",
+    "effects",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Change a planted effect, e.g. pilot_completion=0.6 (repeatable; see docs/simulate.md).",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write NDJSON statements here."
 )
 @click.option("--to-kafka", is_flag=True, help="Produce the statements to Kafka.")
 @click.option(
+    "--to-http",
+    metavar="URL",
+    help="POST the statements to an xAPI Statements resource (Basic auth: key:secret@ in the URL).",
+)
+@click.option(
     "--roster",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the roster CSV [default: roster.csv beside --out, else in the home].",
+    help="Where to write the roster CSV [default: roster.csv beside --out, else in the home]; "
+    "kpis.csv and roi.toml are written beside it.",
 )
 @friendly
 def simulate(
-    learners: int, days: int, seed: int, out: Path | None, to_kafka: bool, roster: Path | None
+    learners: int,
+    days: int,
+    seed: int,
+    start: Any,
+    effects: tuple[str, ...],
+    out: Path | None,
+    to_kafka: bool,
+    to_http: str | None,
+    roster: Path | None,
 ) -> None:
-    """A simulated organisation: roster CSV and xAPI statements with planted effects."""
+    """A simulated organisation: roster, KPIs and xAPI statements with planted effects."""
     from skillstream.ingestion import simulate as sim
 
-    if (out is None) == (not to_kafka):
-        raise click.UsageError("choose exactly one of --out FILE or --to-kafka")
+    if sum((out is not None, to_kafka, to_http is not None)) != 1:
+        raise click.UsageError("choose exactly one of --out FILE, --to-kafka or --to-http URL")
+    try:
+        planted = sim.DEFAULT_EFFECTS.with_settings(effects)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--effect") from None
     settings = _settings()
-    people, statements = sim.simulate(learners, days, seed)
+    simulation, statements = sim.run(learners, days, seed, start.date() if start else None, planted)
     roster_path = roster or (
         out.parent / "roster.csv" if out else settings.home / "simulate" / "roster.csv"
     )
-    sim.write_roster(people, roster_path)
+    sim.write_roster(simulation.people, roster_path)
     count = 0
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +224,8 @@ def simulate(
             for statement in statements:
                 handle.write(orjson.dumps(statement) + b"\n")
                 count += 1
+    elif to_http is not None:
+        count = sim.post_statements(to_http, statements)
     else:
         from skillstream.ingestion.produce import StatementProducer
         from skillstream.ingestion.sources import RawEvent
@@ -203,9 +237,14 @@ def simulate(
             )
             count += 1
         producer.close()
-    target = str(out) if out else settings.statements_topic
+    kpis_path = roster_path.with_name("kpis.csv")
+    roi_path = roster_path.with_name("roi.toml")
+    sim.write_kpis(simulation, seed, kpis_path)
+    sim.write_roi(simulation, roi_path)
+    target = str(out) if out else to_http or settings.statements_topic
     click.echo(
-        f"simulated {len(people)} learners, {count} statements -> {target}; roster -> {roster_path}"
+        f"simulated {len(simulation.people)} learners, {count} statements -> {target}; "
+        f"roster -> {roster_path}; kpis -> {kpis_path}; roi assumptions -> {roi_path}"
     )
 
 
@@ -546,7 +585,7 @@ def dashboard(port: int | None, address: str) -> None:
 
 
 @main.command()
-@click.option("--learners", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option("--learners", default=500, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--no-dashboard", is_flag=True, help="Stop after the build.")
@@ -568,6 +607,10 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
         (
             "import the roster",
             lambda: _allow_partial(ctx.invoke, roster_import, path=demo_dir / "roster.csv"),
+        ),
+        (
+            "import the KPIs",
+            lambda: _allow_partial(ctx.invoke, kpis_import, path=demo_dir / "kpis.csv"),
         ),
         (
             "ingest the statements",

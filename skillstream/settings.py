@@ -59,6 +59,13 @@ class Settings:
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
     baseline_cohort: str = "control"
+    # The quality gate (quality/suites/raw_statements.py): a build is held back when more
+    # than this share of the events received is quarantined, when raw.statements has fewer
+    # rows than this share of the last published build's, or when the newest statement
+    # landed longer ago than this many hours (0: no freshness check).
+    quality_max_quarantine_share: float = 0.05
+    quality_min_volume_ratio: float = 0.9
+    quality_max_staleness_hours: float = 168.0
     dashboard_port: int = 8501
     # Targets of the dashboard's Overview KPIs.
     target_completion_rate: float = 0.7

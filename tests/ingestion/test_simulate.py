@@ -1,7 +1,36 @@
-from collections import Counter
+"""The simulator: deterministic, valid, shaped like the real sources, and its planted effects
+measurable by DESIGN §4's definitions (here computed straight from the statements; the
+known-answer test in tests/dbt_project checks the marts)."""
 
-from skillstream.ingestion.simulate import simulate
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import statistics
+import tomllib
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from skillstream.ingestion.simulate import (
+    COURSE_ID,
+    DEFAULT_EFFECTS,
+    Effects,
+    run,
+    simulate,
+)
+from skillstream.ingestion.sources.tutor import to_statement
+from skillstream.settings import Settings
+from skillstream.xapi.profile import COURSE_TYPE, EXT_SKILL
 from skillstream.xapi.validate import validate_statement
+from tests.conftest import run_cli
+
+THETA = 0.8
 
 
 def test_the_same_seed_gives_the_same_organisation() -> None:
@@ -13,18 +42,284 @@ def test_the_same_seed_gives_the_same_organisation() -> None:
     assert [s["id"] for s in other] != [s["id"] for s in simulate(learners=30, days=60, seed=3)[1]]
 
 
-def test_statements_are_valid_and_both_cohorts_take_part() -> None:
-    people, statements = simulate(learners=60, days=90, seed=1)
+def test_statements_are_valid_unique_and_in_the_window() -> None:
+    people, statements = simulate(learners=48, days=90, seed=1, start=date(2026, 3, 1))
     listed = list(statements)
     assert all(validate_statement(s) == [] for s in listed)
     assert len({s["id"] for s in listed}) == len(listed)
-    assert Counter(p.cohort for p in people) == {"pilot": 30, "control": 30}
+    assert min(s["timestamp"] for s in listed) >= "2026-03-01T"
+    assert max(s["timestamp"] for s in listed) < "2026-05-30T"  # start + 90 days
+    assert Counter(p.cohort for p in people) == {"pilot": 24, "control": 24}
+    assert {p.org for p in people} == {"acme-europe", "acme-americas"}
+    assert len({p.team for p in people}) == 4 and len({p.role for p in people}) > 1
+    # both orgs have pilot and control teams
+    assert {(p.org, p.cohort) for p in people} == {
+        (o, c) for o in ("acme-europe", "acme-americas") for c in ("pilot", "control")
+    }
 
 
-def test_the_pilot_completes_more_than_control() -> None:
-    people, statements = simulate(learners=400, days=120, seed=11)
-    cohort = {f"mailto:{p.email}": p.cohort for p in people}
-    completed = Counter(
-        cohort[s["actor"]["mbox"]] for s in statements if s["verb"]["id"].endswith("/completed")
+def test_the_default_organisation_is_500_learners_in_teams() -> None:
+    people, _ = simulate(learners=500, days=90, seed=7)
+    assert len(people) == 500
+    sizes = Counter(p.team for p in people)
+    assert len(sizes) >= 40 and max(sizes.values()) - min(sizes.values()) <= 1
+
+
+def _event_of(statement: dict[str, Any], learner: str) -> dict[str, Any]:
+    """The AI-tutor event a simulated tutor statement stands for (docs/sources.md format)."""
+    context = statement["context"]
+    kind = context["extensions"]["https://w3id.org/skillstream/ext/source-event"]["type"]
+    obj = statement["object"]
+    event: dict[str, Any] = {
+        "type": kind,
+        "learner": learner,
+        "time": statement["timestamp"],
+        "session_id": context["extensions"]["https://w3id.org/skillstream/ext/tutor-session"],
+        "tutor": "https://tutor.acme.example",
+        "course": COURSE_ID,
+    }
+    if "/items/" in obj["id"]:
+        event["item_id"] = obj["id"].rsplit("/", 1)[1]
+        event["skill"] = obj["definition"]["extensions"][EXT_SKILL]
+    result = statement.get("result", {})
+    if kind == "item_served":
+        event["difficulty"] = obj["definition"]["extensions"][
+            "https://w3id.org/skillstream/ext/difficulty"
+        ]
+    elif kind == "answer_submitted":
+        event["correct"] = result["success"]
+        event["score"] = result["score"]["scaled"]
+    elif kind == "hint_requested":
+        event["hint_level"] = result["extensions"]["https://w3id.org/skillstream/ext/hint-level"]
+    elif kind == "feedback_given":
+        event["feedback"] = result["response"]
+        event["kind"] = result["extensions"]["https://w3id.org/skillstream/ext/feedback-kind"]
+    elif kind == "session_ended":
+        event["duration_seconds"] = float(result["duration"][2:-1])
+    return event
+
+
+def test_tutor_statements_are_what_the_tutor_source_makes_of_the_same_events() -> None:
+    _, statements = simulate(learners=24, days=60, seed=2)
+    tutor = [s for s in statements if s["context"].get("platform") == "AI tutor"]
+    kinds = Counter(
+        s["context"]["extensions"]["https://w3id.org/skillstream/ext/source-event"]["type"]
+        for s in tutor
     )
-    assert completed["pilot"] > 2 * completed["control"]
+    assert set(kinds) == {
+        "session_started",
+        "session_ended",
+        "item_served",
+        "answer_submitted",
+        "hint_requested",
+        "feedback_given",
+    }
+    for statement in tutor:
+        learner = statement["actor"]["mbox"].removeprefix("mailto:")
+        mapped = to_statement(_event_of(statement, learner))
+        ours = copy.deepcopy(statement)
+        for s in (ours, mapped):
+            s.pop("id")
+            s["actor"].pop("name", None)
+            s["object"]["definition"].get("extensions", {}).pop(
+                "https://w3id.org/skillstream/ext/difficulty", None
+            )
+            if not s["object"]["definition"].get("extensions", True):
+                s["object"]["definition"].pop("extensions")
+        assert ours == mapped
+
+
+def design_metrics(statements: list[dict[str, Any]], cohort_of: dict[str, str]) -> dict[str, Any]:
+    """Completion, days to competency and 30-day retention per cohort, by DESIGN §4."""
+    by_learner: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in statements:
+        by_learner[s["actor"]["mbox"]].append(s)
+    enrolled: Counter[str] = Counter()
+    completed: Counter[str] = Counter()
+    days: dict[str, list[float]] = defaultdict(list)
+    learners_on_skill: Counter[str] = Counter()
+    checked: Counter[str] = Counter()
+    retained: Counter[str] = Counter()
+    for mbox, own in by_learner.items():
+        cohort = cohort_of[mbox]
+        own.sort(key=lambda s: s["timestamp"])
+        enrolled[cohort] += 1
+        if any(
+            s["object"]["id"] == COURSE_ID and s["verb"]["id"].rsplit("/", 1)[1] == "completed"
+            for s in own
+        ):
+            completed[cohort] += 1
+        skills = {
+            skill
+            for s in own
+            for skill in _skills(s)  # tagged in context or on the activity
+        }
+        for skill in skills:
+            tagged = [s for s in own if skill in _skills(s)]
+            learners_on_skill[cohort] += 1
+            first = _at(tagged[0])
+            mastery = [s for s in tagged if _scaled(s) is not None and _scaled(s) >= THETA]
+            if not mastery:
+                continue
+            mastered = _at(mastery[0])
+            days[cohort].append((mastered - first).total_seconds() / 86400)
+            later = [
+                s
+                for s in tagged
+                if _scaled(s) is not None and (_at(s) - mastered).total_seconds() >= 30 * 86400
+            ]
+            if later:
+                checked[cohort] += 1
+                retained[cohort] += _scaled(later[0]) >= THETA
+    return {
+        cohort: {
+            "enrolled": enrolled[cohort],
+            "completion_rate": completed[cohort] / enrolled[cohort],
+            "mastery_rate": len(days[cohort]) / learners_on_skill[cohort],
+            "median_days": statistics.median(days[cohort]),
+            "retention_checked": checked[cohort],
+            "retention_rate": retained[cohort] / checked[cohort],
+        }
+        for cohort in enrolled
+    }
+
+
+def _skills(s: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for ext in (
+        s.get("context", {}).get("extensions", {}),
+        s["object"].get("definition", {}).get("extensions", {}),
+    ):
+        value = ext.get(EXT_SKILL)
+        found.update([value] if isinstance(value, str) else value or [])
+    return found
+
+
+def _scaled(s: dict[str, Any]) -> float | None:
+    return s.get("result", {}).get("score", {}).get("scaled")
+
+
+def _at(s: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))
+
+
+def test_the_planted_effects_are_what_the_definitions_measure() -> None:
+    # 600 learners over 180 days: nobody's retention check falls after the window
+    simulation, statements = run(learners=600, days=180, seed=11, start=date(2026, 1, 5))
+    listed = list(statements)
+    cohort_of = {f"mailto:{p.email}": p.cohort for p in simulation.people}
+    measured = design_metrics(listed, cohort_of)
+    control, pilot = measured["control"], measured["pilot"]
+    e = DEFAULT_EFFECTS
+    n = control["enrolled"]
+    assert n == pilot["enrolled"] == 300
+
+    def within(value: float, expected: float, n: int) -> bool:  # 4 standard errors
+        return abs(value - expected) <= 4 * (expected * (1 - expected) / n) ** 0.5
+
+    assert within(control["completion_rate"], e.control_completion, n)
+    assert within(pilot["completion_rate"], e.pilot_completion, n)
+    assert within(control["mastery_rate"], e.control_mastery, 2 * n)
+    assert within(pilot["mastery_rate"], e.pilot_mastery, 2 * n)
+    # lognormal(σ = 0.5) days: the sample median is within ±15 % at these n
+    assert control["median_days"] == pytest.approx(e.control_days_to_competency, rel=0.15)
+    assert pilot["median_days"] == pytest.approx(e.control_days_to_competency * 0.5, rel=0.15)
+    assert within(control["retention_rate"], 0.15, control["retention_checked"])
+    assert within(pilot["retention_rate"], 0.30, pilot["retention_checked"])
+    # every learner who mastered got a retention check inside the window
+    mastered = sum(1 for o in simulation.outcomes.values() if o.mastered_at is not None)
+    assert control["retention_checked"] + pilot["retention_checked"] == mastered
+
+
+def test_effects_are_settable_by_name() -> None:
+    changed = DEFAULT_EFFECTS.with_settings(["pilot_completion=0.5", "control-completion=0"])
+    assert changed.pilot_completion == 0.5 and changed.control_completion == 0
+    _, statements = run(learners=48, days=90, seed=4, effects=changed)
+    completions = Counter(
+        s["context"]["extensions"]["https://w3id.org/skillstream/ext/cohort"]
+        for s in statements
+        if s["verb"]["id"].endswith("/completed")
+    )
+    assert completions["control"] == 0 and completions["pilot"] > 0
+    with pytest.raises(ValueError, match="NAME one of"):
+        DEFAULT_EFFECTS.with_settings(["pilot_speed=2"])
+    with pytest.raises(ValueError, match="not a number"):
+        DEFAULT_EFFECTS.with_settings(["pilot_completion=lots"])
+    with pytest.raises(ValueError, match="share from 0 to 1"):
+        DEFAULT_EFFECTS.with_settings(["pilot_completion=1.5"])
+    assert Effects().median_days_to_competency("pilot") == 10.0
+
+
+def test_the_cli_writes_statements_that_validate_roster_kpis_and_roi(
+    settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "org" / "statements.ndjson"
+    result = run_cli(
+        settings,
+        "simulate",
+        "--learners",
+        "36",
+        "--days",
+        "60",
+        "--seed",
+        "3",
+        "--start",
+        "2026-02-01",
+        "--effect",
+        "spend_per_employee_year=2000",
+        "--out",
+        str(out),
+    )
+    assert "simulated 36 learners" in result.stdout
+    validated = run_cli(settings, "validate", str(out), "--json")
+    lines = [orjson.loads(line) for line in validated.stdout.splitlines()]
+    assert len(lines) == len(out.read_bytes().splitlines()) > 36 * 20
+    assert all(line["valid"] for line in lines), [x for x in lines if not x["valid"]][:2]
+    first = orjson.loads(out.read_bytes().splitlines()[0])
+    assert first["timestamp"].startswith("2026-02")
+    assert first["object"]["definition"]["type"] == COURSE_TYPE
+
+    with (tmp_path / "org" / "roster.csv").open() as handle:
+        roster = list(csv.DictReader(handle))
+    assert len(roster) == 36 and set(roster[0]) == {
+        "learner",
+        "cohort",
+        "org",
+        "team",
+        "role",
+        "is_pilot",
+        "hourly_cost",
+    }
+    roi_file = tomllib.loads((tmp_path / "org" / "roi.toml").read_text())
+    assert roi_file["baseline_cohort"] == "control"
+    assert roi_file["roi"]["programme_cost_per_learner"] == 2000
+    assert roi_file["roi"]["kpi_values"] == {"tickets_resolved_per_day": 12.0}
+    imported = run_cli(settings, "kpis", "import", str(tmp_path / "org" / "kpis.csv"))
+    report = json.loads(imported.stdout.splitlines()[-1])
+    assert report["skipped"] == 0 and report["imported"] >= 36 * 12  # weekly over 88 days
+    run_cli(settings, "roster", "import", str(tmp_path / "org" / "roster.csv"))
+
+    bad = run_cli(settings, "simulate", "--out", str(out), "--effect", "x=1", check=False)
+    assert bad.returncode == 2 and "--effect 'x=1'" in bad.stderr
+
+
+def test_kpis_rise_after_competency_by_the_planted_gain() -> None:
+    simulation, statements = run(learners=120, days=120, seed=5)
+    list(statements)
+    first_mastery: dict[str, str] = {}
+    for (index, _), outcome in simulation.outcomes.items():
+        if outcome.mastered_at is not None:
+            email = simulation.people[index].email
+            day = outcome.mastered_at.isoformat()
+            first_mastery[email] = min(first_mastery.get(email, day), day)
+    before: dict[str, list[float]] = defaultdict(list)
+    after: dict[str, list[float]] = defaultdict(list)
+    for email, kpi, day, value in simulation.kpi_rows(5):
+        assert kpi == "tickets_resolved_per_day"
+        mastered = first_mastery.get(email)
+        (after if mastered and day >= mastered else before)[email].append(value)
+    ratios = [statistics.mean(after[e]) / statistics.mean(before[e]) for e in after]
+    assert len(ratios) == len(first_mastery) > 60
+    assert statistics.mean(ratios) == pytest.approx(1.10, abs=0.01)
+    unmastered = [e for e in before if e not in first_mastery]
+    assert unmastered and all(e not in after for e in unmastered)
