@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards.roi import CohortInputs
+from skillstream.dashboards.roi import RoiComponents
 from skillstream.quality.publish import read_status
 
 
@@ -332,47 +332,34 @@ def roi_quarterly(build: Published, quarter: str) -> pd.DataFrame:
 
 
 def roi_assumptions(build: Published) -> pd.DataFrame:
-    return query(build, "SELECT name, value, unit, description FROM marts.roi_assumptions")
+    """Every assumption the ROI used: name, value (as text), numeric_value, unit, description."""
+    return query(
+        build,
+        "SELECT name, value, numeric_value, unit, description FROM marts.roi_assumptions "
+        "ORDER BY name",
+    )
 
 
-def roi_inputs(build: Published, quarter: str, filters: Filters) -> list[CohortInputs]:
-    """Per cohort, the inputs of the ROI formula for learners who started in the quarter."""
-    quarter_filters = Filters({**filters.chosen, "quarter": (quarter,)})
-    p_clause, p_parameters = where("learner_programs", quarter_filters)
-    s_clause, s_parameters = where("learner_skills", quarter_filters)
+def roi_components(build: Published, quarter: str) -> list[RoiComponents]:
+    """Per cohort, the published cost and benefit components of the quarter's ROI."""
     frame = query(
         build,
-        f"""
-        WITH programs AS (
-            SELECT cohort,
-                   count(DISTINCT learner_id)::BIGINT AS learners,
-                   coalesce(sum(seat_time_hours), 0)::DOUBLE AS seat_time_hours,
-                   count(*) FILTER (WHERE completed)::BIGINT AS completed
-            FROM marts.learner_programs {p_clause} GROUP BY cohort
-        ), skills AS (
-            SELECT cohort,
-                   count(DISTINCT learner_id) FILTER (WHERE mastered)::BIGINT AS learners_mastered,
-                   median(days_to_competency) AS median_days_to_competency
-            FROM marts.learner_skills {s_clause} GROUP BY cohort
-        )
-        SELECT programs.*, coalesce(skills.learners_mastered, 0)::BIGINT AS learners_mastered,
-               skills.median_days_to_competency
-        FROM programs LEFT JOIN skills USING (cohort) ORDER BY cohort
+        """
+        SELECT cohort, learners, programme_cost, seat_time_cost, seat_time_saved_value,
+               competency_days_value, kpi_value
+        FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort
         """,
-        [*p_parameters, *s_parameters],
+        [quarter],
     )
     return [
-        CohortInputs(
+        RoiComponents(
             cohort=row.cohort,
             learners=int(row.learners),
-            seat_time_hours=float(row.seat_time_hours),
-            completed=int(row.completed),
-            learners_mastered=int(row.learners_mastered),
-            median_days_to_competency=(
-                None
-                if pd.isna(row.median_days_to_competency)
-                else float(row.median_days_to_competency)
-            ),
+            programme_cost=float(row.programme_cost),
+            seat_time_cost=float(row.seat_time_cost),
+            seat_time_saved_value=float(row.seat_time_saved_value),
+            competency_days_value=float(row.competency_days_value),
+            kpi_value=float(row.kpi_value),
         )
         for row in frame.itertuples()
     ]

@@ -398,7 +398,7 @@ def _pdf(report: RoiReport) -> bytes:
     table(
         ["assumption", "value", "unit", "description"],
         [
-            [r.name, number(r.value), str(r.unit or ""), str(r.description or "")]
+            [r.name, str(r.value), str(r.unit or ""), str(r.description or "")]
             for r in report.assumptions.itertuples()
         ],
     )

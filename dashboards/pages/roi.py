@@ -1,5 +1,5 @@
-"""ROI per cohort and quarter: the published numbers, assumptions to edit (recomputed live with
-the same formula), a sensitivity view, and the report as PDF, CSV or XLSX."""
+"""ROI per cohort and quarter: the published numbers, assumptions to edit (recomputed live from
+the mart's components), a sensitivity view, and the report as PDF, CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from skillstream import settings as settings_module
 from skillstream.dashboards import common, data, report, roi
 
 build = common.published_or_stop("ROI")
-common.require_marts(
-    build, "roi_quarterly", "roi_assumptions", "learner_programs", "learner_skills"
+common.require_marts(build, "roi_quarterly", "roi_assumptions")
+st.caption(
+    "ROI is computed per quarter and cohort (marts.roi_quarterly); the sidebar filters do not "
+    "apply to it. A learner counts in the quarter of their first program statement."
 )
-filters = common.sidebar_filters(build, ("org", "team", "role", "program", "skill"))
 k = data.k_anonymity()
 baseline_name = data.baseline_cohort()
 
@@ -27,74 +28,63 @@ if not quarters:
 quarter = st.selectbox("Quarter", quarters, index=len(quarters) - 1, key="roi_quarter")
 
 st.subheader(f"Published ROI, {quarter}")
+columns = [
+    "cohort",
+    "learners",
+    "costs",
+    "benefits",
+    "net_benefit",
+    "roi_pct",
+    "bcr",
+    "payback_months",
+]
 published = common.hide_small_groups(data.roi_quarterly(build, quarter), "learners", "cohort")
-st.dataframe(
-    published.drop(columns=[c for c in ("quarter",) if c in published.columns]),
-    hide_index=True,
-    width="stretch",
-)
+st.dataframe(published[columns], hide_index=True, width="stretch")
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Assumptions")
-st.caption("Edit any assumption: the ROI below is recomputed with the same formula as the report.")
-published_assumptions = data.roi_assumptions(build)
-values = dict(zip(published_assumptions["name"], published_assumptions["value"], strict=True))
-assumptions: dict[str, float] = {}
-columns = st.columns(3)
-names = list(dict.fromkeys([*values, *roi.DEFAULT_ASSUMPTIONS]))
-for index, name in enumerate(names):
-    default = float(values.get(name, roi.DEFAULT_ASSUMPTIONS.get(name, 0.0)))
-    unit = roi.ASSUMPTION_UNITS.get(name, "")
-    assumptions[name] = columns[index % 3].number_input(
-        name.replace("_", " "),
-        value=default,
+assumptions = data.roi_assumptions(build)
+numeric = {
+    r.name: float(r.numeric_value)
+    for r in assumptions.itertuples()
+    if r.numeric_value is not None and not pd.isna(r.numeric_value)
+}
+changeable = roi.editable(numeric)
+st.caption(
+    "Edit an assumption: ROI below is recomputed from the mart's cost and benefit components. "
+    "The hourly cost scales every learner's hourly cost (the roster's too) by the same factor."
+)
+edited: dict[str, float] = {}
+inputs = st.columns(3)
+for index, (name, value) in enumerate(changeable.items()):
+    edited[name] = inputs[index % 3].number_input(
+        roi.EDITABLE.get(name, name),
+        value=value,
         min_value=0.0,
-        step=max(default / 10, 1.0),
-        help=unit,
+        step=max(round(value / 10, 2), 1.0),
         key=f"assumption_{name}",
     )
-unknown = [n for n in values if n not in roi.DEFAULT_ASSUMPTIONS]
-if unknown:
-    st.caption(f"Listed by the mart but not used by this formula: {', '.join(unknown)}.")
+with st.expander("Every assumption of the published build"):
+    st.dataframe(assumptions.drop(columns="numeric_value"), hide_index=True, width="stretch")
 
-inputs = [i for i in data.roi_inputs(build, quarter, filters) if i.learners >= k]
-baseline = next((i for i in inputs if i.cohort == baseline_name), None)
-if not inputs:
+rows = [r for r in data.roi_components(build, quarter) if r.learners >= k]
+if not rows:
     st.info("No group is large enough to show.")
     st.stop()
-results = pd.DataFrame([vars(roi.compute_roi(i, baseline, assumptions)) for i in inputs])
+results = pd.DataFrame([vars(roi.compute_roi(r, numeric, edited)) for r in rows])
 st.subheader("ROI with these assumptions")
-if filters.chosen:
-    st.caption(
-        "Filtered to: " + "; ".join(f"{n} = {', '.join(v)}" for n, v in filters.chosen.items())
-    )
-st.dataframe(
-    results[
-        [
-            "cohort",
-            "learners",
-            "costs",
-            "benefits",
-            "net_benefit",
-            "roi_pct",
-            "bcr",
-            "payback_months",
-        ]
-    ],
-    hide_index=True,
-    width="stretch",
-)
+st.dataframe(results, hide_index=True, width="stretch")
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Sensitivity")
-subjects = [i for i in inputs if i.cohort != baseline_name] or inputs
-subject = st.selectbox("Cohort", [i.cohort for i in subjects], key="sensitivity_cohort")
-chosen = next(i for i in subjects if i.cohort == subject)
-central = roi.compute_roi(chosen, baseline, assumptions).roi_pct
+subjects = [r for r in rows if r.cohort != baseline_name] or rows
+subject = st.selectbox("Cohort", [r.cohort for r in subjects], key="sensitivity_cohort")
+chosen = next(r for r in subjects if r.cohort == subject)
+central = roi.compute_roi(chosen, numeric, edited).roi_pct
 bars = pd.DataFrame(
     [
-        {"assumption": name, "change": label, "roi_pct": value}
-        for name, low, high in roi.sensitivity(chosen, baseline, assumptions)
+        {"assumption": roi.EDITABLE.get(name, name), "change": label, "roi_pct": value}
+        for name, low, high in roi.sensitivity(chosen, numeric, edited)
         for label, value in (("−50 %", low), ("+50 %", high))
         if value is not None
     ]
@@ -112,27 +102,25 @@ if central is not None and not bars.empty:
         )
     )
     st.altair_chart(tornado, width="stretch", key="roi_tornado")
-    st.caption(f"Centre line: ROI {central:.1f} % with the assumptions above.")
+    st.caption(f"Bars start at ROI {central:.1f} %, the value with the assumptions above.")
     common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Report")
 st.caption(
-    "The quarterly report of the published build, as `skillstream report roi` makes it "
-    "(published assumptions, no filters)."
+    "The quarter's report of the published build, the same file `skillstream report roi` "
+    "writes (published assumptions)."
 )
-settings = settings_module.load()
 try:
-    quarter_report = report.load_published(settings, quarter)
+    quarter_report = report.load_published(settings_module.load(), quarter)
 except report.ReportError as error:
     st.warning(str(error))
 else:
-    columns = st.columns(3)
     mime = {
         "pdf": "application/pdf",
         "csv": "text/csv",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
-    for column, fmt in zip(columns, report.FORMATS, strict=True):
+    for column, fmt in zip(st.columns(3), report.FORMATS, strict=True):
         column.download_button(
             f"Download {fmt.upper()}",
             data=functools.partial(report.render, quarter_report, fmt),

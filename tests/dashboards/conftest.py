@@ -28,16 +28,33 @@ OUTCOMES = [
 ]
 # marts.roi_quarterly of QUARTER: hand-typed, so the report tests check the mart's own numbers
 ROI = [
-    # cohort, learners, costs, benefits, net_benefit, roi_pct, bcr, payback_months
-    ("pilot", 43, 22820.0, 41337.5, 18517.5, 81.15, 1.81, 6.62),
-    ("control", 36, 18800.0, 0.0, -18800.0, -100.0, 0.0, None),
+    # cohort, learners, costs, benefits, net_benefit, roi_pct, bcr, payback_months,
+    # programme_cost, seat_time_cost, seat_time_saved_value, competency_days_value, kpi_value
+    (
+        "pilot",
+        40,
+        67440.0,
+        96440.0,
+        29000.0,
+        43.0012,
+        1.430012,
+        8.391539,
+        60000.0,
+        7440.0,
+        -2640.0,
+        97080.0,
+        2000.0,
+    ),
+    ("control", 36, 58800.0, 0.0, -58800.0, -100.0, 0.0, None, 54000.0, 4800.0, 0.0, 0.0, 0.0),
 ]
 ASSUMPTIONS = [
-    ("spend_per_learner", 400.0, "currency / learner", "programme cost per enrolled learner"),
-    ("hourly_cost", 55.0, "currency / hour", "loaded cost of a learner's hour"),
-    ("value_of_competent_day", 120.0, "currency / learner-day", "value of a day sooner"),
-    ("kpi_gain_per_completer", 0.0, "currency / completer", "KPI-linked gain per completer"),
-    ("benefit_months", 12.0, "months", "months over which benefits accrue"),
+    # name, value (text), numeric value, unit, description
+    ("programme_cost_per_learner", "1500.0", 1500.0, "USD per learner", "programme spend"),
+    ("loaded_hourly_cost", "60.0", 60.0, "USD per hour", "loaded cost of a learner's hour"),
+    ("value_of_competent_day", "250.0", 250.0, "USD per day", "value of a day sooner"),
+    ("baseline_cohort", "control", None, "cohort", "the cohort compared against"),
+    ("benefit_period_months", "12", 12.0, "months", "period of the benefits"),
+    ("kpi_value:tickets_closed", "2.5", 2.5, "USD per unit per day", "value of one ticket"),
 ]
 COMPARISON = [
     ("pilot", "control", P1, "completion_rate", 0.75, 0.25, 0.5, 0.29, 0.65, 40, 36),
@@ -147,10 +164,12 @@ CREATE OR REPLACE TABLE marts.engagement_weekly (
     active_learners BIGINT, sessions BIGINT, active_minutes DOUBLE, practice_attempts BIGINT,
     hints_requested BIGINT, feedback_given BIGINT);
 CREATE OR REPLACE TABLE marts.roi_assumptions (
-    name VARCHAR, value DOUBLE, unit VARCHAR, description VARCHAR);
+    name VARCHAR, value VARCHAR, numeric_value DOUBLE, unit VARCHAR, description VARCHAR);
 CREATE OR REPLACE TABLE marts.roi_quarterly (
     quarter VARCHAR, cohort VARCHAR, learners BIGINT, costs DOUBLE, benefits DOUBLE,
-    net_benefit DOUBLE, roi_pct DOUBLE, bcr DOUBLE, payback_months DOUBLE);
+    net_benefit DOUBLE, roi_pct DOUBLE, bcr DOUBLE, payback_months DOUBLE, programme_cost DOUBLE,
+    seat_time_cost DOUBLE, seat_time_saved_value DOUBLE, competency_days_value DOUBLE,
+    kpi_value DOUBLE, is_small_group BOOLEAN);
 CREATE OR REPLACE TABLE marts.cohort_comparison (
     cohort VARCHAR, baseline_cohort VARCHAR, subject_id VARCHAR, metric VARCHAR, value DOUBLE,
     baseline_value DOUBLE, difference DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n BIGINT,
@@ -193,10 +212,10 @@ def write_marts(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO marts.engagement_weekly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         engagement_weekly(),
     )
-    con.executemany("INSERT INTO marts.roi_assumptions VALUES (?, ?, ?, ?)", ASSUMPTIONS)
+    con.executemany("INSERT INTO marts.roi_assumptions VALUES (?, ?, ?, ?, ?)", ASSUMPTIONS)
     con.executemany(
-        "INSERT INTO marts.roi_quarterly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(QUARTER, *row) for row in ROI],
+        "INSERT INTO marts.roi_quarterly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(QUARTER, *row, row[1] < 5) for row in ROI],
     )
     con.executemany(
         "INSERT INTO marts.cohort_comparison VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", COMPARISON
