@@ -1,0 +1,181 @@
+"""`skillstream report roi`: the PDF renders (pdftoppm) and its text (pdftotext) carries the
+mart's numbers; the XLSX has a sheet per table plus the assumptions; the CSV has every row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from skillstream.dashboards import report
+from skillstream.settings import Settings
+from tests.conftest import ARTIFACTS, run_cli
+from tests.dashboards.conftest import ASSUMPTIONS, QUARTER, ROI
+
+needs_poppler = pytest.mark.skipif(
+    not shutil.which("pdftotext"), reason="poppler-utils missing: run `make chromium`"
+)
+
+
+def pdf_text(path: Path) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+@needs_poppler
+def test_pdf_renders_and_carries_the_marts_numbers(
+    published_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "roi.pdf"
+    result = run_cli(
+        published_settings,
+        "report",
+        "roi",
+        "--quarter",
+        QUARTER,
+        "--format",
+        "pdf",
+        "--out",
+        str(out),
+    )
+    assert str(out) in result.stdout
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True)
+    pages = int(
+        next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages:"))
+    )
+    assert 2 <= pages <= 4
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", str(out), str(ARTIFACTS / "roi-report")], check=True
+    )
+    rendered = sorted(ARTIFACTS.glob("roi-report-*.png"))
+    assert len(rendered) >= pages and all(p.stat().st_size > 5_000 for p in rendered[:pages])
+
+    text = pdf_text(out)
+    assert f"Learning ROI report — {QUARTER}" in text
+    for heading in (
+        "Executive summary",
+        "Key performance indicators",
+        "Cohort comparison",
+        "Assumptions",
+        "Method notes",
+    ):
+        assert heading in text
+    pilot = ROI[0]  # learners 40, costs 67,440, benefits 96,440, ROI 43.0 %, BCR 1.43, 8.4 months
+    for number in ("67,440", "96,440", "29,000", "43.0%", "1.43", "8.4"):
+        assert number in text, number
+    assert f"pilot: {pilot[0 + 1]} learners" in text
+    assert "-100.0%" in text  # control
+    assert "25.0%" in text and "72.1%" in text  # completion rates of the KPI table
+    for name, value, *_ in ASSUMPTIONS:
+        assert name in text.replace("\n", " ") or name[:20] in text, name
+        assert value in text, value
+    assert "completed / enrolled" in text  # the definitions in the method notes
+
+
+def test_xlsx_has_a_sheet_per_table_and_the_assumptions(
+    published_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "roi.xlsx"
+    run_cli(
+        published_settings,
+        "report",
+        "roi",
+        "--quarter",
+        QUARTER,
+        "--format",
+        "xlsx",
+        "--out",
+        str(out),
+    )
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == [
+        "roi",
+        "cohort_outcomes",
+        "cohort_competency",
+        "cohort_comparison",
+        "assumptions",
+        "about",
+    ]
+    sheet = book["roi"]
+    header = [c.value for c in sheet[1]]
+    rows = {
+        r[0]: dict(zip(header, r, strict=True))
+        for r in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert rows["pilot"]["costs"] == 67440.0 and rows["pilot"]["roi_pct"] == pytest.approx(43.0012)
+    names = [r[0] for r in book["assumptions"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(names) == sorted(a[0] for a in ASSUMPTIONS)
+
+
+def test_csv_carries_every_table(published_settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "roi.csv"
+    run_cli(
+        published_settings,
+        "report",
+        "roi",
+        "--quarter",
+        QUARTER,
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+    )
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    tables = {r["table"] for r in rows}
+    assert tables == {
+        "roi",
+        "cohort_outcomes",
+        "cohort_competency",
+        "cohort_comparison",
+        "assumptions",
+    }
+    roi = {(r["key"], r["column"]): r["value"] for r in rows if r["table"] == "roi"}
+    assert float(roi[("pilot", "benefits")]) == 96440.0
+
+
+def test_unknown_quarter_is_a_clear_error(published_settings: Settings, tmp_path: Path) -> None:
+    result = run_cli(
+        published_settings,
+        "report",
+        "roi",
+        "--quarter",
+        "2019Q1",
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "x.pdf"),
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: no ROI for quarter 2019Q1" in result.stderr
+    assert "quarters with data: 2026Q3" in result.stderr
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_before_any_publish(settings: Settings, tmp_path: Path) -> None:
+    result = run_cli(
+        settings,
+        "report",
+        "roi",
+        "--quarter",
+        QUARTER,
+        "--out",
+        str(tmp_path / "x.pdf"),
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "no build has been published yet" in result.stderr
+
+
+def test_small_groups_are_left_out(published_settings: Settings) -> None:
+    loaded = report.load_published(published_settings, QUARTER)
+    assert loaded.hidden_groups == 0
+    assert set(loaded.roi["cohort"]) == {"pilot", "control"}
