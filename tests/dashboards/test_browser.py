@@ -1,4 +1,5 @@
-"""The real dashboard in headless Chromium: the completion chart renders with the numbers."""
+"""The real dashboard in headless Chromium (Playwright): every page renders without an error,
+a filter changes the numbers, and the ROI page downloads the PDF report."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,18 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PAGES = {
+    # navigation label -> text the page shows once its data is there
+    "Overview": "Completion rate",
+    "Cohorts": "pilot completes",
+    "Capability": "Drill into a skill",
+    "Engagement": "per week",
+    "Completion": "Completion rate by cohort",
+    "ROI": "Published ROI",
+    "Data quality": "Last checkpoint",
+    "Pipeline health": "Consumer lag per partition",
+    "Metric definitions": "completed / enrolled",
+}
 
 
 @pytest.fixture
@@ -52,29 +66,51 @@ def dashboard_url(published_settings: Settings) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def test_the_completion_chart_renders_in_chromium(dashboard_url: str) -> None:
-    from playwright.sync_api import sync_playwright
+def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import Page, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def no_exception(page: Page, name: str) -> None:
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(dashboard_url)
-            chart = page.locator('[data-testid="stVegaLiteChart"]').first
-            chart.wait_for(state="visible", timeout=60_000)
-            chart.locator("canvas, svg").first.wait_for(state="visible", timeout=30_000)
-            assert (
-                "Completion rate by cohort" in chart.inner_text()
-                or page.get_by_text("Completion rate by cohort").count()
-            )
-            table = page.locator('[data-testid="stTable"]').first.inner_text()
-            assert "75.0%" in table and "25.0%" in table
-            assert page.locator('[data-testid="stException"]').count() == 0
-            page.screenshot(path=str(ARTIFACTS / "dashboard-completion.png"), full_page=True)
+            for label, expected in PAGES.items():
+                page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+                page.get_by_text(expected).first.wait_for(state="visible", timeout=60_000)
+                page.wait_for_load_state("networkidle")
+                no_exception(page, label)
+                slug = label.lower().replace(" ", "-")
+                page.screenshot(path=str(ARTIFACTS / f"dashboard-{slug}.png"), full_page=True)
+
+            # a filter: the Overview's completion rate for the pilot cohort only
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").click()
+            metric = page.locator('[data-testid="stMetric"]').filter(has_text="Completion rate")
+            metric.get_by_text("51%").wait_for(timeout=60_000)
+            cohort = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(3)
+            cohort.click()
+            page.get_by_role("option", name="pilot").click()
+            metric.get_by_text("72%").wait_for(timeout=60_000)
+            no_exception(page, "filter")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-overview-pilot.png"), full_page=True)
+
+            # the ROI page's PDF, as the CLI would write it
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("ROI", exact=True).click()
+            button = page.get_by_role("button", name="Download PDF")
+            button.wait_for(timeout=60_000)
+            with page.expect_download(timeout=60_000) as download_info:
+                button.click()
+            pdf = tmp_path / download_info.value.suggested_filename
+            download_info.value.save_as(pdf)
+            assert pdf.name == "skillstream-roi-2026Q3.pdf"
+            assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
             assert not errors, errors
         finally:
             browser.close()
-    assert (ARTIFACTS / "dashboard-completion.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "dashboard-overview.png").stat().st_size > 10_000
