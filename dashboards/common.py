@@ -93,3 +93,14 @@ def hide_small_groups(frame: pd.DataFrame, count_column: str, what: str = "group
             f"{int(small.sum())} {what}(s) with fewer than {k} learners are hidden (k-anonymity)."
         )
     return frame[~small].reset_index(drop=True)
+
+
+# Money and ratios of the ROI tables, formatted as the report prints them.
+ROI_COLUMNS = {
+    "costs": st.column_config.NumberColumn("costs", format="localized"),
+    "benefits": st.column_config.NumberColumn("benefits", format="localized"),
+    "net_benefit": st.column_config.NumberColumn("net benefit", format="localized"),
+    "roi_pct": st.column_config.NumberColumn("ROI %", format="%.1f"),
+    "bcr": st.column_config.NumberColumn("BCR", format="%.2f"),
+    "payback_months": st.column_config.NumberColumn("payback (months)", format="%.1f"),
+}

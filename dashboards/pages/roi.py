@@ -39,7 +39,7 @@ columns = [
     "payback_months",
 ]
 published = common.hide_small_groups(data.roi_quarterly(build, quarter), "learners", "cohort")
-st.dataframe(published[columns], hide_index=True, width="stretch")
+st.dataframe(published[columns], hide_index=True, width="stretch", column_config=common.ROI_COLUMNS)
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Assumptions")
@@ -73,7 +73,7 @@ if not rows:
     st.stop()
 results = pd.DataFrame([vars(roi.compute_roi(r, numeric, edited)) for r in rows])
 st.subheader("ROI with these assumptions")
-st.dataframe(results, hide_index=True, width="stretch")
+st.dataframe(results, hide_index=True, width="stretch", column_config=common.ROI_COLUMNS)
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Sensitivity")

@@ -71,6 +71,12 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
+    def settle(page: Page) -> None:
+        """Wait until the script run is over and its skeletons are replaced."""
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+        page.locator('[data-testid="stSkeleton"]').first.wait_for(state="hidden", timeout=60_000)
+        page.wait_for_timeout(500)
+
     def no_exception(page: Page, name: str) -> None:
         assert page.locator('[data-testid="stException"]').count() == 0, name
 
@@ -84,7 +90,7 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
             for label, expected in PAGES.items():
                 page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
                 page.get_by_text(expected).first.wait_for(state="visible", timeout=60_000)
-                page.wait_for_load_state("networkidle")
+                settle(page)
                 no_exception(page, label)
                 slug = label.lower().replace(" ", "-")
                 page.screenshot(path=str(ARTIFACTS / f"dashboard-{slug}.png"), full_page=True)
