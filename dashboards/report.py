@@ -322,7 +322,7 @@ def _pdf(report: RoiReport) -> bytes:
                 t.row(values)
 
     heading("Executive summary")
-    pdf.multi_cell(0, 5, executive_summary(report), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, executive_summary(report), align="L", new_x="LMARGIN", new_y="NEXT")
 
     heading("ROI by cohort (Phillips)")
     table(
@@ -403,11 +403,17 @@ def _pdf(report: RoiReport) -> bytes:
         ],
     )
     heading("Method notes")
-    pdf.multi_cell(0, 4.5, PREAMBLE, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.5, PREAMBLE, align="L", new_x="LMARGIN", new_y="NEXT")
     for _, metric, definition in METRICS:
         pdf.ln(1)
         pdf.multi_cell(
-            0, 4.5, f"**{metric}**: {definition}", markdown=True, new_x="LMARGIN", new_y="NEXT"
+            0,
+            4.5,
+            f"**{metric}**: {definition}",
+            markdown=True,
+            align="L",
+            new_x="LMARGIN",
+            new_y="NEXT",
         )
     return bytes(pdf.output())
 

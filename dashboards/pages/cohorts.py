@@ -42,7 +42,7 @@ def _rates(frame: pd.DataFrame, successes: str, n: str, metric: str) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _verdicts(frame: pd.DataFrame, successes: str, n: str, verb: str) -> list[str]:
+def _verdicts(frame: pd.DataFrame, successes: str, n: str, verb: str, unit: str) -> list[str]:
     base = frame[frame["cohort"] == baseline]
     if base.empty:
         return []
@@ -54,7 +54,7 @@ def _verdicts(frame: pd.DataFrame, successes: str, n: str, verb: str) -> list[st
         )
         sentences.append(
             stats.completion_verdict(row.cohort, baseline, difference, low, high, verb)
-            + f" — n = {int(getattr(row, n))} vs {int(b[n])}."
+            + f" — n = {int(getattr(row, n))} vs {int(b[n])} {unit}."
         )
     return sentences
 
@@ -70,8 +70,8 @@ if baseline not in set(rates["cohort"]):
     st.warning(f"The baseline cohort '{baseline}' is not in this selection: no comparison.")
 
 st.subheader("Verdict")
-for sentence in _verdicts(completion, "completed", "n", "completes") + _verdicts(
-    mastery, "mastered", "n", "masters"
+for sentence in _verdicts(completion, "completed", "n", "completes", "enrolments") + _verdicts(
+    mastery, "mastered", "n", "masters", "learner × skill pairs"
 ):
     st.markdown(f"- {sentence}")
 common.provenance(build, "cohort_comparison")

@@ -79,6 +79,21 @@ checked = int(latest["retention_checked"] or 0)
 columns[3].caption(f"target {settings.target_retention_30d_rate:.0%} · checked {checked}")
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 
+if not data.has_tables(build, "roi_quarterly") and latest["quarter"] in data.quarters(build):
+    roi_rows = data.roi_quarterly(build, str(latest["quarter"]))
+    roi_rows = roi_rows[
+        (roi_rows["cohort"] != data.baseline_cohort()) & (roi_rows["learners"] >= k)
+    ]
+    for slot, row in zip(st.columns(4), roi_rows.itertuples(), strict=False):
+        slot.metric(
+            f"ROI, {row.cohort}",
+            "–" if pd.isna(row.roi_pct) else f"{row.roi_pct:.0f} %",
+            help="marts.roi_quarterly, published assumptions; the cohort filter does not apply",
+        )
+        slot.caption(f"target {settings.target_roi_pct:.0f} % · {int(row.learners)} learners")
+    if not roi_rows.empty:
+        common.provenance(build, "roi", "ROI (Phillips)")
+
 st.subheader("Trend by quarter")
 long = trend.melt(
     id_vars="quarter",

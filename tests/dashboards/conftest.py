@@ -251,3 +251,22 @@ def published_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> S
     for key, value in settings.as_env().items():
         monkeypatch.setenv(key, value)
     return settings
+
+
+@pytest.fixture(scope="session")
+def demo_settings(kafka_broker: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A demo warehouse made by `skillstream demo` (simulator, Kafka, Beam, dbt, GX) once per
+    session, on the session's broker with topics of its own."""
+    import uuid
+
+    from tests.conftest import make_settings, run_cli
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = make_settings(
+        tmp_path_factory.mktemp("demo"),
+        bootstrap=kafka_broker.bootstrap,
+        statements_topic=f"xapi.statements.{suffix}",
+        dlq_topic=f"xapi.dlq.{suffix}",
+    )
+    run_cli(settings, "demo", "--no-dashboard", "--learners", "120", timeout=900)
+    return settings

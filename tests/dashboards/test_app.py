@@ -56,6 +56,8 @@ def test_overview_shows_the_kpis_against_targets(published_settings: Settings) -
     assert metrics["Mastery rate"] == "53%"
     assert metrics["Median days to competency"] == "13.0"  # 40 values: 19th–23rd are 13
     assert "target 70%" in captions(app)
+    assert metrics["ROI, pilot"] == "43 %"  # marts.roi_quarterly; the baseline is not listed
+    assert "ROI, control" not in metrics
     assert "Built " in captions(app) and "./definitions#completion-rate" in captions(app)
     assert not app.warning
 
@@ -74,7 +76,10 @@ def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Se
     set_filter(app, "program", P1)
     text = markdown(app)
     # 30/40 vs 9/36: Wilson (59.8–85.8 %) and (13.8–40.9 %) make Newcombe's interval 28–66 points
-    assert "pilot completes 50 points more than control (95 % CI 28–66) — n = 40 vs 36." in text
+    assert (
+        "pilot completes 50 points more than control (95 % CI 28–66) — n = 40 vs 36 enrolments."
+        in text
+    )
     assert "pilot masters 37 points more than control" in text
     assert "reaches competency 9.5 days sooner than control" in text  # medians 12 vs 21.5
 
