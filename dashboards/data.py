@@ -155,14 +155,29 @@ def has_tables(build: Published, *tables: str) -> list[str]:
 
 
 def filter_options(build: Published) -> dict[str, list[str]]:
-    """The values each filter offers, from the learner-grain marts."""
-    options: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
-    for table in ("learner_programs", "learner_skills"):
-        if has_tables(build, table):
-            continue
-        for name, column in FILTER_COLUMNS[table].items():
-            frame = query(build, f"SELECT DISTINCT {column} AS v FROM marts.{table}")
-            options[name].update(str(v) for v in frame["v"] if v is not None)
+    """The values each filter offers, from the learner-grain marts (once per published build)."""
+    return _filter_options(str(build.snapshot))
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def _filter_options(snapshot: str) -> dict[str, list[str]]:
+    con = _connection(snapshot).cursor()
+    try:
+        present = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        }
+        options: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
+        for table in ("learner_programs", "learner_skills"):
+            if table not in present:
+                continue
+            for name, column in FILTER_COLUMNS[table].items():
+                rows = con.execute(f"SELECT DISTINCT {column} FROM marts.{table}").fetchall()
+                options[name].update(str(v) for (v,) in rows if v is not None)
+    finally:
+        con.close()
     return {name: sorted(values) for name, values in options.items()}
 
 
@@ -263,10 +278,9 @@ def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
         build,
         f"""
         SELECT team, skill_id,
-               count(DISTINCT learner_id)::BIGINT AS learners,
-               count(DISTINCT learner_id) FILTER (WHERE mastered)::BIGINT AS mastered,
-               count(DISTINCT learner_id) FILTER (WHERE mastered)
-                   / count(DISTINCT learner_id) AS mastery_rate
+               count(*)::BIGINT AS learners,  -- one row per learner × skill
+               count(*) FILTER (WHERE mastered)::BIGINT AS mastered,
+               avg(mastered::INTEGER) AS mastery_rate
         FROM marts.learner_skills {clause}
         GROUP BY team, skill_id ORDER BY team, skill_id
         """,

@@ -10,8 +10,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import binom
 
 Z95 = 1.959963984540054
+DIRECT_RESAMPLING_MAX = 2_000  # larger samples draw bootstrap medians from their exact law
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -74,10 +76,17 @@ def completion_verdict(
 
 
 def _resampled_medians(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Medians of `resamples` resamples, a chunk at a time so memory stays under ~64 MB."""
-    per_chunk = max(1, 8_000_000 // values.size)
-    medians = [
-        np.median(rng.choice(values, size=(min(per_chunk, resamples - done), values.size)), axis=1)
-        for done in range(0, resamples, per_chunk)
-    ]
-    return np.concatenate(medians)
+    """Medians of `resamples` bootstrap resamples.
+
+    Small samples are resampled directly. For large ones that costs seconds, so the medians
+    are drawn from their exact bootstrap distribution instead: the (lower) median of a
+    resample is at most the j-th smallest value exactly when more than half of the n draws
+    fall among the j smallest, a binomial event (Efron 1982, the bootstrap of the median).
+    """
+    if values.size <= DIRECT_RESAMPLING_MAX:
+        return np.median(rng.choice(values, size=(resamples, values.size)), axis=1)
+    ordered = np.sort(values)
+    n = ordered.size
+    at_most = binom.sf((n - 1) // 2, n, np.arange(1, n + 1) / n)  # P(median* <= ordered[j])
+    positions = np.searchsorted(at_most, rng.random(resamples), side="left")
+    return ordered[np.minimum(positions, n - 1)]

@@ -41,3 +41,23 @@ def test_verdict_in_plain_language() -> None:
         "pilot completes 50 points more than control (95 % CI 29–65)"
     )
     assert "cannot tell it apart" in completion_verdict("pilot", "control", 0.05, -0.02, 0.1)
+
+
+def test_large_samples_draw_medians_from_their_exact_bootstrap_law() -> None:
+    import numpy as np
+
+    from skillstream.dashboards import stats
+
+    rng = np.random.default_rng(1)
+    values = rng.exponential(10.0, size=stats.DIRECT_RESAMPLING_MAX + 1)
+    baseline = rng.exponential(20.0, size=stats.DIRECT_RESAMPLING_MAX + 1)
+    exact = bootstrap_median_difference(values, baseline, resamples=4000)
+    direct = stats.DIRECT_RESAMPLING_MAX
+    try:
+        stats.DIRECT_RESAMPLING_MAX = 10**9  # force direct resampling for comparison
+        resampled = bootstrap_median_difference(values, baseline, resamples=4000)
+    finally:
+        stats.DIRECT_RESAMPLING_MAX = direct
+    assert exact[0] == resampled[0]
+    assert exact[1] == pytest.approx(resampled[1], abs=0.4)
+    assert exact[2] == pytest.approx(resampled[2], abs=0.4)
