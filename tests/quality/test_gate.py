@@ -99,7 +99,8 @@ def test_each_raw_check_names_what_is_wrong(tmp_path: Path) -> None:
     # 15 % of the statements vanish (the volume check allows 10 %)
     con.execute(
         "DELETE FROM raw.statements WHERE statement_id IN "
-        f"(SELECT statement_id FROM raw.statements ORDER BY statement_id LIMIT {landed * 15 // 100})"
+        "(SELECT statement_id FROM raw.statements ORDER BY statement_id LIMIT ?)",
+        [landed * 15 // 100],
     )
     # one statement from the future, one from 1999
     con.execute(
