@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
 TOOLS := .venv-tools
-.PHONY: help setup python broker chromium tools lock lint format test test-unit demo bench clean
+.PHONY: help setup python broker chromium tools lock lint format test test-unit demo bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench: setup ## run every benchmark (bench/bench_*.py); results in bench/results
 	  [ -e "$$script" ] || continue; \
 	  echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py); \
 	done
+
+docs: $(VENV)/.installed ## dbt docs generate (models, columns, lineage) into SKILLSTREAM_HOME/dbt/target
+	$(BIN)/skillstream docs
 
 clean: ## stop the broker and remove local state (.skillstream/, data/)
 	-@test -x $(BIN)/skillstream && $(BIN)/skillstream down

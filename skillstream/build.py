@@ -18,13 +18,30 @@ from skillstream.quality.publish import BuildRecord, new_build_id, record_build
 from skillstream.settings import Settings
 
 
-def dbt_command(settings: Settings, *args: str) -> list[str]:
-    dbt = Path(sys.executable).with_name("dbt")
-    variables = {
+def dbt_vars(settings: Settings) -> dict[str, object]:
+    """The settings the models read, as dbt vars (dbt_project.yml holds the same defaults)."""
+    roi = settings.roi
+    return {
         "mastery_threshold": settings.mastery_threshold,
         "baseline_cohort": settings.baseline_cohort,
         "k_anonymity": settings.k_anonymity,
+        "comparison_seed": settings.comparison_seed,
+        "comparison_resamples": settings.comparison_resamples,
+        "session_gap_minutes": settings.session_gap_minutes,
+        "incremental_lookback_hours": settings.incremental_lookback_hours,
+        "roi_programme_cost_per_learner": roi.programme_cost_per_learner,
+        "roi_loaded_hourly_cost": roi.loaded_hourly_cost,
+        "roi_value_of_competent_day": roi.value_of_competent_day,
+        "roi_kpi_values": dict(roi.kpi_values),
+        "roi_kpi_window_days": roi.kpi_window_days,
+        "roi_benefit_period_months": roi.benefit_period_months,
+        "roi_currency": roi.currency,
     }
+
+
+def dbt_command(settings: Settings, *args: str) -> list[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    variables = dbt_vars(settings)
     return [
         str(dbt),
         "--no-use-colors",
@@ -70,7 +87,7 @@ def _dbt_failures(settings: Settings) -> list[dict[str, str]]:
     ]
 
 
-def build(settings: Settings, quiet: bool = False) -> BuildRecord:
+def build(settings: Settings, quiet: bool = False, full_refresh: bool = False) -> BuildRecord:
     started = datetime.now(UTC)
     build_id = new_build_id(started)
     con = warehouse.connect(settings)
@@ -78,7 +95,8 @@ def build(settings: Settings, quiet: bool = False) -> BuildRecord:
         warehouse.ensure_raw_schema(con)  # a build before the first transform has empty inputs
     finally:
         con.close()
-    dbt = run_dbt(settings, "build", quiet=quiet)
+    # Statement-level models are incremental; --full-refresh rebuilds them from raw.
+    dbt = run_dbt(settings, "build", *(["--full-refresh"] if full_refresh else []), quiet=quiet)
     failures: list[dict[str, str]] = []
     gate: GateResult | None = None
     if dbt.returncode != 0:

@@ -477,12 +477,15 @@ def transform(
 
 @main.command()
 @click.option("-q", "--quiet", is_flag=True, help="Do not show dbt's output.")
+@click.option(
+    "--full-refresh", is_flag=True, help="Rebuild the incremental models from raw.* in full."
+)
 @friendly
-def build(quiet: bool) -> None:
+def build(quiet: bool, full_refresh: bool = False) -> None:
     """dbt build, then the Great Expectations checkpoint; publish when both pass."""
     from skillstream.build import build as run_build
 
-    record = run_build(_settings(), quiet=quiet)
+    record = run_build(_settings(), quiet=quiet, full_refresh=full_refresh)
     if record.is_published:
         click.echo(f"build {record.build_id} published ({record.snapshot})")
     else:
@@ -493,6 +496,27 @@ def build(quiet: bool) -> None:
         click.echo(f"Data Docs: {record.data_docs}")
     if not record.is_published:
         sys.exit(EXIT_PARTIAL)
+
+
+@main.command()
+@friendly
+def docs() -> None:
+    """dbt docs generate: the models' documentation and lineage, under SKILLSTREAM_HOME."""
+    from skillstream import warehouse
+    from skillstream.build import run_dbt
+
+    settings = _settings()
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)  # the catalog reads the sources' columns
+    finally:
+        con.close()
+    result = run_dbt(settings, "docs", "generate", quiet=True)
+    if result.returncode != 0:
+        click.echo(result.stdout[-4000:], err=True)
+        click.echo("error: dbt docs generate failed", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    click.echo(f"dbt docs: {settings.home / 'dbt' / 'target' / 'index.html'}")
 
 
 def dashboard_command(settings: Settings, port: int, address: str) -> list[str]:

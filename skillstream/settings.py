@@ -25,6 +25,25 @@ def _default_cache() -> Path:
 
 
 @dataclass(frozen=True)
+class RoiSettings:
+    """The `[roi]` section: every assumption of the ROI (Phillips) marts, in `currency`.
+
+    Environment: `SKILLSTREAM_ROI_<NAME>`; `kpi_values` there is `kpi=value[,kpi=value...]`.
+    The baseline cohort is the top-level `baseline_cohort`, shared with the cohort comparison.
+    """
+
+    programme_cost_per_learner: float = 1500.0  # spend per enrolled learner
+    loaded_hourly_cost: float = 60.0  # per seat-time hour when the roster has no hourly_cost
+    value_of_competent_day: float = 250.0  # value of one day earlier at competency
+    # KPI-linked benefit: value of one unit of KPI change per learner (or team) and day,
+    # e.g. {"tickets_resolved_per_day": 12.0}; KPIs not listed are valued at 0.
+    kpi_values: dict[str, float] = field(default_factory=dict)
+    kpi_window_days: int = 30  # KPI mean this many days before vs after competency
+    benefit_period_months: int = 12  # KPI gains are counted over this period
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path = Path(".skillstream")
     bootstrap: str = "localhost:9092"
@@ -55,6 +74,13 @@ class Settings:
     lrs_port: int = 8080
     lrs_max_request_bytes: int = 10 * 1024 * 1024  # larger requests get 413
     lrs_retry_after_seconds: int = 5  # Retry-After of a 503 when Kafka cannot be reached
+    # dbt models (DESIGN §4): cohort comparison bootstrap, engagement sessions, incremental
+    # statement-level models re-read statements landed this long before the last run.
+    comparison_seed: int = 20260701
+    comparison_resamples: int = 2000
+    session_gap_minutes: int = 30
+    incremental_lookback_hours: int = 24
+    roi: RoiSettings = field(default_factory=RoiSettings)
 
     # ---- derived locations -------------------------------------------------------
     @property
@@ -105,6 +131,9 @@ class Settings:
         env = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, RoiSettings):
+                env.update(_roi_env(value))
+                continue
             env[f"SKILLSTREAM_{f.name.upper()}"] = str(value)
         env["SKILLSTREAM_SALT"] = self.learner_salt()
         return env
@@ -119,6 +148,58 @@ class Settings:
 
 class SettingsError(ValueError):
     """A setting that cannot be used, named with where it came from."""
+
+
+def _roi_env(roi: RoiSettings) -> dict[str, str]:
+    env = {}
+    for f in fields(roi):
+        value = getattr(roi, f.name)
+        if isinstance(value, dict):
+            value = ",".join(f"{k}={v}" for k, v in value.items())
+        env[f"SKILLSTREAM_ROI_{f.name.upper()}"] = str(value)
+    return env
+
+
+def _kpi_values(raw: Any, origin: str) -> dict[str, float]:
+    if isinstance(raw, str):
+        pairs = [item.partition("=") for item in raw.split(",") if item.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise SettingsError(f"{origin}: expected kpi=value[,kpi=value...], got {raw!r}")
+        raw = {name.strip(): value for name, _, value in pairs}
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{origin}: expected a table of kpi = value, got {raw!r}")
+    try:
+        return {str(k): float(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise SettingsError(f"{origin}: every KPI value must be a number, got {raw!r}") from None
+
+
+def _load_roi(file_section: Any, environ: Mapping[str, str], origin: str) -> RoiSettings:
+    if file_section is None:
+        file_section = {}
+    if not isinstance(file_section, dict):
+        raise SettingsError(f"{origin}: [roi] must be a table")
+    known = {f.name: f.type for f in fields(RoiSettings)}
+    unknown = sorted(set(file_section) - set(known))
+    if unknown:
+        raise SettingsError(f"{origin}: unknown setting(s) roi.{', roi.'.join(unknown)}")
+    values: dict[str, Any] = {}
+    for name, kind in known.items():
+        env_key = f"SKILLSTREAM_ROI_{name.upper()}"
+        if env_key in environ:
+            raw, where = environ[env_key], env_key
+        elif name in file_section:
+            raw, where = file_section[name], f"{origin}: roi.{name}"
+        else:
+            continue
+        if name == "kpi_values":
+            values[name] = _kpi_values(raw, where)
+            continue
+        try:
+            values[name] = {"float": float, "int": int}.get(str(kind), str)(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where}: expected {kind}, got {raw!r}") from None
+    return RoiSettings(**values)
 
 
 def _coerce(name: str, raw: Any, origin: str) -> Any:
@@ -155,8 +236,10 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
     )
     if unknown:
         raise SettingsError(f"{config_path}: unknown setting(s) {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for name in known:
+    values: dict[str, Any] = {
+        "roi": _load_roi(file_values.get("roi"), environ, str(config_path)),
+    }
+    for name in known - {"roi"}:
         env_key = f"SKILLSTREAM_{name.upper()}"
         if env_key in environ:
             values[name] = _coerce(name, environ[env_key], env_key)

@@ -31,9 +31,9 @@ final as (
     select
         learners.learner_id,
         coalesce(roster.cohort, latest_extensions.cohort, 'unassigned') as cohort,
-        coalesce(roster.org, latest_extensions.org) as org,
-        coalesce(roster.team, latest_extensions.team) as team,
-        coalesce(roster.role, latest_extensions.role) as role,
+        coalesce(roster.org, latest_extensions.org, 'unassigned') as org,
+        coalesce(roster.team, latest_extensions.team, 'unassigned') as team,
+        coalesce(roster.role, latest_extensions.role, 'unassigned') as role,
         coalesce(roster.is_pilot, false) as is_pilot,
         roster.hourly_cost,
         roster.learner_id is not null as is_on_roster

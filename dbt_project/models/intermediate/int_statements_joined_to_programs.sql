@@ -1,13 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='learner_id',
+        on_schema_change='fail'
+    )
+}}
+
 with
 
 statements as (
     select * from {{ ref('stg_xapi__statements') }}
-    where not is_voided
 ),
 
 programs as (
     select * from {{ ref('int_programs_declared') }}
 ),
+
+{% if is_incremental() %}
+learners_to_reread as (
+    {{ learners_to_reread(ref('stg_xapi__statements')) }}
+    union
+    -- a program declared for the first time: earlier statements may belong to it now
+    select statements.learner_id
+    from statements
+    inner join programs
+        on statements.object_id = programs.program_id
+        or list_contains(statements.parent_ids, programs.program_id)
+        or list_contains(statements.grouping_ids, programs.program_id)
+    where programs.program_id not in (select distinct program_id from {{ this }})
+),
+{% endif %}
 
 joined as (
     select
@@ -18,6 +41,9 @@ joined as (
         on statements.object_id = programs.program_id
         or list_contains(statements.parent_ids, programs.program_id)
         or list_contains(statements.grouping_ids, programs.program_id)
+    {% if is_incremental() %}
+    where statements.learner_id in (select learner_id from learners_to_reread)
+    {% endif %}
 ),
 
 final as (

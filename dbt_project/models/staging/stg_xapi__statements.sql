@@ -25,9 +25,11 @@ renamed as (
         success as is_success,
         completion as is_completion,
         duration_seconds,
+        voids_statement_id,
         is_voided,
         occurred_at,
         stored_at,
+        landed_at,
         source as source_name
     from source
 )

@@ -1,0 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='learner_id',
+        on_schema_change='fail'
+    )
+}}
+
+with
+
+statements as (
+    select * from {{ ref('stg_xapi__statements') }}
+    {% if is_incremental() %}
+    where learner_id in ({{ learners_to_reread(ref('stg_xapi__statements')) }})
+    {% endif %}
+),
+
+tagged as (
+    select
+        statement_id,
+        learner_id,
+        unnest(list_distinct(skill_ids)) as skill_id,
+        verb_id,
+        score_scaled,
+        occurred_at,
+        landed_at,
+        is_voided
+    from statements
+),
+
+final as (
+    select * from tagged
+)
+
+select * from final
