@@ -3,6 +3,7 @@ a filter changes the numbers, and the ROI page downloads the PDF report."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from skillstream import broker
 from skillstream.settings import Settings
@@ -44,12 +46,12 @@ PAGES = {
 }
 
 
-@pytest.fixture
-def dashboard_url(published_settings: Settings) -> Iterator[str]:
+@contextlib.contextmanager
+def serve_dashboard(settings: Settings) -> Iterator[str]:
     port = broker.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "skillstream.cli", "dashboard", "--port", str(port)],
-        env={**os.environ, **published_settings.as_env()},
+        env={**os.environ, **settings.as_env()},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -66,20 +68,49 @@ def dashboard_url(published_settings: Settings) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+@pytest.fixture
+def dashboard_url(published_settings: Settings) -> Iterator[str]:
+    with serve_dashboard(published_settings) as url:
+        yield url
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run is over and its skeletons are replaced."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.locator('[data-testid="stSkeleton"]').first.wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(500)
+
+
+def no_exception(page: Page, name: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, name
+
+
+def visit_every_page(page: Page, prefix: str) -> None:
+    for label, expected in PAGES.items():
+        page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+        page.get_by_text(expected).first.wait_for(state="visible", timeout=60_000)
+        settle(page)
+        no_exception(page, label)
+        slug = label.lower().replace(" ", "-")
+        page.screenshot(path=str(ARTIFACTS / f"{prefix}-{slug}.png"), full_page=True)
+
+
+def download_pdf(page: Page, folder: Path) -> Path:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("ROI", exact=True).click()
+    button = page.get_by_role("button", name="Download PDF")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as download_info:
+        button.click()
+    pdf = folder / download_info.value.suggested_filename
+    download_info.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+    return pdf
+
+
 def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: Path) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    def settle(page: Page) -> None:
-        """Wait until the script run is over and its skeletons are replaced."""
-        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-        page.locator('[data-testid="stSkeleton"]').first.wait_for(state="hidden", timeout=60_000)
-        page.wait_for_timeout(500)
-
-    def no_exception(page: Page, name: str) -> None:
-        assert page.locator('[data-testid="stException"]').count() == 0, name
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -87,13 +118,7 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(dashboard_url)
-            for label, expected in PAGES.items():
-                page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
-                page.get_by_text(expected).first.wait_for(state="visible", timeout=60_000)
-                settle(page)
-                no_exception(page, label)
-                slug = label.lower().replace(" ", "-")
-                page.screenshot(path=str(ARTIFACTS / f"dashboard-{slug}.png"), full_page=True)
+            visit_every_page(page, "dashboard")
 
             # a filter: the Overview's completion rate for the pilot cohort only
             page.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").click()
@@ -106,17 +131,37 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
             no_exception(page, "filter")
             page.screenshot(path=str(ARTIFACTS / "dashboard-overview-pilot.png"), full_page=True)
 
-            # the ROI page's PDF, as the CLI would write it
-            page.locator('[data-testid="stSidebarNav"]').get_by_text("ROI", exact=True).click()
-            button = page.get_by_role("button", name="Download PDF")
-            button.wait_for(timeout=60_000)
-            with page.expect_download(timeout=60_000) as download_info:
-                button.click()
-            pdf = tmp_path / download_info.value.suggested_filename
-            download_info.value.save_as(pdf)
+            pdf = download_pdf(page, tmp_path)  # the ROI page's PDF, as the CLI would write it
             assert pdf.name == "skillstream-roi-2026Q3.pdf"
-            assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
             assert not errors, errors
         finally:
             browser.close()
     assert (ARTIFACTS / "dashboard-overview.png").stat().st_size > 10_000
+
+
+@pytest.mark.integration
+def test_the_demo_in_chromium(demo_settings: Settings, tmp_path: Path) -> None:
+    """`skillstream demo`'s warehouse: every page, a filter and the PDF, without an error."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serve_dashboard(demo_settings) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(url)
+            visit_every_page(page, "demo")
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Cohorts").click()
+            team = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(1)
+            team.click()
+            page.get_by_role("option").first.click()
+            settle(page)
+            no_exception(page, "team filter")
+            page.screenshot(path=str(ARTIFACTS / "demo-cohorts-one-team.png"), full_page=True)
+            pdf = download_pdf(page, tmp_path)
+            assert pdf.name.startswith("skillstream-roi-20")
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -60,6 +60,10 @@ def test_every_page_on_the_demo(demo_settings: Settings, monkeypatch: pytest.Mon
             assert metrics["Completion rate"].endswith("%") and metrics["Completion rate"] != "0%"
         if page == "cohorts":
             assert "pilot completes" in "\n".join(m.value for m in app.markdown)
+        if page == "health":  # the session's broker is up and the demo's transform caught up
+            metrics = {m.label: m.value for m in app.metric}
+            assert metrics["Total lag"] == "0 statement(s)"
+            assert int(metrics["Statements landed"].replace(",", "")) > 1000
         if page == "roi":
             _, rows = published_roi(demo_settings)
             shown = app.dataframe[0].value.set_index("cohort")
