@@ -23,7 +23,11 @@ heatmap = (
     alt.Chart(matrix, title="Share of team members who mastered each skill")
     .mark_rect()
     .encode(
-        x=alt.X("skill_id:N", title="Skill"),
+        x=alt.X(
+            "skill_id:N",
+            title="Skill",
+            axis=alt.Axis(labelAngle=0, labelExpr="replace(datum.value, regexp('^.*/'), '')"),
+        ),
         y=alt.Y("team:N", title="Team"),
         color=alt.Color(
             "mastery_rate:Q",

@@ -33,16 +33,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PAGES = {
-    # navigation label -> text the page shows once its data is there
-    "Overview": "Completion rate",
-    "Cohorts": "pilot completes",
+    # navigation label -> text near the end of the page: the script run got that far
+    "Overview": "Trend by quarter",
+    "Cohorts": "Days to competency",
     "Capability": "Drill into a skill",
     "Engagement": "per week",
     "Completion": "Completion rate by cohort",
-    "ROI": "Published ROI",
-    "Data quality": "Last checkpoint",
-    "Pipeline health": "Consumer lag per partition",
-    "Metric definitions": "completed / enrolled",
+    "ROI": "Download PDF",
+    "Data quality": "Quarantine",
+    "Pipeline health": "Dead letters",
+    "Metric definitions": "ROI (Phillips)",
 }
 
 
