@@ -70,9 +70,18 @@ if baseline not in set(rates["cohort"]):
     st.warning(f"The baseline cohort '{baseline}' is not in this selection: no comparison.")
 
 st.subheader("Verdict")
-for sentence in _verdicts(completion, "completed", "n", "completes", "enrolments") + _verdicts(
-    mastery, "mastered", "n", "masters", "learner × skill pairs"
-):
+sentences = [
+    *_verdicts(completion, "completed", "n", "completes", "enrolments"),
+    *_verdicts(mastery, "mastered", "n", "masters", "learner × skill pairs"),
+    *_verdicts(
+        mastery[mastery["retention_checked"] >= k],
+        "retained",
+        "retention_checked",
+        "retains after 30 days",
+        "checked learner × skill pairs",
+    ),
+]
+for sentence in sentences:
     st.markdown(f"- {sentence}")
 common.provenance(build, "cohort_comparison")
 

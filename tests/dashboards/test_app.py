@@ -81,6 +81,10 @@ def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Se
         in text
     )
     assert "pilot masters 37 points more than control" in text
+    # retention: 7 of 14 checked pilot pairs vs 3 of 6 control pairs
+    assert "pilot retains after 30 days 0 points more than control" in text
+    assert "the data cannot tell it apart from control" in text
+    assert "n = 14 vs 6 checked learner × skill pairs" in text
     assert "reaches competency 9.5 days sooner than control" in text  # medians 12 vs 21.5
 
 
