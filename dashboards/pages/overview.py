@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -21,7 +19,16 @@ programs = data.program_kpis_by_quarter(build, filters)
 skills = data.skill_kpis_by_quarter(build, filters)
 trend = programs.merge(skills, on="quarter", how="outer", suffixes=("", "_skills"))
 trend = trend.sort_values("quarter").reset_index(drop=True)
-small = (trend["learners"].fillna(0) < k) & (trend["learners_skills"].fillna(0) < k)
+# Each side's KPIs are blanked where that side has fewer than k learners; a quarter with
+# neither side large enough is hidden.
+small_programs = trend["learners"].fillna(0) < k
+small_skills = trend["learners_skills"].fillna(0) < k
+trend.loc[small_programs, ["enrolments", "completion_rate", "seat_time_hours"]] = None
+trend.loc[small_skills, ["mastery_rate", "median_days_to_competency", "retention_30d_rate"]] = None
+trend.loc[trend["retention_checked"].fillna(0) < k, "retention_30d_rate"] = None
+small = small_programs & small_skills
+if (small_programs ^ small_skills).any():
+    st.caption(f"Some KPIs of groups with fewer than {k} learners are hidden.")
 if small.any():
     st.caption(f"{int(small.sum())} quarter(s) with fewer than {k} learners are hidden.")
 trend = trend[~small].reset_index(drop=True)
@@ -40,8 +47,8 @@ def _delta(column: str, scale: float = 1.0, suffix: str = "") -> str | None:
     return f"{(latest[column] - previous[column]) * scale:+.1f}{suffix} vs {previous['quarter']}"
 
 
-def _percent(value: float) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.0%}"
+def _percent(value: float | None) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.0%}"
 
 
 columns = st.columns(4)
@@ -51,9 +58,8 @@ columns[0].metric(
     _delta("completion_rate", 100, " pts"),
     help=f"Target {settings.target_completion_rate:.0%}",
 )
-columns[0].caption(
-    f"target {settings.target_completion_rate:.0%} · n = {int(latest['enrolments'])}"
-)
+enrolments = "–" if pd.isna(latest["enrolments"]) else int(latest["enrolments"])
+columns[0].caption(f"target {settings.target_completion_rate:.0%} · n = {enrolments}")
 columns[1].metric(
     "Mastery rate",
     _percent(latest["mastery_rate"]),

@@ -70,6 +70,15 @@ def test_overview_filter_by_cohort(published_settings: Settings) -> None:
     assert metrics["Mastery rate"] == "70%"  # 28 of 40
 
 
+def test_overview_hides_the_kpis_of_a_small_group(published_settings: Settings) -> None:
+    app = run_app()
+    set_filter(app, "program", P2)  # 3 learners in p2; the skill side is not filtered by program
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Completion rate"] == "–"
+    assert metrics["Mastery rate"] == "53%"
+    assert "Some KPIs of groups with fewer than 5 learners are hidden." in captions(app)
+
+
 def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Settings) -> None:
     app = run_app("cohorts")
     assert app.title[0].value == "Cohorts"

@@ -33,16 +33,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PAGES = {
-    # navigation label -> text near the end of the page: the script run got that far
-    "Overview": "Trend by quarter",
-    "Cohorts": "Days to competency",
-    "Capability": "Drill into a skill",
-    "Engagement": "per week",
-    "Completion": "Completion rate by cohort",
-    "ROI": "Download PDF",
-    "Data quality": "Quarantine",
-    "Pipeline health": "Dead letters",
-    "Metric definitions": "ROI (Phillips)",
+    # navigation label -> (role, name) of an element near the end of the page: the script run
+    # got that far
+    "Overview": ("heading", "Trend by quarter"),
+    "Cohorts": ("heading", "Days to competency"),
+    "Capability": ("heading", "Drill into a skill"),
+    "Engagement": ("radiogroup", "Measure"),
+    "Completion": ("heading", "Completion"),
+    "ROI": ("button", "Download PDF"),
+    "Data quality": ("heading", "Quarantine"),
+    "Pipeline health": ("heading", "Dead letters"),
+    "Metric definitions": ("heading", "ROI (Phillips)"),
 }
 
 
@@ -86,9 +87,9 @@ def no_exception(page: Page, name: str) -> None:
 
 
 def visit_every_page(page: Page, prefix: str) -> None:
-    for label, expected in PAGES.items():
+    for label, (role, name) in PAGES.items():
         page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
-        page.get_by_text(expected).first.wait_for(state="visible", timeout=60_000)
+        page.get_by_role(role, name=name).first.wait_for(state="visible", timeout=60_000)
         settle(page)
         no_exception(page, label)
         slug = label.lower().replace(" ", "-")
