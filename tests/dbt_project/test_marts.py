@@ -279,7 +279,9 @@ def test_learner_skills_and_competency(loaded) -> None:
         settings,
         "SELECT team, learners, mastered, mastery_rate FROM marts.capability_matrix ORDER BY 1",
     )
-    assert capability == [("t1", 2, 2, 1.0), ("t2", 2, 2, 1.0), ("unassigned", 1, 0, 0.0)]
+    # members: t1 p1, p2, p3 (p2 never touched S); t2 c1, c2; unassigned u1 (not "admin",
+    # who only voided a statement)
+    assert capability == [("t1", 3, 2, 2 / 3), ("t2", 2, 2, 1.0), ("unassigned", 1, 0, 0.0)]
 
 
 def test_cohort_comparison(loaded) -> None:
