@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,11 @@ from skillstream.ingestion.simulate import simulate, write_roster
 from skillstream.transforms.land import land_batch
 from skillstream.transforms.normalise import NormalisedBatch, normalise
 
-LEARNERS = 500
+LEARNERS = 5000
 DAYS = 90
 SEED = 7
 BATCH = 5000
+INCREMENT_DAYS = 7
 
 
 def _land(settings: settings_module.Settings, statements: list[dict[str, Any]], first: int) -> None:
@@ -73,9 +74,12 @@ def main() -> None:
         )
         people, statements_iter = simulate(LEARNERS, DAYS, SEED)
         statements = sorted(statements_iter, key=lambda s: s["timestamp"])
-        last_day = statements[-1]["timestamp"][:10]
-        earlier = [s for s in statements if s["timestamp"][:10] < last_day]
-        later = [s for s in statements if s["timestamp"][:10] >= last_day]
+        # the increment: the statements of the last week
+        cut = (
+            datetime.fromisoformat(statements[-1]["timestamp"]) - timedelta(days=INCREMENT_DAYS)
+        ).isoformat()
+        earlier = [s for s in statements if s["timestamp"] < cut]
+        later = [s for s in statements if s["timestamp"] >= cut]
         roster = Path(root) / "roster.csv"
         write_roster(people, roster)
         imported = parse_roster(roster, settings.learner_salt())

@@ -93,6 +93,9 @@ LOAD_1 = [
     # c2: P 07-05 with 1 h; S mastered at once (0.0 days)
     stmt(9, "c2", "launched", P, "2026-07-05 09:00", hours=1),
     stmt(10, "c2", "answered", ITEM, "2026-07-05 09:00", parents=(P,), skills=(S,), score=0.9),
+    # z9: erased (`skillstream forget`) after load 2; must vanish from every mart
+    stmt(30, "z9", "launched", P, "2026-07-02 10:00", hours=3, cohort="leaver"),
+    stmt(31, "z9", "answered", ITEM, "2026-07-02 10:10", parents=(P,), skills=(S,), score=0.9),
 ]
 # Load 2, landed 2026-09-15: the voiding of s008 (landing after its target), retention checks.
 LOAD_2 = [
@@ -169,6 +172,14 @@ def land(settings: Settings, statements: list[dict], landed_at: str) -> None:
         con.close()
 
 
+def erase(settings: Settings, learner: str) -> None:
+    con = warehouse.connect(settings)
+    try:
+        con.execute("DELETE FROM raw.statements WHERE learner_id = ?", [learner])
+    finally:
+        con.close()
+
+
 def dbt_build(settings: Settings, *args: str) -> None:
     result = run_dbt(settings, "build", *args, quiet=True)
     assert result.returncode == 0, result.stdout[-6000:]
@@ -209,9 +220,17 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, di
     dbt_build(settings)
     land(settings, LOAD_2, "2026-09-15 00:00")
     dbt_build(settings)
+    erase(settings, "z9")
     land(settings, LOAD_3, "2026-10-20 00:00")
     dbt_build(settings)
     incremental = read_marts(settings)
+    # the erased learner is gone from the incremental models too, not only from the marts
+    incremental["erased rows"] = query(
+        settings,
+        "SELECT count(*) FROM intermediate.int_statements_joined_to_programs "
+        "WHERE learner_id = 'z9' UNION ALL SELECT count(*) "
+        "FROM intermediate.int_statements_tagged_with_skills WHERE learner_id = 'z9'",
+    )
     dbt_build(settings, "--full-refresh")
     return settings, incremental, read_marts(settings)
 
@@ -229,6 +248,8 @@ def test_incremental_loads_give_the_marts_of_a_full_rebuild(loaded) -> None:
     for mart in MARTS:
         assert incremental[mart] == full[mart], mart
     assert all(full[mart] for mart in MARTS)
+    assert incremental["erased rows"] == [(0,), (0,)]
+    assert "z9" not in repr(incremental) and "leaver" not in repr(incremental)
 
 
 def test_cohort_outcomes(loaded) -> None:
@@ -279,7 +300,9 @@ def test_learner_skills_and_competency(loaded) -> None:
         settings,
         "SELECT team, learners, mastered, mastery_rate FROM marts.capability_matrix ORDER BY 1",
     )
-    assert capability == [("t1", 2, 2, 1.0), ("t2", 2, 2, 1.0), ("unassigned", 1, 0, 0.0)]
+    # members: t1 p1, p2, p3 (p2 never touched S); t2 c1, c2; unassigned u1 (not "admin",
+    # who only voided a statement)
+    assert capability == [("t1", 3, 2, 2 / 3), ("t2", 2, 2, 1.0), ("unassigned", 1, 0, 0.0)]
 
 
 def test_cohort_comparison(loaded) -> None:
