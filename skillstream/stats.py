@@ -58,6 +58,20 @@ def subject_seed(seed: int, *key: str) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, zlib.crc32("|".join(key).encode())])
 
 
+_VALUES_PER_CHUNK = 4_000_000  # about 32 MB of resampled values at a time
+
+
+def _chunks(resamples: int, group_size: int) -> list[int]:
+    per_chunk = max(1, _VALUES_PER_CHUNK // group_size)
+    return [min(per_chunk, resamples - start) for start in range(0, resamples, per_chunk)]
+
+
+def _resampled_medians(
+    rng: np.random.Generator, values: npt.NDArray[np.float64], count: int
+) -> npt.NDArray[np.float64]:
+    return np.median(rng.choice(values, size=(count, values.size)), axis=1)
+
+
 def bootstrap_median_difference(
     values: npt.ArrayLike,
     baseline_values: npt.ArrayLike,
@@ -73,9 +87,12 @@ def bootstrap_median_difference(
     if resamples < 1:
         raise ValueError("resamples must be positive")
     rng = np.random.default_rng(seed)
-    resampled = np.median(rng.choice(sample, size=(resamples, sample.size)), axis=1)
-    resampled_baseline = np.median(rng.choice(baseline, size=(resamples, baseline.size)), axis=1)
-    differences = resampled - resampled_baseline
+    differences = np.concatenate(
+        [
+            _resampled_medians(rng, sample, count) - _resampled_medians(rng, baseline, count)
+            for count in _chunks(resamples, max(sample.size, baseline.size))
+        ]
+    )
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail])
     estimate = float(np.median(sample) - np.median(baseline))

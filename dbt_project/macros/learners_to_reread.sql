@@ -26,3 +26,15 @@
     inner join {{ statements }} as voided
         on voided.statement_id = recent.voids_statement_id
 {%- endmacro %}
+
+
+{#
+    A learner erased from raw (`skillstream forget`) has no statement left to trigger a
+    re-read, so an incremental model drops the rows of learners raw no longer holds.
+#}
+{% macro forget_erased_learners() -%}
+    delete from {{ this }}
+    where learner_id not in (
+        select learner_id from {{ ref('stg_xapi__statements') }}
+    )
+{%- endmacro %}

@@ -47,3 +47,35 @@ def test_child_processes_see_the_same_settings(tmp_path: Path) -> None:
     again = load(environ=settings.as_env(), cwd=Path("/"))
     assert again.learner_salt() == settings.learner_salt()
     assert replace(again, salt="") == settings
+
+
+def test_roi_section_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "skillstream.toml").write_text(
+        "[roi]\nprogramme_cost_per_learner = 1200\nvalue_of_competent_day = 300\n"
+        "[roi.kpi_values]\ntickets_resolved_per_day = 12.5\n"
+    )
+    settings = load(environ={"SKILLSTREAM_ROI_LOADED_HOURLY_COST": "75"}, cwd=tmp_path)
+    assert settings.roi.programme_cost_per_learner == 1200.0
+    assert settings.roi.value_of_competent_day == 300.0
+    assert settings.roi.loaded_hourly_cost == 75.0
+    assert settings.roi.kpi_values == {"tickets_resolved_per_day": 12.5}
+    assert settings.roi.kpi_window_days == 30  # default
+    # child processes (dbt) see the same section
+    assert load(environ=settings.as_env(), cwd=tmp_path).roi == settings.roi
+
+
+def test_roi_kpi_values_from_the_environment(tmp_path: Path) -> None:
+    settings = load(environ={"SKILLSTREAM_ROI_KPI_VALUES": "a=1.5, b=2"}, cwd=tmp_path)
+    assert settings.roi.kpi_values == {"a": 1.5, "b": 2.0}
+    with pytest.raises(SettingsError, match="SKILLSTREAM_ROI_KPI_VALUES: expected kpi=value"):
+        load(environ={"SKILLSTREAM_ROI_KPI_VALUES": "a"}, cwd=tmp_path)
+    with pytest.raises(SettingsError, match="every KPI value must be a number"):
+        load(environ={"SKILLSTREAM_ROI_KPI_VALUES": "a=lots"}, cwd=tmp_path)
+
+
+def test_roi_errors_name_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "skillstream.toml").write_text("[roi]\nspend = 3\n")
+    with pytest.raises(SettingsError, match=r"unknown setting\(s\) roi.spend"):
+        load(environ={}, cwd=tmp_path)
+    with pytest.raises(SettingsError, match="SKILLSTREAM_ROI_KPI_WINDOW_DAYS: expected int"):
+        load(environ={"SKILLSTREAM_ROI_KPI_WINDOW_DAYS": "a month"}, cwd=tmp_path / "x")

@@ -104,3 +104,16 @@ def test_bootstrap_intervals_cover_the_true_median_difference_90_to_98_percent()
         )
         covered += interval.low <= pilot_median - control_median <= interval.high
     assert 0.90 <= covered / PILOTS <= 0.98, f"coverage {covered / PILOTS:.3f}"
+
+
+def test_bootstrap_in_chunks_is_deterministic_and_uses_every_resample(monkeypatch) -> None:
+    """Large groups are resampled a chunk at a time, so memory stays bounded."""
+    from skillstream import stats
+
+    monkeypatch.setattr(stats, "_VALUES_PER_CHUNK", 1000)  # 100 values: 10 resamples a chunk
+    assert stats._chunks(2005, 100) == [10] * 200 + [5]
+    rng = np.random.default_rng(3)
+    pilot, control = rng.normal(5, 1, 100), rng.normal(6, 1, 80)
+    first = bootstrap_median_difference(pilot, control, seed=4, resamples=2005)
+    assert first == bootstrap_median_difference(pilot, control, seed=4, resamples=2005)
+    assert first.low < first.estimate < first.high < 0

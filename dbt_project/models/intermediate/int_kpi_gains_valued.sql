@@ -3,7 +3,8 @@
     KPI in the window after the learner's competency (first mastered_at over skills) minus the
     mean in the window before it, times the value of one unit a day, times the days of the
     benefit period. A team's KPI counts from the median competency date of its competent
-    members, and its gain is shared equally among them. KPIs without a value count 0.
+    members (the lower of the two middle dates for an even count), and its gain is shared
+    equally among them. KPIs without a value count 0.
 -#}
 {%- set kpi_values = var('roi_kpi_values') -%}
 {%- set window_days = var('roi_kpi_window_days') -%}

@@ -5,7 +5,7 @@ statements as (
     select * from {{ ref('stg_xapi__statements') }}
     where not is_voided
         -- voiding is an administrative act, not learning activity
-        and verb_id != 'http://adlnet.gov/expapi/verbs/voided'
+        and verb_id is distinct from 'http://adlnet.gov/expapi/verbs/voided'
 ),
 
 gaps as (

@@ -3,6 +3,8 @@ with
 statements as (
     select * from {{ ref('stg_xapi__statements') }}
     where not is_voided
+        -- whoever voids a statement is not a learner for having done so
+        and verb_id is distinct from 'http://adlnet.gov/expapi/verbs/voided'
 ),
 
 roster as (

@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='learner_id',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ forget_erased_learners() }}"
     )
 }}
 
