@@ -80,6 +80,13 @@ def _exception_message(info: Any) -> str | None:
 
 def _context(settings: Settings) -> Any:
     settings.quality_dir.mkdir(parents=True, exist_ok=True)
+    # The suites are code and rebuilt on every run: GX's stored suites, validation
+    # definitions and checkpoint are a cache of the last run, and one naming a table that
+    # no longer exists would stop GX from loading the checkpoint at all. Results and Data
+    # Docs (gx/uncommitted) stay.
+    for store in ("checkpoints", "validation_definitions", "expectations"):
+        for stored in (settings.quality_dir / "gx" / store).glob("*.json"):
+            stored.unlink()
     context = gx.get_context(mode="file", project_root_dir=str(settings.quality_dir))
     return context
 
@@ -115,6 +122,9 @@ def gate_context(settings: Settings) -> tuple[GateContext, set[str]]:
 def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
     """Validate every suite's table; the gate passes only when every expectation holds."""
     gate, tables = gate_context(settings)
+    _keep_duckdb_connection_open()
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = _context(settings)  # before any suite: GX builds suites in an active context
     missing = [
         ExpectationOutcome(
             module.build_suite(gate).name, "table_exists", None, False, f"{name} does not exist"
@@ -122,21 +132,18 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
         for module in SUITES
         if (name := f"{module.SCHEMA}.{module.TABLE}") not in tables
     ]
-    _keep_duckdb_connection_open()
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    context = _context(settings)
     datasource = context.data_sources.add_or_update_sql(
         name=DATASOURCE,
         connection_string=f"duckdb:///{settings.warehouse}",
         create_temp_table=False,
     )
     definitions = []
+    for asset in list(datasource.assets):
+        datasource.delete_asset(asset.name)
     for module in SUITES:
         asset_name = f"{module.SCHEMA}.{module.TABLE}"
         if asset_name not in tables:
             continue
-        if asset_name in {a.name for a in datasource.assets}:
-            datasource.delete_asset(asset_name)
         asset = datasource.add_table_asset(
             name=asset_name, table_name=module.TABLE, schema_name=module.SCHEMA
         )

@@ -17,7 +17,6 @@ SCHEMA, TABLE = "marts", "cohort_competency"
 
 def build_suite(gate: GateContext) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="marts_cohort_competency")
-    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     for expectation in rates_between_0_and_1("mastery_rate", "retention_30d_rate"):
         suite.add_expectation(expectation)
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="learners", min_value=1))

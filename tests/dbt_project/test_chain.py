@@ -110,6 +110,8 @@ def built(kafka_broker: Settings, tmp_path_factory: pytest.TempPathFactory) -> S
         statements_topic="xapi.statements.chain",
         dlq_topic="xapi.dlq.chain",
         k_anonymity="2",
+        # 2 of the 16 events are bad on purpose; the gate's default limit is 5 %
+        quality_max_quarantine_share="0.2",
     )
     statements, roster = write_input(root)
     using = run_cli(settings, "up")  # the broker is not this home's: `up` only creates topics

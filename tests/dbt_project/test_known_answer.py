@@ -28,7 +28,8 @@ pytestmark = pytest.mark.integration
 
 LEARNERS = 240  # 20 teams: 120 pilot, 120 control
 SIGMAS = 3.5
-EFFECTS = DEFAULT_EFFECTS
+SPEND = 1800.0  # not the ROI default, so the test shows roi.toml reaching the marts
+EFFECTS = DEFAULT_EFFECTS.with_settings([f"spend_per_employee_year={SPEND}"])
 TRUTH = {
     "control": {
         "completion": EFFECTS.control_completion,
@@ -58,13 +59,13 @@ def marts(
     kafka_broker: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     root: Path = tmp_path_factory.mktemp("known_answer")
-    settings = make_settings(
-        root,
-        bootstrap=kafka_broker.bootstrap,
-        statements_topic="xapi.statements.known",
-        dlq_topic="xapi.dlq.known",
-    )
     org = root / "org"
+    topics = {
+        "bootstrap": kafka_broker.bootstrap,
+        "statements_topic": "xapi.statements.known",
+        "dlq_topic": "xapi.dlq.known",
+    }
+    settings = make_settings(root, **topics)
     run_cli(
         settings,
         "simulate",
@@ -76,9 +77,14 @@ def marts(
         "2026-03-02",
         "--seed",
         "2026",
+        "--effect",
+        f"spend_per_employee_year={SPEND}",
         "--out",
         str(org / "statements.ndjson"),
     )
+    # the ROI assumptions the simulated organisation implies become the settings
+    settings = make_settings(root, config=str(org / "roi.toml"), **topics)
+    assert settings.roi.programme_cost_per_learner == SPEND
     run_cli(settings, "up")
     run_cli(settings, "roster", "import", str(org / "roster.csv"))
     run_cli(settings, "kpis", "import", str(org / "kpis.csv"))
@@ -189,8 +195,16 @@ def test_tutor_engagement_appears_only_in_the_pilot(marts: duckdb.DuckDBPyConnec
 def test_roi_counts_every_learner_at_the_planted_spend(marts: duckdb.DuckDBPyConnection) -> None:
     rows = per_cohort(
         marts,
-        "SELECT cohort, sum(learners), sum(programme_cost) FROM marts.roi_quarterly GROUP BY 1",
+        "SELECT cohort, sum(learners), sum(programme_cost), sum(kpi_value) "
+        "FROM marts.roi_quarterly GROUP BY 1",
     )
-    for cohort, (learners, programme_cost) in rows.items():
+    for cohort, (learners, programme_cost, _) in rows.items():
         assert learners == LEARNERS // 2, cohort
-        assert programme_cost == pytest.approx(learners * EFFECTS.spend_per_employee_year)
+        assert programme_cost == pytest.approx(learners * SPEND)
+    # more pilot learners reach competency, so the KPI-linked benefit is larger there
+    assert rows["pilot"][2] > rows["control"][2] > 0
+    assumptions = dict(
+        marts.execute("SELECT name, value FROM marts.roi_assumptions").fetchall()
+    )
+    assert float(assumptions["programme_cost_per_learner"]) == SPEND
+    assert float(assumptions["kpi_value:tickets_resolved_per_day"]) == 12.0

@@ -323,3 +323,44 @@ def test_kpis_rise_after_competency_by_the_planted_gain() -> None:
     assert statistics.mean(ratios) == pytest.approx(1.10, abs=0.01)
     unmastered = [e for e in before if e not in first_mastery]
     assert unmastered and all(e not in after for e in unmastered)
+
+
+def test_to_http_posts_batches_with_basic_auth_and_names_a_refusal() -> None:
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from skillstream.ingestion.simulate import PostError, post_statements
+
+    received: list[tuple[str, str | None, list[dict[str, Any]]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers.get("Authorization"), orjson.loads(body)))
+            refuse = len(received) > 3
+            self.send_response(400 if refuse else 200)
+            self.end_headers()
+            self.wfile.write(b'{"error": "no more"}' if refuse else b"[]")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        _, statements = simulate(learners=12, days=60, seed=8)
+        listed = list(statements)
+        url = f"http://key:secret@127.0.0.1:{port}/xapi/statements"
+        sent = post_statements(url, iter(listed[:250]), batch=100)
+        assert sent == 250 and [len(batch) for _, _, batch in received] == [100, 100, 50]
+        expected = "Basic " + base64.b64encode(b"key:secret").decode()
+        assert {(path, auth) for path, auth, _ in received} == {("/xapi/statements", expected)}
+        assert [s for _, _, batch in received for s in batch] == listed[:250]
+        with pytest.raises(PostError, match="answered 400 after 0 statements"):
+            post_statements(url, iter(listed[:10]))
+    finally:
+        server.shutdown()
+    with pytest.raises(PostError, match="expected an http"):
+        post_statements("ftp://example.com/x", iter([]))

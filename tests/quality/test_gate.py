@@ -14,7 +14,7 @@ import pytest
 from skillstream import warehouse
 from skillstream.build import build, run_dbt
 from skillstream.ingestion.simulate import simulate
-from skillstream.quality.checkpoint import run_checkpoint
+from skillstream.quality.checkpoint import run_gate
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
 from skillstream.transforms.normalise import KafkaRecord, NormalisedBatch, normalise_record
@@ -155,7 +155,7 @@ def test_each_raw_check_names_what_is_wrong(tmp_path: Path) -> None:
 def test_mart_suites_catch_inconsistent_marts(settings: Settings) -> None:
     land_simulated(settings)
     assert run_dbt(settings, "build", quiet=True).returncode == 0
-    passed = run_checkpoint(settings, "build-before")
+    passed = run_gate(settings, "build-before")
     assert passed.success, passed.failures
     con = duckdb.connect(str(settings.warehouse))
     con.execute("UPDATE marts.cohort_outcomes SET is_small_group = NOT is_small_group")
@@ -164,7 +164,7 @@ def test_mart_suites_catch_inconsistent_marts(settings: Settings) -> None:
     con.execute("UPDATE marts.roi_quarterly SET net_benefit = net_benefit + 1")
     con.execute("DROP TABLE marts.engagement_weekly")
     con.close()
-    result = run_checkpoint(settings, "build-after")
+    result = run_gate(settings, "build-after")
     assert not result.success
     failed = {(o.suite, o.expectation, o.column) for o in result.failures}
     assert failed >= {
