@@ -272,19 +272,56 @@ def cohort_comparison(build: Published) -> pd.DataFrame:
 
 
 def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
-    """Team × skill: learners, mastered, mastery rate (the capability matrix, filtered)."""
-    clause, parameters = where("learner_skills", filters)
+    """Team × skill: members, members who mastered the skill, their share (DESIGN §4).
+
+    Without filters other than team and skill this is the published capability_matrix. Other
+    filters narrow the members: the learners of the team matching them in either learner-grain
+    mart (with a quarter: who started a program or skill in it).
+    """
+    narrowing = {n: v for n, v in filters.chosen.items() if v and n not in ("team", "skill")}
+    if not narrowing:
+        clauses, parameters = [], []
+        for name, column in (("team", "team"), ("skill", "skill_id")):
+            if filters.values(name):
+                clauses.append(f"list_contains(?::VARCHAR[], {column})")
+                parameters.append(filters.values(name))
+        clause = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return query(
+            build,
+            f"""
+            SELECT team, skill_id, learners::BIGINT AS learners, mastered::BIGINT AS mastered,
+                   mastery_rate
+            FROM marts.capability_matrix {clause} ORDER BY team, skill_id
+            """,
+            parameters,
+        )
+    people = Filters({n: v for n, v in filters.chosen.items() if n not in ("program", "skill")})
+    s_members, s_parameters = where("learner_skills", people)
+    p_members, p_parameters = where("learner_programs", people)
+    skills_clause, skills_parameters = where("learner_skills", filters)
     return query(
         build,
         f"""
-        SELECT team, skill_id,
-               count(*)::BIGINT AS learners,  -- one row per learner × skill
-               count(*) FILTER (WHERE mastered)::BIGINT AS mastered,
-               avg(mastered::INTEGER) AS mastery_rate
-        FROM marts.learner_skills {clause}
-        GROUP BY team, skill_id ORDER BY team, skill_id
+        WITH members AS (
+            SELECT learner_id, team FROM marts.learner_skills {s_members}
+            UNION
+            SELECT learner_id, team FROM marts.learner_programs {p_members}
+        ), teams AS (
+            SELECT team, count(*) AS learners FROM members GROUP BY team
+        ), chosen AS (
+            SELECT * FROM marts.learner_skills {skills_clause}
+        ), skills AS (
+            SELECT DISTINCT skill_id FROM chosen
+        ), mastered AS (
+            SELECT team, skill_id, count(*) AS mastered FROM chosen WHERE mastered GROUP BY ALL
+        )
+        SELECT teams.team, skills.skill_id, teams.learners::BIGINT AS learners,
+               coalesce(mastered.mastered, 0)::BIGINT AS mastered,
+               coalesce(mastered.mastered, 0) / teams.learners AS mastery_rate
+        FROM teams CROSS JOIN skills LEFT JOIN mastered USING (team, skill_id)
+        ORDER BY teams.team, skills.skill_id
         """,
-        parameters,
+        [*s_parameters, *p_parameters, *skills_parameters],
     )
 
 

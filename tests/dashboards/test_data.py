@@ -1,0 +1,53 @@
+"""The data module on the hand-made published build: filters, members and the k rule's inputs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from skillstream.dashboards import data
+from skillstream.settings import Settings
+from tests.dashboards.conftest import P2, SKILL
+
+
+@pytest.fixture
+def build(published_settings: Settings) -> data.Published:
+    published = data.published_build()
+    assert published is not None
+    return published
+
+
+def rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:
+    return list(frame[list(columns)].itertuples(index=False, name=None))
+
+
+def test_capability_unfiltered_is_the_published_matrix(build: data.Published) -> None:
+    frame = data.capability_by_team(build, data.Filters())
+    assert rows(frame, "team", "skill_id", "learners", "mastered") == [
+        ("team-a", SKILL, 40, 28),
+        ("team-b", SKILL, 36, 12),
+        ("team-c", SKILL, 7, 0),  # members without statements count, as DESIGN says
+    ]
+
+
+def test_capability_by_role_counts_the_teams_members_of_that_role(build: data.Published) -> None:
+    frame = data.capability_by_team(build, data.Filters({"role": ("analyst",)}))
+    # team-a analysts: pilot learners 0, 2, …, 38 (20); mastered: the even ones under 28 (14)
+    assert rows(frame, "team", "learners", "mastered") == [("team-a", 20, 14), ("team-b", 18, 6)]
+    assert frame["mastery_rate"].tolist() == pytest.approx([0.7, 6 / 18])
+
+
+def test_filters_apply_where_the_mart_has_the_column(build: data.Published) -> None:
+    filters = data.Filters({"program": (P2,), "skill": (SKILL,)})
+    assert filters.ignored_by("learner_programs") == ["skill"]
+    assert filters.ignored_by("learner_skills") == ["program"]
+    counts = data.completion_counts_by_cohort(build, filters)
+    assert rows(counts, "cohort", "learners", "completed") == [("pilot", 3, 1)]
+
+
+def test_filter_options_come_from_both_learner_marts(build: data.Published) -> None:
+    options = data.filter_options(build)
+    assert options["team"] == ["team-a", "team-b"]
+    assert options["skill"] == [SKILL]
+    assert options["quarter"] == ["2026Q3"]
+    assert len(options["program"]) == 2
