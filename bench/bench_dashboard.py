@@ -30,7 +30,7 @@ from skillstream.dashboards import data, roi, stats
 from skillstream.quality.publish import read_status
 
 TARGET_STATEMENTS = 10_000_000
-SCALED_TABLES = ("learner_programs", "learner_skills", "engagement_weekly")
+SCALED_TABLES = ("learner_programs", "learner_skills", "engagement_weekly", "capability_matrix")
 
 
 def base_snapshot(settings: settings_module.Settings) -> tuple[Path, int]:
@@ -52,8 +52,10 @@ def scaled_snapshot(base: Path, base_statements: int, target: Path) -> dict[str,
     """Copy the base snapshot, its learner-grain marts replicated to TARGET_STATEMENTS."""
     factor = max(1, round(TARGET_STATEMENTS / base_statements))
     meta = target.with_suffix(".json")
-    if target.exists() and meta.exists() and json.loads(meta.read_text())["factor"] == factor:
-        return json.loads(meta.read_text())
+    if target.exists() and meta.exists():
+        cached = json.loads(meta.read_text())
+        if cached["factor"] == factor and set(cached["rows"]) == set(SCALED_TABLES):
+            return cached
     target.unlink(missing_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(target))
@@ -82,6 +84,11 @@ def scaled_snapshot(base: Path, base_statements: int, target: Path) -> dict[str,
             f"""CREATE TABLE marts.learner_skills AS
             SELECT * REPLACE (learner_id || '-' || copy AS learner_id, team || '-' || copy AS team)
             FROM base.marts.learner_skills, {replicas}"""
+        )
+        con.execute(
+            f"""CREATE TABLE marts.capability_matrix AS
+            SELECT * REPLACE (team || '-' || copy AS team)
+            FROM base.marts.capability_matrix, {replicas}"""
         )
         con.execute(
             f"""CREATE TABLE marts.engagement_weekly AS
@@ -205,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     team = data.query(build, "SELECT min(team) AS team FROM marts.learner_programs")["team"][0]
     unfiltered = time_pages(build, data.Filters(), args.runs)
     one_team = time_pages(build, data.Filters({"team": (str(team),)}), args.runs)
+    role = data.query(build, "SELECT min(role) AS role FROM marts.learner_programs")["role"][0]
+    one_role = time_pages(build, data.Filters({"role": (str(role),)}), args.runs)
     path = write_result(
         "dashboard",
         {
@@ -218,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
             "target_s_per_page": 1.0,
             "unfiltered": unfiltered,
             "one_team_filter": one_team,
+            "one_role_filter": one_role,
             "peak_rss_mib": peak_rss_mib(),
         },
     )
