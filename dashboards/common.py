@@ -42,7 +42,7 @@ def published_or_stop(title: str) -> data.Published:
 
 
 def require_marts(build: data.Published, *tables: str) -> None:
-    missing = data.has_tables(build, *tables)
+    missing = data.missing_tables(build, *tables)
     if missing:
         st.info(
             "The published build has no "

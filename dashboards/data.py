@@ -143,7 +143,7 @@ def where(table: str, filters: Filters) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", parameters
 
 
-def has_tables(build: Published, *tables: str) -> list[str]:
+def missing_tables(build: Published, *tables: str) -> list[str]:
     """Which of these marts the published build lacks."""
     present = set(
         query(

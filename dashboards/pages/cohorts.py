@@ -139,7 +139,7 @@ st.dataframe(
 )
 common.provenance(build, "days_to_competency")
 
-if not data.has_tables(build, "cohort_comparison"):
+if not data.missing_tables(build, "cohort_comparison"):
     with st.expander("Published comparison, all time (marts.cohort_comparison)"):
         published = data.cohort_comparison(build)
         published = published[(published["n"] >= k) & (published["baseline_n"] >= k)]

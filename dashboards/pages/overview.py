@@ -85,7 +85,7 @@ checked = int(latest["retention_checked"] or 0)
 columns[3].caption(f"target {settings.target_retention_30d_rate:.0%} · checked {checked}")
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 
-if not data.has_tables(build, "roi_quarterly") and latest["quarter"] in data.quarters(build):
+if not data.missing_tables(build, "roi_quarterly") and latest["quarter"] in data.quarters(build):
     roi_rows = data.roi_quarterly(build, str(latest["quarter"]))
     roi_rows = roi_rows[
         (roi_rows["cohort"] != data.baseline_cohort()) & (roi_rows["learners"] >= k)
