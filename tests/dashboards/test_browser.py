@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -65,8 +66,26 @@ def serve_dashboard(settings: Settings) -> Iterator[str]:
     try:
         yield f"http://localhost:{port}/"
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the CLI and its Streamlit child (one process group): SIGTERM, then SIGKILL.
+
+    Streamlit sometimes ignores SIGTERM while a session is open; the group must not outlive
+    the test.
+    """
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
