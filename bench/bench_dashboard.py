@@ -26,7 +26,8 @@ import duckdb
 
 from bench.common import peak_rss_mib, write_result
 from skillstream import settings as settings_module
-from skillstream.dashboards import data, roi, stats
+from skillstream import stats
+from skillstream.dashboards import data, roi
 from skillstream.quality.publish import read_status
 
 TARGET_STATEMENTS = 10_000_000
@@ -135,7 +136,7 @@ def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Ca
             )
         days = mastery.set_index("cohort")["days_to_competency"]
         if {"pilot", "control"} <= set(days.index):
-            stats.bootstrap_median_difference(days["pilot"], days["control"])
+            stats.bootstrap_median_difference(days["pilot"], days["control"], seed=0)
         data.cohort_comparison(build)
 
     def capability() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import binom
 
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 
@@ -66,10 +67,27 @@ def _chunks(resamples: int, group_size: int) -> list[int]:
     return [min(per_chunk, resamples - start) for start in range(0, resamples, per_chunk)]
 
 
+DIRECT_RESAMPLING_MAX = 2_000  # larger groups draw bootstrap medians from their exact law
+
+
 def _resampled_medians(
     rng: np.random.Generator, values: npt.NDArray[np.float64], count: int
 ) -> npt.NDArray[np.float64]:
-    return np.median(rng.choice(values, size=(count, values.size)), axis=1)
+    """Medians of `count` bootstrap resamples of `values`.
+
+    Small groups are resampled directly. For large ones (thousands of learners, or a dashboard
+    recomputing on filtered groups) that costs seconds, so the medians are drawn from their
+    exact bootstrap distribution instead: the lower median of a resample is at most the j-th
+    smallest value exactly when more than half of the n draws fall among the j smallest, a
+    binomial event (Efron 1982, the bootstrap of the median).
+    """
+    if values.size <= DIRECT_RESAMPLING_MAX:
+        return np.median(rng.choice(values, size=(count, values.size)), axis=1)
+    ordered = np.sort(values)
+    n = ordered.size
+    at_most = binom.sf((n - 1) // 2, n, np.arange(1, n + 1) / n)  # P(median* <= ordered[j])
+    positions = np.searchsorted(at_most, rng.random(count), side="left")
+    return np.asarray(ordered[np.minimum(positions, n - 1)], dtype=float)
 
 
 def bootstrap_median_difference(

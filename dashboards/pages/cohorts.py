@@ -6,12 +6,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from skillstream.dashboards import common, data, stats
+from skillstream import settings as settings_module
+from skillstream import stats
+from skillstream.dashboards import common, data, verdicts
 
 build = common.published_or_stop("Cohorts")
 common.require_marts(build, "learner_programs", "learner_skills")
 filters = common.sidebar_filters(build)
 baseline = data.baseline_cohort()
+settings = settings_module.load()
 k = data.k_anonymity()
 
 completion = common.hide_small_groups(
@@ -27,8 +30,9 @@ if completion.empty and mastery.empty:
 
 def _rates(frame: pd.DataFrame, successes: str, n: str, metric: str) -> pd.DataFrame:
     rows = []
-    for row in frame.itertuples():
-        low, high = stats.wilson(int(getattr(row, successes)), int(getattr(row, n)))
+    for row in frame[frame[n] > 0].itertuples():
+        interval = stats.wilson_interval(int(getattr(row, successes)), int(getattr(row, n)))
+        low, high = interval.low, interval.high
         rows.append(
             {
                 "cohort": row.cohort,
@@ -44,16 +48,18 @@ def _rates(frame: pd.DataFrame, successes: str, n: str, metric: str) -> pd.DataF
 
 def _verdicts(frame: pd.DataFrame, successes: str, n: str, verb: str, unit: str) -> list[str]:
     base = frame[frame["cohort"] == baseline]
-    if base.empty:
+    if base.empty or int(base.iloc[0][n]) == 0:
         return []
     b = base.iloc[0]
     sentences = []
-    for row in frame[frame["cohort"] != baseline].itertuples():
-        difference, low, high = stats.newcombe_difference(
+    for row in frame[(frame["cohort"] != baseline) & (frame[n] > 0)].itertuples():
+        interval = stats.newcombe_difference(
             int(getattr(row, successes)), int(getattr(row, n)), int(b[successes]), int(b[n])
         )
         sentences.append(
-            stats.completion_verdict(row.cohort, baseline, difference, low, high, verb)
+            verdicts.completion_verdict(
+                row.cohort, baseline, interval.estimate, interval.low, interval.high, verb
+            )
             + f" — n = {int(getattr(row, n))} vs {int(b[n])} {unit}."
         )
     return sentences
@@ -123,9 +129,13 @@ base_days = days[days["cohort"] == baseline]
 for row in days[days["cohort"] != baseline].itertuples():
     if base_days.empty:
         break
-    difference, low, high = stats.bootstrap_median_difference(
-        row.days_to_competency, base_days.iloc[0]["days_to_competency"]
+    days_interval = stats.bootstrap_median_difference(
+        row.days_to_competency,
+        base_days.iloc[0]["days_to_competency"],
+        seed=stats.subject_seed(settings.comparison_seed, row.cohort, "days_to_competency"),
+        resamples=settings.comparison_resamples,
     )
+    difference, low, high = days_interval.estimate, days_interval.low, days_interval.high
     st.markdown(
         f"- {row.cohort} reaches competency {abs(difference):.1f} days "
         f"{'sooner' if difference < 0 else 'later'} than {baseline} at the median "

@@ -117,3 +117,17 @@ def test_bootstrap_in_chunks_is_deterministic_and_uses_every_resample(monkeypatc
     first = bootstrap_median_difference(pilot, control, seed=4, resamples=2005)
     assert first == bootstrap_median_difference(pilot, control, seed=4, resamples=2005)
     assert first.low < first.estimate < first.high < 0
+
+
+def test_large_groups_draw_medians_from_their_exact_bootstrap_law(monkeypatch) -> None:
+    from skillstream import stats
+
+    rng = np.random.default_rng(1)
+    values = rng.exponential(10.0, size=stats.DIRECT_RESAMPLING_MAX + 1)
+    baseline = rng.exponential(20.0, size=stats.DIRECT_RESAMPLING_MAX + 1)
+    exact = bootstrap_median_difference(values, baseline, seed=3, resamples=4000)
+    monkeypatch.setattr(stats, "DIRECT_RESAMPLING_MAX", 10**9)  # force direct resampling
+    resampled = bootstrap_median_difference(values, baseline, seed=3, resamples=4000)
+    assert exact.estimate == resampled.estimate
+    assert exact.low == pytest.approx(resampled.low, abs=0.4)
+    assert exact.high == pytest.approx(resampled.high, abs=0.4)
