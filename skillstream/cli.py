@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
+import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -578,10 +577,12 @@ def dashboard(port: int | None, address: str) -> None:
     settings = _settings()
     port = port or settings.dashboard_port
     click.echo(f"dashboard: http://{address}:{port}/")
-    with contextlib.suppress(KeyboardInterrupt):
-        subprocess.run(
-            dashboard_command(settings, port, address), env=settings.child_env(), check=False
-        )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the Streamlit server rather than wrap it: Ctrl-C and SIGTERM then reach the server
+    # itself, and no child outlives this command.
+    command = dashboard_command(settings, port, address)
+    os.execve(command[0], command, settings.child_env())
 
 
 @main.command()
