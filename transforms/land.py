@@ -17,7 +17,7 @@ import apache_beam as beam
 import duckdb
 import pyarrow as pa
 
-from skillstream import warehouse
+from skillstream import forget, warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.normalise import REJECT_COLUMNS, STATEMENT_COLUMNS, NormalisedBatch
 
@@ -84,8 +84,13 @@ def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     )
 
 
-def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[str, int]:
-    """Land one batch in one transaction; return what happened to its records."""
+def land_batch(
+    con: duckdb.DuckDBPyConnection, batch: NormalisedBatch, salt: str | None = None
+) -> dict[str, int]:
+    """Land one batch in one transaction; return what happened to its records.
+
+    `salt` (the learner-id salt) lets rejected events of forgotten learners be recognised too.
+    """
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -106,9 +111,11 @@ def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[s
         floor = next_offset or 0
         rows = [r for r in batch.rows if r[STATEMENT_COLUMNS.index("kafka_offset")] >= floor]
         rejects = [r for r in batch.rejects if r[1] >= floor]
+        rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
         counts = _write(
             con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
         )
+        counts["forgotten"] = forgotten
         con.execute(
             """
             INSERT INTO raw.ingest_offsets VALUES (?, ?, ?, ?)
@@ -221,6 +228,29 @@ def _write(
     }
 
 
+def _drop_forgotten(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple], rejects: list[tuple], salt: str | None
+) -> tuple[list[tuple], list[tuple], int]:
+    """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
+    read inside the landing transaction: a replay of Kafka does not bring them back."""
+    learner = STATEMENT_COLUMNS.index("learner_id")
+    reject_learners = (
+        {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
+        if salt is not None
+        else {}
+    )
+    forgotten = forget.forgotten_among(
+        con, [r[learner] for r in rows] + [x for ids in reject_learners.values() for x in ids]
+    )
+    if not forgotten:
+        return rows, rejects, 0
+    kept_rows = [r for r in rows if r[learner] not in forgotten]
+    kept_rejects = [
+        r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
+    ]
+    return kept_rows, kept_rejects, len(rows) - len(kept_rows) + len(rejects) - len(kept_rejects)
+
+
 class LandBatches(beam.DoFn):
     """NormalisedBatch -> landed in the warehouse; yields the counts of each batch."""
 
@@ -228,7 +258,14 @@ class LandBatches(beam.DoFn):
         self._settings = settings
         self._counters = {
             name: beam.metrics.Metrics.counter("skillstream", f"statements_{name}")
-            for name in ("landed", "duplicates", "conflicts", "quarantined", "already_landed")
+            for name in (
+                "landed",
+                "duplicates",
+                "conflicts",
+                "quarantined",
+                "already_landed",
+                "forgotten",
+            )
         }
 
     def setup(self) -> None:
@@ -243,7 +280,7 @@ class LandBatches(beam.DoFn):
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
-        counts = land_batch(self._con, batch)
+        counts = land_batch(self._con, batch, self._settings.learner_salt())
         log.info("committed %s %s", label, counts)
         for name, value in counts.items():
             self._counters[name].inc(value)
