@@ -115,7 +115,8 @@ def land_batch(
         counts = _write(
             con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
         )
-        counts["forgotten"] = forgotten
+        if forgotten:
+            counts["forgotten"] = forgotten
         con.execute(
             """
             INSERT INTO raw.ingest_offsets VALUES (?, ?, ?, ?)
