@@ -543,7 +543,11 @@ def forget_learner(learner: str | None, learner_id: str | None, quiet: bool) -> 
         left = forget.remaining(con, target)
     finally:
         con.close()
-    summary["build"] = {"build_id": record.build_id, "published": record.is_published}
+    summary["build"] = {
+        "build_id": record.build_id,
+        "published": record.is_published,
+        "failures": record.failures,
+    }
     summary["remaining"] = left
     if record.is_published and not left:
         summary["snapshots_deleted"] = forget.delete_snapshots_before(
@@ -564,6 +568,8 @@ def forget_learner(learner: str | None, learner_id: str | None, quiet: bool) -> 
             "`skillstream forget` again (it is idempotent) to finish.",
             err=True,
         )
+        for failure in record.failures:
+            click.echo(f"  {failure['check']}: {failure['detail']}", err=True)
         sys.exit(EXIT_PARTIAL)
 
 
