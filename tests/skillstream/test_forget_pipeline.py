@@ -188,8 +188,8 @@ def test_forget_erases_everywhere_and_a_replay_does_not_bring_the_learner_back(
     assert counts.get("statements_landed", 0) == 0
     assert state(settings) == others
 
-    # Replay 2: the same file produced again.
-    run_cli(settings, "ingest", "file", str(path))
+    # Replay 2: the same file produced again (--restart: past the file source's saved cursor).
+    run_cli(settings, "ingest", "file", "--restart", str(path))
     counts = transform(settings)
     assert counts["statements_forgotten"] == 5
     assert counts["statements_duplicates"] == 8  # ada's and cy's, already landed
