@@ -75,6 +75,29 @@ class OffsetGap(RuntimeError):
     """A batch would land after a hole in a partition's offsets."""
 
 
+def _drop_forgotten(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple], rejects: list[tuple], salt: str | None
+) -> tuple[list[tuple], list[tuple], int]:
+    """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
+    read inside the landing transaction: a replay of Kafka does not bring them back."""
+    learner = STATEMENT_COLUMNS.index("learner_id")
+    reject_learners = (
+        {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
+        if salt is not None
+        else {}
+    )
+    forgotten = forget.forgotten_among(
+        con, [r[learner] for r in rows] + [x for ids in reject_learners.values() for x in ids]
+    )
+    if not forgotten:
+        return rows, rejects, 0
+    kept_rows = [r for r in rows if r[learner] not in forgotten]
+    kept_rejects = [
+        r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
+    ]
+    return kept_rows, kept_rejects, len(rows) - len(kept_rows) + len(rejects) - len(kept_rejects)
+
+
 def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     columns: list[Sequence[Any]] = (
         list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
@@ -115,8 +138,6 @@ def land_batch(
         counts = _write(
             con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
         )
-        if forgotten:
-            counts["forgotten"] = forgotten
         con.execute(
             """
             INSERT INTO raw.ingest_offsets VALUES (?, ?, ?, ?)
@@ -129,6 +150,8 @@ def land_batch(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    if forgotten:
+        counts["forgotten"] = forgotten
     return counts
 
 
@@ -229,29 +252,6 @@ def _write(
     }
 
 
-def _drop_forgotten(
-    con: duckdb.DuckDBPyConnection, rows: list[tuple], rejects: list[tuple], salt: str | None
-) -> tuple[list[tuple], list[tuple], int]:
-    """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
-    read inside the landing transaction: a replay of Kafka does not bring them back."""
-    learner = STATEMENT_COLUMNS.index("learner_id")
-    reject_learners = (
-        {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
-        if salt is not None
-        else {}
-    )
-    forgotten = forget.forgotten_among(
-        con, [r[learner] for r in rows] + [x for ids in reject_learners.values() for x in ids]
-    )
-    if not forgotten:
-        return rows, rejects, 0
-    kept_rows = [r for r in rows if r[learner] not in forgotten]
-    kept_rejects = [
-        r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
-    ]
-    return kept_rows, kept_rejects, len(rows) - len(kept_rows) + len(rejects) - len(kept_rejects)
-
-
 class LandBatches(beam.DoFn):
     """NormalisedBatch -> landed in the warehouse; yields the counts of each batch."""
 
@@ -259,15 +259,11 @@ class LandBatches(beam.DoFn):
         self._settings = settings
         self._counters = {
             name: beam.metrics.Metrics.counter("skillstream", f"statements_{name}")
-            for name in (
-                "landed",
-                "duplicates",
-                "conflicts",
-                "quarantined",
-                "already_landed",
-                "forgotten",
-            )
+            for name in ("landed", "duplicates", "conflicts", "quarantined", "already_landed")
         }
+        self._counters["forgotten"] = beam.metrics.Metrics.counter(
+            "skillstream", "statements_forgotten"
+        )
 
     def setup(self) -> None:
         self._con = warehouse.connect(self._settings)
