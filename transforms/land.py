@@ -108,7 +108,7 @@ def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
 
 
 def land_batch(
-    con: duckdb.DuckDBPyConnection, batch: NormalisedBatch, salt: str | None = None
+    con: duckdb.DuckDBPyConnection, batch: NormalisedBatch, *, salt: str | None = None
 ) -> dict[str, int]:
     """Land one batch in one transaction; return what happened to its records.
 
@@ -264,6 +264,7 @@ class LandBatches(beam.DoFn):
         self._counters["forgotten"] = beam.metrics.Metrics.counter(
             "skillstream", "statements_forgotten"
         )
+        self._salt = settings.learner_salt()  # to recognise forgotten learners' rejects
 
     def setup(self) -> None:
         self._con = warehouse.connect(self._settings)
@@ -277,7 +278,7 @@ class LandBatches(beam.DoFn):
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
-        counts = land_batch(self._con, batch, self._settings.learner_salt())
+        counts = land_batch(self._con, batch, salt=self._salt)
         log.info("committed %s %s", label, counts)
         for name, value in counts.items():
             self._counters[name].inc(value)

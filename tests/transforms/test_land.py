@@ -99,22 +99,6 @@ def test_voiding_applies_whichever_arrives_first(con) -> None:
     ]
 
 
-def test_an_overlapping_batch_is_trimmed_to_what_has_not_landed(con) -> None:
-    land_batch(con, batch(0, 2, [row("a", 0), row("b", 1)]))
-    counts = land_batch(con, batch(0, 3, [row("a", 0), row("b", 1), row("c", 2)]))
-    assert counts["landed"] == 1 and counts["duplicates"] == 0
-    assert next_offset(con) == 3
-    assert land_batch(con, batch(1, 3, [row("b", 1), row("c", 2)])) == {"already_landed": 2}
-
-
-def test_a_hole_in_the_offsets_is_refused_and_nothing_lands(con) -> None:
-    land_batch(con, batch(0, 2, [row("a", 0)]))
-    with pytest.raises(OffsetGap, match="batch starts at 5 but offsets from 2 have not landed"):
-        land_batch(con, batch(5, 6, [row("z", 5)]))
-    assert landed(con) == [("a", 0, False)]
-    assert next_offset(con) == 2
-
-
 def test_statements_and_rejects_of_a_forgotten_learner_do_not_land(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
@@ -140,10 +124,26 @@ def test_statements_and_rejects_of_a_forgotten_learner_do_not_land(
             [row("s1", 0), tuple(forgotten[c] for c in STATEMENT_COLUMNS), row("s3", 2)],
             rejects,
         ),
-        salt,
+        salt=salt,
     )
     assert counts["forgotten"] == 2 and counts["landed"] == 2 and counts["quarantined"] == 1
     assert [r[0] for r in landed(con)] == ["s1", "s3"]
     assert [r[0] for r in quarantined(con)] == [4]
     # The offsets still advance past the dropped records: nothing is read again for them.
     assert con.execute("SELECT next_offset FROM raw.ingest_offsets").fetchall() == [(5,)]
+
+
+def test_an_overlapping_batch_is_trimmed_to_what_has_not_landed(con) -> None:
+    land_batch(con, batch(0, 2, [row("a", 0), row("b", 1)]))
+    counts = land_batch(con, batch(0, 3, [row("a", 0), row("b", 1), row("c", 2)]))
+    assert counts["landed"] == 1 and counts["duplicates"] == 0
+    assert next_offset(con) == 3
+    assert land_batch(con, batch(1, 3, [row("b", 1), row("c", 2)])) == {"already_landed": 2}
+
+
+def test_a_hole_in_the_offsets_is_refused_and_nothing_lands(con) -> None:
+    land_batch(con, batch(0, 2, [row("a", 0)]))
+    with pytest.raises(OffsetGap, match="batch starts at 5 but offsets from 2 have not landed"):
+        land_batch(con, batch(5, 6, [row("z", 5)]))
+    assert landed(con) == [("a", 0, False)]
+    assert next_offset(con) == 2
