@@ -184,3 +184,14 @@ def test_without_the_ifi_a_learner_id_still_finds_pseudonymised_events(
         )
     assert forget.erase(con, BOB, None, SALT)["erased"]["raw.quarantine"] == 2
     con.close()
+
+
+def test_only_snapshots_older_than_the_new_build_are_deleted(tmp_path) -> None:
+    names = ["build-20261101T000000000000Z", "build-20261102T000000000000Z"]
+    newer = "build-20261104T000000000000Z"
+    for name in [*names, newer]:
+        (tmp_path / f"{name}.duckdb").write_text("")
+    (tmp_path / f"{names[0]}.duckdb.wal").write_text("")
+    deleted = forget.delete_snapshots_before(tmp_path, "build-20261103T000000000000Z")
+    assert deleted == [str(tmp_path / f"{n}.duckdb") for n in names]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{newer}.duckdb"]
