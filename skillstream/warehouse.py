@@ -93,6 +93,13 @@ CREATE TABLE IF NOT EXISTS raw.kpi_observations (
     imported_at TIMESTAMP NOT NULL,
     CHECK ((learner_id IS NULL) <> (team IS NULL))
 );
+
+-- Tombstones of `skillstream forget`: the learner's salted id only, never the IFI. Landing
+-- drops statements of these learners, so a replay of Kafka does not bring them back.
+CREATE TABLE IF NOT EXISTS raw.forgotten_learners (
+    learner_id   VARCHAR PRIMARY KEY,
+    forgotten_at TIMESTAMP NOT NULL
+);
 """
 
 

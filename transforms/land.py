@@ -17,7 +17,7 @@ import apache_beam as beam
 import duckdb
 import pyarrow as pa
 
-from skillstream import warehouse
+from skillstream import forget, warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.normalise import REJECT_COLUMNS, STATEMENT_COLUMNS, NormalisedBatch
 
@@ -75,6 +75,29 @@ class OffsetGap(RuntimeError):
     """A batch would land after a hole in a partition's offsets."""
 
 
+def _drop_forgotten(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple], rejects: list[tuple], salt: str | None
+) -> tuple[list[tuple], list[tuple], int]:
+    """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
+    read inside the landing transaction: a replay of Kafka does not bring them back."""
+    learner = STATEMENT_COLUMNS.index("learner_id")
+    reject_learners = (
+        {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
+        if salt is not None
+        else {}
+    )
+    forgotten = forget.forgotten_among(
+        con, [r[learner] for r in rows] + [x for ids in reject_learners.values() for x in ids]
+    )
+    if not forgotten:
+        return rows, rejects, 0
+    kept_rows = [r for r in rows if r[learner] not in forgotten]
+    kept_rejects = [
+        r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
+    ]
+    return kept_rows, kept_rejects, len(rows) - len(kept_rows) + len(rejects) - len(kept_rejects)
+
+
 def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     columns: list[Sequence[Any]] = (
         list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
@@ -84,8 +107,13 @@ def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     )
 
 
-def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[str, int]:
-    """Land one batch in one transaction; return what happened to its records."""
+def land_batch(
+    con: duckdb.DuckDBPyConnection, batch: NormalisedBatch, *, salt: str | None = None
+) -> dict[str, int]:
+    """Land one batch in one transaction; return what happened to its records.
+
+    `salt` (the learner-id salt) lets rejected events of forgotten learners be recognised too.
+    """
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -106,6 +134,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[s
         floor = next_offset or 0
         rows = [r for r in batch.rows if r[STATEMENT_COLUMNS.index("kafka_offset")] >= floor]
         rejects = [r for r in batch.rejects if r[1] >= floor]
+        rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
         counts = _write(
             con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
         )
@@ -121,6 +150,8 @@ def land_batch(con: duckdb.DuckDBPyConnection, batch: NormalisedBatch) -> dict[s
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    if forgotten:
+        counts["forgotten"] = forgotten
     return counts
 
 
@@ -230,6 +261,10 @@ class LandBatches(beam.DoFn):
             name: beam.metrics.Metrics.counter("skillstream", f"statements_{name}")
             for name in ("landed", "duplicates", "conflicts", "quarantined", "already_landed")
         }
+        self._counters["forgotten"] = beam.metrics.Metrics.counter(
+            "skillstream", "statements_forgotten"
+        )
+        self._salt = settings.learner_salt()  # to recognise forgotten learners' rejects
 
     def setup(self) -> None:
         self._con = warehouse.connect(self._settings)
@@ -243,7 +278,7 @@ class LandBatches(beam.DoFn):
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
-        counts = land_batch(self._con, batch)
+        counts = land_batch(self._con, batch, salt=self._salt)
         log.info("committed %s %s", label, counts)
         for name, value in counts.items():
             self._counters[name].inc(value)

@@ -99,6 +99,40 @@ def test_voiding_applies_whichever_arrives_first(con) -> None:
     ]
 
 
+def test_statements_and_rejects_of_a_forgotten_learner_do_not_land(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    forgotten = dict(zip(STATEMENT_COLUMNS, row("s2", 1), strict=True)) | {"learner_id": "f" * 64}
+    con.execute("INSERT INTO raw.forgotten_learners VALUES (?, now())", ["f" * 64])
+    from skillstream.xapi.identity import learner_id
+
+    salt = "s"
+    reject_payload = '{"actor": {"mbox": "mailto:F@example.com"}}'
+    con.execute(
+        "INSERT INTO raw.forgotten_learners VALUES (?, now())",
+        [learner_id("mailto:f@example.com", salt)],
+    )
+    rejects = [
+        (0, 3, None, None, ["$: bad"], reject_payload),
+        (0, 4, None, None, ["$: bad"], '{"actor": {"mbox": "mailto:g@example.com"}}'),
+    ]
+    counts = land_batch(
+        con,
+        batch(
+            0,
+            5,
+            [row("s1", 0), tuple(forgotten[c] for c in STATEMENT_COLUMNS), row("s3", 2)],
+            rejects,
+        ),
+        salt=salt,
+    )
+    assert counts["forgotten"] == 2 and counts["landed"] == 2 and counts["quarantined"] == 1
+    assert [r[0] for r in landed(con)] == ["s1", "s3"]
+    assert [r[0] for r in quarantined(con)] == [4]
+    # The offsets still advance past the dropped records: nothing is read again for them.
+    assert con.execute("SELECT next_offset FROM raw.ingest_offsets").fetchall() == [(5,)]
+
+
 def test_an_overlapping_batch_is_trimmed_to_what_has_not_landed(con) -> None:
     land_batch(con, batch(0, 2, [row("a", 0), row("b", 1)]))
     counts = land_batch(con, batch(0, 3, [row("a", 0), row("b", 1), row("c", 2)]))
