@@ -22,6 +22,7 @@ from skillstream.xapi.statements import (
     duration_seconds,
     parse_timestamp,
 )
+from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
 
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
@@ -58,6 +59,7 @@ STATEMENT_COLUMNS = (
     "kafka_offset",
     "content_hash",
     "statement",
+    "kafka_timestamp",
 )
 REJECT_COLUMNS = ("kafka_partition", "kafka_offset", "statement_id", "source", "reasons", "payload")
 
@@ -156,7 +158,11 @@ def normalise(
     source: str | None,
     received: datetime,
 ) -> tuple:
-    """One valid statement as a row in STATEMENT_COLUMNS order."""
+    """One valid statement as a row in STATEMENT_COLUMNS order.
+
+    `received` is the Kafka record's timestamp (UTC): `stored_at` when the statement has no
+    `stored`, and `kafka_timestamp`, from which freshness (in Kafka -> in DuckDB) is measured.
+    """
     statement_id = statement.get("id") or derived_statement_id(statement)
     learner = learner_id(canonical_ifi(statement["actor"]), salt)
     target = statement["object"]
@@ -219,6 +225,7 @@ def normalise(
         offset,
         content_hash(statement),
         orjson.dumps(pseudonymised(content, learner)).decode(),
+        received,
     )
 
 
@@ -235,9 +242,9 @@ def normalise_record(
         return None, (partition, record.offset, sid, record.source, reasons, text)
 
     try:
-        statement = orjson.loads(payload)
-    except orjson.JSONDecodeError as error:
-        return reject([f"$: malformed JSON: {error}"])
+        statement = loads(payload)  # strict JSON, as at ingestion: duplicate keys are refused
+    except JsonInputError as error:
+        return reject([f"$: {error}"])
     errors = validate_statement(statement)
     if errors:
         return reject(errors, statement.get("id") if isinstance(statement, dict) else None)

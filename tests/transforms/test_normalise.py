@@ -108,3 +108,16 @@ def test_normalise_batches_splits_valid_from_invalid() -> None:
             )
         )
         assert_that(counts, equal_to([(10, 13, [STATEMENT["id"]], [11, 12])]))
+
+
+def test_duplicate_keys_are_refused_as_at_ingestion() -> None:
+    payload = b'{"id": "a", "id": "b"}'
+    row, reject = normalise_record(record(payload, 7), partition=0, salt="s")
+    assert row is None
+    assert reject[4] == ["$: duplicate key 'id' in one object (RFC 8259 names must be unique)"]
+
+
+def test_the_kafka_timestamp_is_kept_for_freshness() -> None:
+    row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
+    fields = dict(zip(STATEMENT_COLUMNS, row, strict=True))
+    assert fields["kafka_timestamp"] == datetime(2026, 7, 1, 10, 0)
