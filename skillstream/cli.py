@@ -407,6 +407,7 @@ def transform(
     beam_args: tuple[str, ...],
 ) -> None:
     """Run the Beam pipeline Kafka -> DuckDB. Extra arguments are Beam pipeline options."""
+    from skillstream.transforms.kafka_read import stop_requested
     from skillstream.transforms.pipeline import run_until_caught_up
 
     if mode is None:
@@ -422,6 +423,7 @@ def transform(
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True  # the batch in flight commits; the next one does not start
+        stop_requested.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

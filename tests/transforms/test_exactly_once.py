@@ -103,7 +103,17 @@ class Transform:
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stderr: list[str] = []
+        self.stdout: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=self._drain_stdout, daemon=True).start()
+
+    def _drain_stdout(self) -> None:
+        assert self.process.stdout is not None
+        self.stdout.extend(self.process.stdout)
+
+    def landed_so_far(self) -> int:
+        """statements_landed over the summary lines printed so far (one per --follow round)."""
+        return sum(orjson.loads(line).get("statements_landed", 0) for line in list(self.stdout))
 
     def _drain(self) -> None:
         assert self.process.stderr is not None
