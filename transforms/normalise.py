@@ -6,6 +6,10 @@ elements are batches of records, never single statements.
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
+import multiprocessing
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +17,9 @@ from typing import Any
 
 import apache_beam as beam
 import orjson
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from skillstream.xapi.identity import canonical_ifi, learner_id
 from skillstream.xapi.profile import COURSE_TYPE, EXT_ATTRIBUTES, EXT_SKILL, VOIDED_VERB
@@ -254,24 +261,108 @@ def normalise_record(
         return reject([f"$: cannot be normalised: {error!r}"], statement.get("id"))
 
 
-class NormaliseBatches(beam.DoFn):
-    """KafkaBatch -> NormalisedBatch: valid rows and rejections, counted."""
+def normalise_chunk(
+    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
+) -> tuple[list[tuple], list[tuple]]:
+    """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
+    rows, rejects = [], []
+    for offset, value, source, timestamp_ms in records:
+        row, reject = normalise_record(
+            KafkaRecord(offset, value, source, timestamp_ms), partition, salt
+        )
+        if row is not None:
+            rows.append(row)
+        elif reject is not None:
+            rejects.append(reject)
+    return rows, rejects
 
-    def __init__(self, salt: str) -> None:
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the parent decides how to stop, not the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    while _pools:
+        _, pool = _pools.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """Processes that normalise (the CPU-bound step) next to the one that reads and lands.
+
+    One pool per process, kept across pipeline runs (`--follow` runs one per round). The
+    forkserver start method forks workers from a clean process, not from this one with its
+    Beam and Kafka threads; the workers end with their parent, also when it is SIGKILLed.
+    """
+    pool = _pools.get(workers)
+    if pool is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["skillstream.transforms.normalise"])
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+        )
+        _pools[workers] = pool
+    return pool
+
+
+class NormaliseBatches(beam.DoFn):
+    """KafkaBatch -> NormalisedBatch: valid rows and rejections, counted.
+
+    With `workers` > 1 a batch is split over that many worker processes, and the DoFn
+    looks one batch ahead: batch k is normalised while batch k-1 lands downstream (Beam
+    fuses read, normalise and land, so landing runs when this DoFn yields). Batches come
+    out in the order they came in; the last one at the end of the bundle.
+    """
+
+    def __init__(self, salt: str, workers: int = 1) -> None:
         self._salt = salt
+        self._workers = workers
         self._valid = beam.metrics.Metrics.counter("skillstream", "statements_valid")
         self._invalid = beam.metrics.Metrics.counter("skillstream", "statements_invalid")
 
-    def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
+    def start_bundle(self) -> None:
+        self._pending: tuple[KafkaBatch, list[concurrent.futures.Future]] | None = None
+
+    def _submit(self, batch: KafkaBatch) -> list[concurrent.futures.Future]:
+        records = [(r.offset, r.value, r.source, r.timestamp_ms) for r in batch.records]
+        size = max(1, -(-len(records) // self._workers))
+        pool = worker_pool(self._workers)
+        return [
+            pool.submit(normalise_chunk, records[i : i + size], batch.partition, self._salt)
+            for i in range(0, len(records), size)
+        ]
+
+    def _collect(
+        self, batch: KafkaBatch, parts: Iterable[tuple[list[tuple], list[tuple]]]
+    ) -> NormalisedBatch:
         out = NormalisedBatch(
             batch.topic, batch.partition, batch.start, batch.end, skipped_from=batch.skipped_from
         )
-        for record in batch.records:
-            row, reject = normalise_record(record, batch.partition, self._salt)
-            if row is not None:
-                out.rows.append(row)
-            elif reject is not None:
-                out.rejects.append(reject)
+        for rows, rejects in parts:
+            out.rows.extend(rows)
+            out.rejects.extend(rejects)
         self._valid.inc(len(out.rows))
         self._invalid.inc(len(out.rejects))
-        yield out
+        return out
+
+    def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
+        if self._workers <= 1:
+            records = [(r.offset, r.value, r.source, r.timestamp_ms) for r in batch.records]
+            yield self._collect(batch, [normalise_chunk(records, batch.partition, self._salt)])
+            return
+        submitted = (batch, self._submit(batch))
+        previous, self._pending = self._pending, submitted
+        if previous is not None:
+            yield self._collect(previous[0], (f.result() for f in previous[1]))
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        if self._pending is not None:
+            batch, futures = self._pending
+            self._pending = None
+            out = self._collect(batch, (f.result() for f in futures))
+            yield WindowedValue(out, MIN_TIMESTAMP, (GlobalWindow(),))

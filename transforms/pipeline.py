@@ -38,7 +38,10 @@ class LandStatements(beam.PTransform):
         return (
             ranges
             | "ReadKafkaBatches" >> beam.ParDo(ReadPartitionRange(self._settings, self._batch_size))
-            | "NormaliseStatements" >> beam.ParDo(NormaliseBatches(self._settings.learner_salt()))
+            | "NormaliseStatements"
+            >> beam.ParDo(
+                NormaliseBatches(self._settings.learner_salt(), self._settings.transform_workers)
+            )
             | "LandInWarehouse" >> beam.ParDo(LandBatches(self._settings))
         )
 
@@ -93,6 +96,9 @@ def run_until_caught_up(
     _ = (
         pipeline
         | "PlanPartitionRanges" >> beam.Create(ranges)
+        # A stage break: a distributed runner spreads the partition ranges over its workers
+        # instead of reading them all where the plan was made.
+        | "SpreadPartitions" >> beam.Reshuffle()
         | "LandStatements" >> LandStatements(settings, batch_size or settings.transform_batch_size)
     )
     result = pipeline.run()

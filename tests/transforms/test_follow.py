@@ -44,7 +44,8 @@ def test_follow_lands_what_arrives_and_sigterm_ends_after_the_batch_in_flight(
             time.sleep(0.2)
         assert run.landed_so_far() == len(first), "--follow did not land what arrived"
         # A second file while it runs: SIGTERM while a batch is inside its transaction.
-        second = produce_simulated(pipeline_settings, tmp_path / "b", learners=300) | first
+        second = produce_simulated(pipeline_settings, tmp_path / "b", learners=1000) | first
+        run.forget_seen()
         assert run.wait_for(" in transaction ", timeout=60)
         run.process.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 0, "".join(run.stderr[-20:])

@@ -121,3 +121,48 @@ def test_the_kafka_timestamp_is_kept_for_freshness() -> None:
     row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
     fields = dict(zip(STATEMENT_COLUMNS, row, strict=True))
     assert fields["kafka_timestamp"] == datetime(2026, 7, 1, 10, 0)
+
+
+def test_batches_split_over_worker_processes_come_out_whole_and_in_order() -> None:
+    batches = [
+        KafkaBatch(
+            "t",
+            0,
+            start,
+            start + 3,
+            [
+                record(
+                    orjson.dumps(
+                        dict(STATEMENT, id=f"0f4b0a39-6a0b-4a57-a7b8-57a4b3cfe0{start:02d}")
+                    ),
+                    start,
+                ),
+                record(b"{oops", start + 1),
+                record(
+                    orjson.dumps(
+                        dict(STATEMENT, id=f"0f4b0a39-6a0b-4a57-a7b8-57a4b3cfe1{start:02d}")
+                    ),
+                    start + 2,
+                ),
+            ],
+        )
+        for start in (0, 3, 6)
+    ]
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        out = (
+            pipeline
+            | beam.Create([batches])
+            | beam.FlatMap(lambda bs: bs)
+            | beam.ParDo(NormaliseBatches("s", workers=2))
+            | beam.Map(
+                lambda b: (
+                    b.start,
+                    sorted(r[STATEMENT_COLUMNS.index("kafka_offset")] for r in b.rows),
+                    [r[1] for r in b.rejects],
+                )
+            )
+        )
+        assert_that(
+            out,
+            equal_to([(s, [s, s + 2], [s + 1]) for s in (0, 3, 6)]),
+        )
