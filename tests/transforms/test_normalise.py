@@ -9,9 +9,9 @@ from skillstream.transforms.normalise import (
     STATEMENT_COLUMNS,
     KafkaBatch,
     KafkaRecord,
-    NormaliseBatches,
     normalise_record,
 )
+from skillstream.transforms.pipeline import NormaliseBatches
 from skillstream.xapi.identity import learner_id
 
 COURSE = "https://lms.example/courses/c1"
