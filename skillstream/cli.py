@@ -522,7 +522,12 @@ def transform(
     beam_args: tuple[str, ...],
 ) -> None:
     """Run the Beam pipeline Kafka -> DuckDB. Extra arguments are Beam pipeline options."""
-    from skillstream.transforms.pipeline import run_until_caught_up
+    from kafka.errors import KafkaError
+
+    from skillstream.kafka import KafkaUnavailable
+    from skillstream.transforms.kafka_read import KafkaStalled, stop_requested
+    from skillstream.transforms.pipeline import TransformSummary, run_until_caught_up
+    from skillstream.warehouse import WarehouseBusy
 
     if mode is None:
         raise click.UsageError("choose --until-caught-up or --follow")
@@ -537,11 +542,17 @@ def transform(
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True  # the batch in flight commits; the next one does not start
+        stop_requested.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while not stopping:
-        summary = run_until_caught_up(settings, beam_args, batch_size)
+        try:
+            summary = run_until_caught_up(settings, beam_args, batch_size)
+        except (KafkaError, KafkaUnavailable, KafkaStalled, WarehouseBusy) as error:
+            # Nothing of the failed round committed; the next round resumes from the offsets.
+            logging.getLogger("skillstream.transforms").warning("round failed, retrying: %s", error)
+            summary = TransformSummary([], {})
         if summary.ranges:
             click.echo(
                 orjson.dumps({"partitions": len(summary.ranges), **summary.counters}).decode()

@@ -56,6 +56,9 @@ class Settings:
     broker_heap: str = "768m"
     beam_runner: str = "FnApiRunner"
     transform_batch_size: int = 5000
+    # Processes that parse, validate and normalise next to the one that reads and lands
+    # (1: all in one process).
+    transform_workers: int = 2
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
     baseline_cohort: str = "control"

@@ -48,8 +48,11 @@ CREATE TABLE IF NOT EXISTS raw.statements (
     kafka_offset        BIGINT NOT NULL,
     content_hash        VARCHAR NOT NULL,
     statement           JSON NOT NULL,
-    landed_at           TIMESTAMP NOT NULL
+    landed_at           TIMESTAMP NOT NULL,
+    kafka_timestamp     TIMESTAMP           -- when Kafka took the record, UTC; freshness
 );
+-- Warehouses made before kafka_timestamp existed.
+ALTER TABLE raw.statements ADD COLUMN IF NOT EXISTS kafka_timestamp TIMESTAMP;
 
 CREATE TABLE IF NOT EXISTS raw.ingest_offsets (
     topic           VARCHAR NOT NULL,

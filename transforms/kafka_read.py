@@ -7,6 +7,7 @@ so a distributed runner spreads partitions over workers.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ class PartitionRange:
     start: int
     end: int
     skipped_from: int | None = None
+
+
+# Set by `transform --follow` on SIGTERM: readers stop at the next batch boundary, so the
+# batch in flight (read, normalised and landed in one fused stage) commits and no other starts.
+stop_requested = threading.Event()
 
 
 class KafkaStalled(RuntimeError):
@@ -78,7 +84,7 @@ class ReadPartitionRange(beam.DoFn):
         self._consumer.seek(tp, work.start)
         batch_start, records, skipped_from = work.start, [], work.skipped_from
         last_progress = time.monotonic()
-        while batch_start < work.end:
+        while batch_start < work.end and not stop_requested.is_set():
             fetched = self._consumer.poll(timeout_ms=1000, max_records=self._batch_size).get(tp, [])
             for message in fetched:
                 if message.offset >= work.end:

@@ -9,15 +9,18 @@ refused.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
 import duckdb
+import orjson
 import pyarrow as pa
 
-from skillstream import forget, warehouse
+from skillstream import forget, kafka, warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.normalise import REJECT_COLUMNS, STATEMENT_COLUMNS, NormalisedBatch
 
@@ -55,6 +58,7 @@ _STATEMENT_SCHEMA = pa.schema(
         ("kafka_offset", pa.int64()),
         ("content_hash", pa.string()),
         ("statement", pa.string()),
+        ("kafka_timestamp", pa.timestamp("us")),
     ]
 )
 _REJECT_SCHEMA = pa.schema(
@@ -107,12 +111,26 @@ def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     )
 
 
+# Test hook of the fault tests: seconds to sleep inside the landing transaction, after the
+# writes and before COMMIT, so that a SIGKILL lands in the middle of the warehouse write.
+SLEEP_IN_TRANSACTION_ENV = "SKILLSTREAM_TEST_SLEEP_IN_LANDING"
+
+DeadLetter = Callable[[NormalisedBatch, list[tuple]], int]
+
+
 def land_batch(
-    con: duckdb.DuckDBPyConnection, batch: NormalisedBatch, *, salt: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    batch: NormalisedBatch,
+    dead_letter: DeadLetter | None = None,
+    *,
+    salt: str | None = None,
 ) -> dict[str, int]:
     """Land one batch in one transaction; return what happened to its records.
 
-    `salt` (the learner-id salt) lets rejected events of forgotten learners be recognised too.
+    `dead_letter(batch, rejects)` is called inside the transaction, before COMMIT, with the
+    rejections that land now; it must return only once they are on the DLQ (so a crash can
+    repeat a dead letter, never lose one). `salt` (the learner-id salt) lets rejected events
+    of forgotten learners be recognised too.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
@@ -138,6 +156,8 @@ def land_batch(
         counts = _write(
             con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
         )
+        if dead_letter is not None and rejects:
+            counts["dead_lettered"] = dead_letter(batch, rejects)
         con.execute(
             """
             INSERT INTO raw.ingest_offsets VALUES (?, ?, ?, ?)
@@ -146,6 +166,12 @@ def land_batch(
             """,
             [batch.topic, batch.partition, batch.end, now],
         )
+        pause = float(os.environ.get(SLEEP_IN_TRANSACTION_ENV) or 0)
+        if pause:
+            log.info(
+                "in transaction %s[%d] %d..%d", batch.topic, batch.partition, batch.start, batch.end
+            )
+            time.sleep(pause)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -217,7 +243,7 @@ def _write(
         )
         # Voiding applies whichever arrives first: void targets of new voiding statements,
         # and new statements already targeted by a landed voiding statement.
-        con.execute(
+        voided = con.execute(
             """
             UPDATE raw.statements AS s SET is_voided = true
             WHERE NOT s.is_voided
@@ -235,7 +261,7 @@ def _write(
                   )
               )
             """
-        )
+        ).fetchall()[0][0]
         outcome_counts = dict(
             con.execute(
                 "SELECT outcome, count(*) FROM batch_classified GROUP BY outcome"
@@ -249,17 +275,83 @@ def _write(
         "duplicates": outcome_counts.get("duplicate", 0),
         "conflicts": outcome_counts.get("conflict", 0),
         "quarantined": rejects.num_rows,
+        "voided": int(voided),
     }
 
 
+def dead_letter_value(topic: str, reject: tuple) -> bytes:
+    """A rejected record as a message of `xapi.dlq` (the shape ingestion's dead letters have)."""
+    partition, offset, statement_id, source, reasons, payload = reject
+    return orjson.dumps(
+        {
+            "source": source,
+            "origin": f"{topic}[{partition}]@{offset}",
+            "stage": "transform",
+            "statement_id": statement_id,
+            "reason": "; ".join(reasons),
+            "reasons": reasons,
+            "payload": payload,
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+    )
+
+
+class KafkaDeadLetters:
+    """Sends a batch's rejections to `xapi.dlq` and waits for Kafka's acknowledgement.
+
+    Keyed by `topic[partition]@offset`: a dead letter repeated after a crash carries the
+    same key, so a reader of the DLQ can tell the repeat.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer = kafka.producer(settings)
+
+    def __call__(self, batch: NormalisedBatch, rejects: list[tuple]) -> int:
+        futures = [
+            self._producer.send(
+                self._settings.dlq_topic,
+                key=f"{batch.topic}[{r[0]}]@{r[1]}".encode(),
+                value=dead_letter_value(batch.topic, r),
+                headers=[("source", (r[3] or "").encode()), ("stage", b"transform")],
+            )
+            for r in rejects
+        ]
+        self._producer.flush()
+        errors = kafka.wait_acknowledged(futures)
+        if errors:
+            raise kafka.KafkaUnavailable(
+                f"{self._settings.dlq_topic}: {len(errors)} dead letters not acknowledged "
+                f"({errors[0]}); the batch is not landed and is retried on the next run"
+            )
+        return len(rejects)
+
+    def close(self) -> None:
+        self._producer.close()
+
+
+OUTCOMES = (
+    "landed",
+    "duplicates",
+    "conflicts",
+    "quarantined",
+    "dead_lettered",
+    "voided",
+    "already_landed",
+)
+
+
 class LandBatches(beam.DoFn):
-    """NormalisedBatch -> landed in the warehouse; yields the counts of each batch."""
+    """NormalisedBatch -> landed in the warehouse; yields the counts of each batch.
+
+    Beam counters `statements_<outcome>` count every outcome (OUTCOMES).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._counters = {
             name: beam.metrics.Metrics.counter("skillstream", f"statements_{name}")
-            for name in ("landed", "duplicates", "conflicts", "quarantined", "already_landed")
+            for name in OUTCOMES
         }
         self._counters["forgotten"] = beam.metrics.Metrics.counter(
             "skillstream", "statements_forgotten"
@@ -269,16 +361,20 @@ class LandBatches(beam.DoFn):
     def setup(self) -> None:
         self._con = warehouse.connect(self._settings)
         warehouse.ensure_raw_schema(self._con)
+        self._dead_letters = KafkaDeadLetters(self._settings)
 
     def teardown(self) -> None:
         con = getattr(self, "_con", None)
         if con is not None:
             con.close()
+        dead_letters = getattr(self, "_dead_letters", None)
+        if dead_letters is not None:
+            dead_letters.close()
 
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
-        counts = land_batch(self._con, batch, salt=self._salt)
+        counts = land_batch(self._con, batch, self._dead_letters, salt=self._salt)
         log.info("committed %s %s", label, counts)
         for name, value in counts.items():
             self._counters[name].inc(value)

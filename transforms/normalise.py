@@ -1,17 +1,21 @@
 """Per-statement normalisation: raw Kafka record -> a row of `raw.statements`, or a rejection.
 
-Pure functions plus the `NormaliseBatches` DoFn, which works on whole batches: Beam
-elements are batches of records, never single statements.
+Pure functions, free of Beam, so that the worker processes which run them start in a
+fraction of a second (importing Beam costs seconds of CPU). The `NormaliseBatches` DoFn
+that applies them to whole batches is in `pipeline.py`.
 """
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
+import multiprocessing
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import apache_beam as beam
 import orjson
 
 from skillstream.xapi.identity import canonical_ifi, learner_id
@@ -22,6 +26,7 @@ from skillstream.xapi.statements import (
     duration_seconds,
     parse_timestamp,
 )
+from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
 
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
@@ -58,6 +63,7 @@ STATEMENT_COLUMNS = (
     "kafka_offset",
     "content_hash",
     "statement",
+    "kafka_timestamp",
 )
 REJECT_COLUMNS = ("kafka_partition", "kafka_offset", "statement_id", "source", "reasons", "payload")
 
@@ -156,7 +162,11 @@ def normalise(
     source: str | None,
     received: datetime,
 ) -> tuple:
-    """One valid statement as a row in STATEMENT_COLUMNS order."""
+    """One valid statement as a row in STATEMENT_COLUMNS order.
+
+    `received` is the Kafka record's timestamp (UTC): `stored_at` when the statement has no
+    `stored`, and `kafka_timestamp`, from which freshness (in Kafka -> in DuckDB) is measured.
+    """
     statement_id = statement.get("id") or derived_statement_id(statement)
     learner = learner_id(canonical_ifi(statement["actor"]), salt)
     target = statement["object"]
@@ -219,6 +229,7 @@ def normalise(
         offset,
         content_hash(statement),
         orjson.dumps(pseudonymised(content, learner)).decode(),
+        received,
     )
 
 
@@ -235,9 +246,9 @@ def normalise_record(
         return None, (partition, record.offset, sid, record.source, reasons, text)
 
     try:
-        statement = orjson.loads(payload)
-    except orjson.JSONDecodeError as error:
-        return reject([f"$: malformed JSON: {error}"])
+        statement = loads(payload)  # strict JSON, as at ingestion: duplicate keys are refused
+    except JsonInputError as error:
+        return reject([f"$: {error}"])
     errors = validate_statement(statement)
     if errors:
         return reject(errors, statement.get("id") if isinstance(statement, dict) else None)
@@ -247,24 +258,50 @@ def normalise_record(
         return reject([f"$: cannot be normalised: {error!r}"], statement.get("id"))
 
 
-class NormaliseBatches(beam.DoFn):
-    """KafkaBatch -> NormalisedBatch: valid rows and rejections, counted."""
-
-    def __init__(self, salt: str) -> None:
-        self._salt = salt
-        self._valid = beam.metrics.Metrics.counter("skillstream", "statements_valid")
-        self._invalid = beam.metrics.Metrics.counter("skillstream", "statements_invalid")
-
-    def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
-        out = NormalisedBatch(
-            batch.topic, batch.partition, batch.start, batch.end, skipped_from=batch.skipped_from
+def normalise_chunk(
+    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
+) -> tuple[list[tuple], list[tuple]]:
+    """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
+    rows, rejects = [], []
+    for offset, value, source, timestamp_ms in records:
+        row, reject = normalise_record(
+            KafkaRecord(offset, value, source, timestamp_ms), partition, salt
         )
-        for record in batch.records:
-            row, reject = normalise_record(record, batch.partition, self._salt)
-            if row is not None:
-                out.rows.append(row)
-            elif reject is not None:
-                out.rejects.append(reject)
-        self._valid.inc(len(out.rows))
-        self._invalid.inc(len(out.rejects))
-        yield out
+        if row is not None:
+            rows.append(row)
+        elif reject is not None:
+            rejects.append(reject)
+    return rows, rejects
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the parent decides how to stop, not the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    while _pools:
+        _, pool = _pools.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """Processes that normalise (the CPU-bound step) next to the one that reads and lands.
+
+    One pool per process, kept across pipeline runs (`--follow` runs one per round). The
+    forkserver start method forks workers from a clean process, not from this one with its
+    Beam and Kafka threads; the workers end with their parent, also when it is SIGKILLed.
+    """
+    pool = _pools.get(workers)
+    if pool is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["skillstream.transforms.normalise"])
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+        )
+        _pools[workers] = pool
+    return pool

@@ -9,21 +9,88 @@ download the Prism runner from GitHub).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from skillstream import warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.kafka_read import PartitionRange, ReadPartitionRange, plan_ranges
 from skillstream.transforms.land import LandBatches
-from skillstream.transforms.normalise import NormaliseBatches
+from skillstream.transforms.normalise import (
+    KafkaBatch,
+    NormalisedBatch,
+    normalise_chunk,
+    worker_pool,
+)
 
 log = logging.getLogger("skillstream.transforms")
+
+
+class NormaliseBatches(beam.DoFn):
+    """KafkaBatch -> NormalisedBatch: valid rows and rejections, counted.
+
+    With `workers` > 1 a batch is split over that many worker processes, and the DoFn
+    looks one batch ahead: batch k is normalised while batch k-1 lands downstream (Beam
+    fuses read, normalise and land, so landing runs when this DoFn yields). Batches come
+    out in the order they came in; the last one at the end of the bundle.
+    """
+
+    def __init__(self, salt: str, workers: int = 1) -> None:
+        self._salt = salt
+        self._workers = workers
+        self._valid = beam.metrics.Metrics.counter("skillstream", "statements_valid")
+        self._invalid = beam.metrics.Metrics.counter("skillstream", "statements_invalid")
+
+    def start_bundle(self) -> None:
+        self._pending: tuple[KafkaBatch, list[concurrent.futures.Future]] | None = None
+
+    def _submit(self, batch: KafkaBatch) -> list[concurrent.futures.Future]:
+        records = [(r.offset, r.value, r.source, r.timestamp_ms) for r in batch.records]
+        size = max(1, -(-len(records) // self._workers))
+        pool = worker_pool(self._workers)
+        return [
+            pool.submit(normalise_chunk, records[i : i + size], batch.partition, self._salt)
+            for i in range(0, len(records), size)
+        ]
+
+    def _collect(
+        self, batch: KafkaBatch, parts: Iterable[tuple[list[tuple], list[tuple]]]
+    ) -> NormalisedBatch:
+        out = NormalisedBatch(
+            batch.topic, batch.partition, batch.start, batch.end, skipped_from=batch.skipped_from
+        )
+        for rows, rejects in parts:
+            out.rows.extend(rows)
+            out.rejects.extend(rejects)
+        self._valid.inc(len(out.rows))
+        self._invalid.inc(len(out.rejects))
+        return out
+
+    def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
+        if self._workers <= 1:
+            records = [(r.offset, r.value, r.source, r.timestamp_ms) for r in batch.records]
+            yield self._collect(batch, [normalise_chunk(records, batch.partition, self._salt)])
+            return
+        submitted = (batch, self._submit(batch))
+        previous, self._pending = self._pending, submitted
+        if previous is not None:
+            yield self._collect(previous[0], (f.result() for f in previous[1]))
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        if self._pending is not None:
+            batch, futures = self._pending
+            self._pending = None
+            out = self._collect(batch, (f.result() for f in futures))
+            yield WindowedValue(out, MIN_TIMESTAMP, (GlobalWindow(),))
 
 
 class LandStatements(beam.PTransform):
@@ -38,7 +105,10 @@ class LandStatements(beam.PTransform):
         return (
             ranges
             | "ReadKafkaBatches" >> beam.ParDo(ReadPartitionRange(self._settings, self._batch_size))
-            | "NormaliseStatements" >> beam.ParDo(NormaliseBatches(self._settings.learner_salt()))
+            | "NormaliseStatements"
+            >> beam.ParDo(
+                NormaliseBatches(self._settings.learner_salt(), self._settings.transform_workers)
+            )
             | "LandInWarehouse" >> beam.ParDo(LandBatches(self._settings))
         )
 
@@ -93,6 +163,9 @@ def run_until_caught_up(
     _ = (
         pipeline
         | "PlanPartitionRanges" >> beam.Create(ranges)
+        # A stage break: a distributed runner spreads the partition ranges over its workers
+        # instead of reading them all where the plan was made.
+        | "SpreadPartitions" >> beam.Reshuffle()
         | "LandStatements" >> LandStatements(settings, batch_size or settings.transform_batch_size)
     )
     result = pipeline.run()

@@ -66,7 +66,13 @@ def test_statements_and_the_next_offset_land_together(con) -> None:
     counts = land_batch(
         con, batch(0, 3, [row("a", 0), row("b", 2)], [(0, 1, None, "file", ["bad"], "x")])
     )
-    assert counts == {"landed": 2, "duplicates": 0, "conflicts": 0, "quarantined": 1}
+    assert counts == {
+        "landed": 2,
+        "duplicates": 0,
+        "conflicts": 0,
+        "quarantined": 1,
+        "voided": 0,
+    }
     assert landed(con) == [("a", 0, False), ("b", 2, False)]
     assert quarantined(con) == [(1, None, ["bad"])]
     assert next_offset(con) == 3
@@ -75,7 +81,13 @@ def test_statements_and_the_next_offset_land_together(con) -> None:
 def test_same_id_same_content_is_ignored_different_content_is_a_conflict(con) -> None:
     land_batch(con, batch(0, 1, [row("a", 0, "h1")]))
     counts = land_batch(con, batch(1, 4, [row("a", 1, "h1"), row("a", 2, "h2"), row("c", 3, "h3")]))
-    assert counts == {"landed": 1, "duplicates": 1, "conflicts": 1, "quarantined": 0}
+    assert counts == {
+        "landed": 1,
+        "duplicates": 1,
+        "conflicts": 1,
+        "quarantined": 0,
+        "voided": 0,
+    }
     assert landed(con) == [("a", 0, False), ("c", 3, False)]
     assert quarantined(con)[0][:2] == (2, "a")
     assert "conflict" in quarantined(con)[0][2][0]
@@ -85,12 +97,14 @@ def test_repeats_within_one_batch(con) -> None:
     counts = land_batch(
         con, batch(0, 3, [row("a", 0, "h"), row("a", 1, "h"), row("a", 2, "other")])
     )
-    assert counts == {"landed": 1, "duplicates": 1, "conflicts": 1, "quarantined": 0}
+    assert (counts["landed"], counts["duplicates"], counts["conflicts"]) == (1, 1, 1)
 
 
 def test_voiding_applies_whichever_arrives_first(con) -> None:
-    land_batch(con, batch(0, 2, [row("target-1", 0), row("void-2", 1, voids="target-2")]))
-    land_batch(con, batch(2, 4, [row("void-1", 2, voids="target-1"), row("target-2", 3)]))
+    first = land_batch(con, batch(0, 2, [row("target-1", 0), row("void-2", 1, voids="target-2")]))
+    assert first["voided"] == 0  # target-2 has not arrived yet
+    second = land_batch(con, batch(2, 4, [row("void-1", 2, voids="target-1"), row("target-2", 3)]))
+    assert second["voided"] == 2
     assert landed(con) == [
         ("target-1", 0, True),
         ("void-2", 1, False),
@@ -147,3 +161,28 @@ def test_a_hole_in_the_offsets_is_refused_and_nothing_lands(con) -> None:
         land_batch(con, batch(5, 6, [row("z", 5)]))
     assert landed(con) == [("a", 0, False)]
     assert next_offset(con) == 2
+
+
+def test_rejections_go_to_the_dead_letter_callback_inside_the_transaction(con) -> None:
+    sent: list[tuple] = []
+
+    def dead_letter(b: NormalisedBatch, rejects: list[tuple]) -> int:
+        sent.extend(rejects)
+        return len(rejects)
+
+    bad = (0, 1, None, "file", ["bad"], "x")
+    counts = land_batch(con, batch(0, 2, [row("a", 0)], [bad]), dead_letter)
+    assert counts["dead_lettered"] == 1 and sent == [bad]
+    # Replayed after a crash: what has landed is not dead-lettered again.
+    assert land_batch(con, batch(0, 2, [row("a", 0)], [bad]), dead_letter) == {"already_landed": 2}
+    assert sent == [bad]
+
+
+def test_a_failing_dead_letter_send_lands_nothing(con) -> None:
+    def unreachable(b: NormalisedBatch, rejects: list[tuple]) -> int:
+        raise RuntimeError("DLQ down")
+
+    with pytest.raises(RuntimeError, match="DLQ down"):
+        land_batch(con, batch(0, 2, [row("a", 0)], [(0, 1, None, "f", ["bad"], "x")]), unreachable)
+    assert landed(con) == [] and quarantined(con) == []
+    assert con.execute("SELECT count(*) FROM raw.ingest_offsets").fetchone()[0] == 0

@@ -9,9 +9,9 @@ from skillstream.transforms.normalise import (
     STATEMENT_COLUMNS,
     KafkaBatch,
     KafkaRecord,
-    NormaliseBatches,
     normalise_record,
 )
+from skillstream.transforms.pipeline import NormaliseBatches
 from skillstream.xapi.identity import learner_id
 
 COURSE = "https://lms.example/courses/c1"
@@ -108,3 +108,61 @@ def test_normalise_batches_splits_valid_from_invalid() -> None:
             )
         )
         assert_that(counts, equal_to([(10, 13, [STATEMENT["id"]], [11, 12])]))
+
+
+def test_duplicate_keys_are_refused_as_at_ingestion() -> None:
+    payload = b'{"id": "a", "id": "b"}'
+    row, reject = normalise_record(record(payload, 7), partition=0, salt="s")
+    assert row is None
+    assert reject[4] == ["$: duplicate key 'id' in one object (RFC 8259 names must be unique)"]
+
+
+def test_the_kafka_timestamp_is_kept_for_freshness() -> None:
+    row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
+    fields = dict(zip(STATEMENT_COLUMNS, row, strict=True))
+    assert fields["kafka_timestamp"] == datetime(2026, 7, 1, 10, 0)
+
+
+def test_batches_split_over_worker_processes_come_out_whole_and_in_order() -> None:
+    batches = [
+        KafkaBatch(
+            "t",
+            0,
+            start,
+            start + 3,
+            [
+                record(
+                    orjson.dumps(
+                        dict(STATEMENT, id=f"0f4b0a39-6a0b-4a57-a7b8-57a4b3cfe0{start:02d}")
+                    ),
+                    start,
+                ),
+                record(b"{oops", start + 1),
+                record(
+                    orjson.dumps(
+                        dict(STATEMENT, id=f"0f4b0a39-6a0b-4a57-a7b8-57a4b3cfe1{start:02d}")
+                    ),
+                    start + 2,
+                ),
+            ],
+        )
+        for start in (0, 3, 6)
+    ]
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        out = (
+            pipeline
+            | beam.Create([batches])
+            | beam.FlatMap(lambda bs: bs)
+            | beam.ParDo(NormaliseBatches("s", workers=2))
+            | beam.Map(
+                lambda b: (
+                    b.start,
+                    sorted(r[STATEMENT_COLUMNS.index("kafka_offset")] for r in b.rows),
+                    [r[1] for r in b.rejects],
+                )
+            )
+        )
+        assert_that(
+            out,
+            equal_to([(s, [s, s + 2], [s + 1]) for s in (0, 3, 6)]),
+        )

@@ -1,0 +1,211 @@
+"""Transform benchmark: Kafka -> Beam -> DuckDB against DuckDB's own JSON reader.
+
+    python -m bench.bench_transform [--statements N]      (part of `make bench`, N = 1,000,000)
+
+One generated file of N simulated statements (about 1 KB each), in one run:
+
+(a) yardstick: DuckDB's `read_ndjson_objects` of the file into columns comparable to
+    `raw.statements` (id, salted learner hash, verb, object, type, parent, grouping, score,
+    success, completion, duration, timestamp), 2 threads;
+(b) `skillstream ingest file` -> Kafka (a real single-node broker of its own);
+(c) `skillstream transform --until-caught-up` Kafka -> DuckDB: statements/s, c/a, peak RSS;
+(d) `skillstream transform --follow` at light load (a few hundred statements/s): freshness,
+    Kafka record timestamp -> `landed_at`, p50/p95.
+
+Broker, producer, transform and DuckDB share the machine's cores; the load average at the
+start is recorded because the development machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from bench.common import write_result
+from skillstream import broker, kafka
+from skillstream import settings as settings_module
+from skillstream.settings import Settings
+
+CLI = (sys.executable, "-m", "skillstream.cli")
+YARDSTICK_SQL = """
+CREATE TABLE yardstick AS
+SELECT
+    j->>'$.id' AS statement_id,
+    sha256('bench' || lower(coalesce(j->>'$.actor.mbox', j->>'$.actor.account.homePage')))
+        AS learner_id,
+    j->>'$.verb.id' AS verb_id,
+    j->>'$.object.id' AS object_id,
+    coalesce(j->>'$.object.objectType', 'Activity') AS object_type,
+    j->>'$.object.definition.type' AS object_activity_type,
+    CAST(j->'$.context.contextActivities.parent[*].id' AS VARCHAR[]) AS parent_ids,
+    CAST(j->'$.context.contextActivities.grouping[*].id' AS VARCHAR[]) AS grouping_ids,
+    CAST(j->>'$.result.score.scaled' AS DOUBLE) AS score_scaled,
+    CAST(j->>'$.result.success' AS BOOLEAN) AS success,
+    CAST(j->>'$.result.completion' AS BOOLEAN) AS completion,
+    j->>'$.result.duration' AS duration,
+    CAST(j->>'$.timestamp' AS TIMESTAMPTZ) AS occurred_at,
+    j AS statement
+FROM (SELECT json AS j FROM read_ndjson_objects(?))
+"""
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, *args],
+        env={**os.environ, **settings.as_env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _timed(settings: Settings, *args: str) -> tuple[float, float, bytes]:
+    """Run a CLI command; (wall seconds, its peak RSS in MiB, stdout)."""
+    start = time.perf_counter()
+    process = _cli(settings, *args)
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"skillstream {' '.join(args)} exited {process.returncode}")
+    return seconds, round(usage.ru_maxrss / 1024, 1), out
+
+
+def yardstick(path: Path, statements: int, db: Path) -> dict[str, Any]:
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("SET threads = 2")
+        start = time.perf_counter()
+        con.execute(YARDSTICK_SQL, [str(path)])
+        seconds = time.perf_counter() - start
+        rows = con.execute("SELECT count(*) FROM yardstick").fetchone()
+    finally:
+        con.close()
+    assert rows is not None and rows[0] == statements
+    return {"seconds": round(seconds, 2), "statements_per_s": round(statements / seconds)}
+
+
+def freshness(settings: Settings, seconds: float = 20.0, rate: int = 200) -> dict[str, Any]:
+    """--follow at `rate` statements/s for `seconds`; Kafka timestamp -> landed_at."""
+    follow = _cli(settings, "transform", "--follow", "--interval", "0.5", "-q")
+    time.sleep(5)  # start-up: the first round lands nothing new
+    source = Path(settings.home) / "light.ndjson"
+    subprocess.run(
+        [*CLI, "simulate", "--learners", "600", "--seed", "9", "--out", str(source)],
+        env={**os.environ, **settings.as_env()},
+        check=True,
+        capture_output=True,
+    )
+    lines = source.read_bytes().splitlines()[: int(seconds * rate)]
+    producer = kafka.producer(settings, linger_ms=5)
+    began = time.time()
+    tick = rate // 10
+    for i in range(0, len(lines), tick):
+        for line in lines[i : i + tick]:
+            producer.send(settings.statements_topic, key=None, value=line)
+        producer.flush()
+        time.sleep(max(0.0, began + (i + tick) / rate - time.time()))
+    producer.close()
+    time.sleep(5)
+    follow.send_signal(signal.SIGTERM)
+    follow.wait(timeout=120)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        lags = [
+            r[0]
+            for r in con.execute(
+                "SELECT epoch(landed_at) - epoch(kafka_timestamp) FROM raw.statements "
+                "WHERE kafka_timestamp >= make_timestamp(CAST(? * 1e6 AS BIGINT))",
+                [began],
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    assert len(lags) == len(lines), f"{len(lags)} of {len(lines)} landed while following"
+    quantiles = statistics.quantiles(lags, n=100)
+    return {
+        "statements": len(lags),
+        "rate_per_s": rate,
+        "p50_seconds": round(quantiles[49], 2),
+        "p95_seconds": round(quantiles[94], 2),
+        "max_seconds": round(max(lags), 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--statements", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=None)
+    args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-transform-") as tmp:
+        root = Path(tmp)
+        settings = settings_module.load(
+            environ={
+                "SKILLSTREAM_HOME": str(root / "home"),
+                "SKILLSTREAM_WAREHOUSE": str(root / "warehouse.duckdb"),
+                "SKILLSTREAM_BOOTSTRAP": f"localhost:{broker.free_port()}",
+                "SKILLSTREAM_SALT": "bench",
+            },
+            cwd=root,
+        )
+        path = root / "statements.ndjson"
+        subprocess.run(
+            [*CLI, "simulate", "--learners", str(args.statements // 10), "--out", str(path)],
+            env={**os.environ, **settings.as_env()},
+            check=True,
+            capture_output=True,
+        )
+        statements = sum(1 for _ in path.open("rb"))
+        print(f"{statements} statements, {path.stat().st_size / 1e6:.0f} MB", flush=True)
+        a = yardstick(path, statements, root / "yardstick.duckdb")
+        print(f"(a) DuckDB read_ndjson: {a}", flush=True)
+        broker.up(settings)
+        try:
+            kafka.ensure_topics(settings)
+            seconds, rss, _ = _timed(settings, "ingest", "file", str(path))
+            b = {"seconds": round(seconds, 1), "statements_per_s": round(statements / seconds)}
+            print(f"(b) ingest file -> Kafka: {b}", flush=True)
+            extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+            seconds, rss, out = _timed(settings, "transform", "--until-caught-up", "-q", *extra)
+            counters = orjson.loads(out)
+            assert counters["statements_landed"] == statements, counters
+            c = {
+                "seconds": round(seconds, 1),
+                "statements_per_s": round(statements / seconds),
+                "peak_rss_mib": rss,
+                "batch_size": args.batch_size or settings.transform_batch_size,
+            }
+            print(f"(c) transform --until-caught-up: {c}", flush=True)
+            d = freshness(settings)
+            print(f"(d) --follow freshness: {d}", flush=True)
+        finally:
+            broker.down(settings)
+    result = {
+        "statements": statements,
+        "load_average_at_start": [round(x, 2) for x in load_at_start],
+        "a_duckdb_read_ndjson": a,
+        "b_ingest_file_to_kafka": b,
+        "c_transform_until_caught_up": c,
+        "c_over_a": round(c["statements_per_s"] / a["statements_per_s"], 3),
+        "d_follow_freshness": d,
+        "bench_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(f"-> {write_result('transform', result)}")
+
+
+if __name__ == "__main__":
+    main()
