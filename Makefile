@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
+# test files run on both cores; a file's tests stay together (they share module fixtures)
+TEST_WORKERS ?= 2
 
 TOOLS := .venv-tools
 .PHONY: help setup python broker chromium tools lock lint format test test-unit demo bench docs clean
@@ -57,7 +59,7 @@ format: $(VENV)/.installed ## apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix .
 
 test: setup lint ## lint, then every test: unit, integration (real Kafka, dbt, GX) and browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed ## only the fast tests
 	$(BIN)/pytest -m "not integration and not browser" $(PYTEST_ARGS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -663,12 +663,28 @@ def dashboard(port: int | None, address: str) -> None:
     settings = _settings()
     port = port or settings.dashboard_port
     click.echo(f"dashboard: http://{address}:{port}/")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Become the Streamlit server rather than wrap it: Ctrl-C and SIGTERM then reach the server
-    # itself, and no child outlives this command.
-    command = dashboard_command(settings, port, address)
-    os.execve(command[0], command, settings.child_env())
+    _serve_until_stopped(dashboard_command(settings, port, address), settings.child_env())
+
+
+def _serve_until_stopped(command: list[str], env: dict[str, str]) -> None:
+    """Run the server as a child until it ends, or until Ctrl-C or SIGTERM reach this command;
+    then stop it (SIGKILL if it ignores SIGTERM for 10 s), so no server outlives the command
+    and this process still exits normally (its own clean-up, e.g. worker pools, runs)."""
+    child = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        child.wait()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command()
