@@ -61,6 +61,10 @@ FROM (SELECT json AS j FROM read_ndjson_objects(?))
 """
 
 
+# the default simulated organisation writes 83-84 statements per learner: ask for a few more
+STATEMENTS_PER_LEARNER = 80
+
+
 def _cli(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*CLI, *args],
@@ -164,7 +168,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         path = root / "statements.ndjson"
         subprocess.run(
-            [*CLI, "simulate", "--learners", str(args.statements // 10), "--out", str(path)],
+            [
+                *CLI,
+                "simulate",
+                "--learners",
+                str(max(1, args.statements // STATEMENTS_PER_LEARNER)),
+                "--out",
+                str(path),
+            ],
             env={**os.environ, **settings.as_env()},
             check=True,
             capture_output=True,
