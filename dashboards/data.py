@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
+from skillstream import warehouse
 from skillstream.dashboards.roi import RoiComponents
 from skillstream.quality.publish import read_status
 
@@ -145,12 +146,11 @@ def where(table: str, filters: Filters) -> tuple[str, list[Any]]:
 
 def missing_tables(build: Published, *tables: str) -> list[str]:
     """Which of these marts the published build lacks."""
-    present = set(
-        query(
-            build,
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'",
-        )["table_name"]
-    )
+    cursor = _connection(str(build.snapshot)).cursor()
+    try:
+        present = warehouse.table_names(cursor, "marts")
+    finally:
+        cursor.close()
     return [t for t in tables if t not in present]
 
 
@@ -163,12 +163,7 @@ def filter_options(build: Published) -> dict[str, list[str]]:
 def _filter_options(snapshot: str) -> dict[str, list[str]]:
     con = _connection(snapshot).cursor()
     try:
-        present = {
-            row[0]
-            for row in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-            ).fetchall()
-        }
+        present = warehouse.table_names(con, "marts")
         options: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
         for table in ("learner_programs", "learner_skills"):
             if table not in present:
@@ -427,8 +422,6 @@ def baseline_cohort() -> str:
 def warehouse_facts() -> dict[str, Any]:
     """Operational facts read from the warehouse, briefly and read-only, so writers are not held
     up. {"busy": message} when a writer holds the file."""
-    from skillstream import warehouse
-
     settings = settings_module.load()
     if not settings.warehouse.exists():
         return {"busy": f"no warehouse at {settings.warehouse} yet"}
@@ -443,11 +436,7 @@ def warehouse_facts() -> dict[str, Any]:
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    (row,) = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(row[0])
+    return table in warehouse.table_names(con, schema)
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from skillstream import warehouse
 from skillstream.dashboards.definitions import METRICS, PREAMBLE
 from skillstream.quality.publish import read_status
 from skillstream.settings import Settings
@@ -63,12 +64,7 @@ def load(snapshot: Path, quarter: str, build_id: str, built_at: str, k: int) -> 
     """The report's tables, read from a published snapshot."""
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
-        present = {
-            row[0]
-            for row in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-            ).fetchall()
-        }
+        present = warehouse.table_names(con, "marts")
         missing = [t for t in REQUIRED if t not in present]
         if missing:
             raise ReportError(

@@ -63,11 +63,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, target: Path, record: BuildRecord)
     try:
         con.execute("CREATE SCHEMA snapshot.marts")
         con.execute("CREATE SCHEMA snapshot.meta")
-        tables = con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_schema = 'marts' ORDER BY 1"
-        ).fetchall()
-        for (table,) in tables:
+        for table in sorted(warehouse.table_names(con, "marts")):
             con.execute(f'CREATE TABLE snapshot.marts."{table}" AS SELECT * FROM marts."{table}"')
         con.execute(
             "CREATE TABLE snapshot.meta.build AS SELECT ?::VARCHAR AS build_id, "

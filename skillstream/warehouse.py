@@ -132,5 +132,15 @@ def connect(
             time.sleep(0.2)
 
 
+def table_names(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """The tables of one schema of the connection's own database (not of attached ones)."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ?",
+        [schema],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
