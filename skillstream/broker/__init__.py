@@ -196,8 +196,15 @@ def _format_storage(settings: Settings, config: Path) -> None:
     if (settings.broker_dir / "data" / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # `--cluster-id=ID` in one argument: a base64url id may start with "-" (1 in 64), and as a
+    # separate argument the tool's parser would take it for an option and refuse to format.
     command = _java_command(
-        settings, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
+        settings,
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "-c",
+        str(config),
     )
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -76,3 +76,21 @@ def test_clients_say_clearly_when_no_broker_answers(tmp_path: Path) -> None:
     result = run_cli(settings, "ingest", "file", str(path), check=False, timeout=120)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: no Kafka broker answers at {settings.bootstrap}")
+
+
+def test_a_cluster_id_that_starts_with_a_dash_still_formats(tmp_path: Path, monkeypatch) -> None:
+    import base64
+    import uuid
+
+    dashed = next(
+        u
+        for u in iter(uuid.uuid4, None)
+        if base64.urlsafe_b64encode(u.bytes).decode().startswith("-")
+    )
+    monkeypatch.setattr(uuid, "uuid4", lambda: dashed)
+    settings = make_settings(tmp_path, bootstrap=f"localhost:{broker.free_port()}")
+    try:
+        broker.up(settings)
+        assert (settings.broker_dir / "data" / "meta.properties").exists()
+    finally:
+        broker.down(settings)
