@@ -77,7 +77,7 @@ def import_kpis(settings: Settings, path: Path) -> KpiImport:
             "CREATE TEMP TABLE incoming_kpis AS SELECT * FROM raw.kpi_observations WHERE false"
         )
         if parsed.rows:
-            con.executemany("INSERT INTO incoming_kpis VALUES (?, ?, ?, ?, ?, ?)", parsed.rows)
+            warehouse.insert_rows(con, "incoming_kpis", parsed.rows)
         con.execute(
             """
             DELETE FROM raw.kpi_observations AS o USING incoming_kpis AS i

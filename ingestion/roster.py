@@ -80,7 +80,7 @@ def import_roster(settings: Settings, path: Path) -> RosterImport:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM raw.roster")
         if parsed.rows:
-            con.executemany("INSERT INTO raw.roster VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parsed.rows)
+            warehouse.insert_rows(con, "raw.roster", parsed.rows)
         con.execute("COMMIT")
     finally:
         con.close()

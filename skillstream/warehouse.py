@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from skillstream.settings import Settings
 
@@ -140,6 +141,23 @@ def table_names(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
         [schema],
     ).fetchall()
     return {name for (name,) in rows}
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Append rows (tuples in the table's column order) in one INSERT through Arrow.
+
+    DuckDB's executemany runs one INSERT per row: 40,000 KPI rows took 25 s that way.
+    """
+    if not rows:
+        return
+    incoming = pa.table(
+        {f"c{i}": pa.array(column) for i, column in enumerate(zip(*rows, strict=True))}
+    )
+    con.register("incoming_rows", incoming)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM incoming_rows")
+    finally:
+        con.unregister("incoming_rows")
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
