@@ -191,20 +191,23 @@ def _write(
     con.register("incoming", incoming)
     con.register("incoming_rejects", rejects)
     try:
-        # First occurrence of each id in the batch, then sorted against what has landed.
+        # First occurrence of each id in the batch, then sorted against what has landed. Only
+        # the keys are classified; the rows (with their statement JSON) are copied once, by
+        # the INSERTs, found by offset (unique within a batch: one partition).
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE batch_classified AS
             WITH ranked AS (
                 SELECT
-                    *,
+                    statement_id, kafka_offset, content_hash, voids_statement_id,
                     row_number() OVER (PARTITION BY statement_id ORDER BY kafka_offset) AS seen
                 FROM incoming
             ),
             first_seen AS (SELECT statement_id, content_hash FROM ranked WHERE seen = 1)
             SELECT
-                r.*,
-                coalesce(l.content_hash, f.content_hash) AS earlier_hash,
+                r.statement_id,
+                r.kafka_offset,
+                r.voids_statement_id,
                 CASE
                     WHEN l.statement_id IS NULL AND r.seen = 1 THEN 'new'
                     WHEN coalesce(l.content_hash, f.content_hash) = r.content_hash THEN 'duplicate'
@@ -219,17 +222,21 @@ def _write(
         con.execute(
             f"""
             INSERT INTO raw.statements ({columns}, is_voided, landed_at)
-            SELECT {columns}, false, ? FROM batch_classified WHERE outcome = 'new'
+            SELECT {columns}, false, ? FROM incoming
+            WHERE kafka_offset IN (
+                SELECT kafka_offset FROM batch_classified WHERE outcome = 'new'
+            )
             """,
             [now],
         )
         con.execute(
             """
             INSERT INTO raw.quarantine
-            SELECT ?, kafka_partition, kafka_offset, statement_id, source,
-                   ['id: ' || statement_id || ' landed before with different content (conflict)'],
-                   statement, ?
-            FROM batch_classified WHERE outcome = 'conflict'
+            SELECT ?, i.kafka_partition, i.kafka_offset, i.statement_id, i.source,
+                   ['id: ' || i.statement_id || ' landed before with different content (conflict)'],
+                   i.statement, ?
+            FROM incoming i JOIN batch_classified c USING (kafka_offset)
+            WHERE c.outcome = 'conflict'
             """,
             [batch.topic, now],
         )
