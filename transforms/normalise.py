@@ -24,7 +24,7 @@ from skillstream.xapi.statements import (
     content_hash,
     derived_statement_id,
     duration_seconds,
-    parse_timestamp,
+    parse_validated_timestamp,
 )
 from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
@@ -183,20 +183,24 @@ def normalise(
     )
     extensions = _extension_sources(statement)
     skills: list[str] = []
+    attributes: dict[str, str | None] = dict.fromkeys(EXT_ATTRIBUTES)
     for ext in extensions:
         for skill in _as_list(ext.get(EXT_SKILL)):
             if isinstance(skill, str) and skill and skill not in skills:
                 skills.append(skill)
-    attributes = {
-        name: next((_text(ext.get(iri)) for ext in extensions if _text(ext.get(iri))), None)
-        for name, iri in EXT_ATTRIBUTES.items()
-    }
+        for name, iri in EXT_ATTRIBUTES.items():
+            if attributes[name] is None:  # the first source that names it wins
+                attributes[name] = _text(ext.get(iri))
     result = statement.get("result") or {}
     score = result.get("score") or {}
     duration = result.get("duration")
     verb_id = statement["verb"]["id"]
-    stored_at = parse_timestamp(statement["stored"]) if "stored" in statement else received
-    occurred_at = parse_timestamp(statement["timestamp"]) if "timestamp" in statement else stored_at
+    stored_at = (
+        parse_validated_timestamp(statement["stored"]) if "stored" in statement else received
+    )
+    occurred_at = (
+        parse_validated_timestamp(statement["timestamp"]) if "timestamp" in statement else stored_at
+    )
     content = dict(statement, id=statement_id)
     return (
         statement_id,
@@ -237,13 +241,33 @@ def normalise_record(
     record: KafkaRecord, partition: int, salt: str
 ) -> tuple[tuple | None, tuple | None]:
     """(row, None) for a valid statement, (None, reject) otherwise. Never raises on bad input."""
-    payload = record.value or b""
-    received = datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).replace(tzinfo=None)
+    return _normalise_payload(
+        record.value or b"",
+        record.offset,
+        record.source,
+        _utc(record.timestamp_ms),
+        partition,
+        salt,
+    )
 
+
+def _utc(timestamp_ms: int) -> datetime:
+    """A Kafka record timestamp (ms since the epoch) as a naive UTC datetime."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).replace(tzinfo=None)
+
+
+def _normalise_payload(
+    payload: bytes,
+    offset: int,
+    source: str | None,
+    received: datetime,
+    partition: int,
+    salt: str,
+) -> tuple[tuple | None, tuple | None]:
     def reject(reasons: list[str], statement_id: Any = None) -> tuple[None, tuple]:
         sid = statement_id if isinstance(statement_id, str) else None
         text = payload.decode("utf-8", errors="replace")
-        return None, (partition, record.offset, sid, record.source, reasons, text)
+        return None, (partition, offset, sid, source, reasons, text)
 
     try:
         statement = loads(payload)  # strict JSON, as at ingestion: duplicate keys are refused
@@ -253,7 +277,7 @@ def normalise_record(
     if errors:
         return reject(errors, statement.get("id") if isinstance(statement, dict) else None)
     try:
-        return normalise(statement, salt, partition, record.offset, record.source, received), None
+        return normalise(statement, salt, partition, offset, source, received), None
     except (KeyError, TypeError, ValueError) as error:  # a rule the validator does not cover yet
         return reject([f"$: cannot be normalised: {error!r}"], statement.get("id"))
 
@@ -263,10 +287,12 @@ def normalise_chunk(
 ) -> tuple[list[tuple], list[tuple]]:
     """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
     rows, rejects = [], []
+    received: dict[int, datetime] = {}  # records of a batch share a few timestamps
     for offset, value, source, timestamp_ms in records:
-        row, reject = normalise_record(
-            KafkaRecord(offset, value, source, timestamp_ms), partition, salt
-        )
+        at = received.get(timestamp_ms)
+        if at is None:
+            at = received[timestamp_ms] = _utc(timestamp_ms)
+        row, reject = _normalise_payload(value or b"", offset, source, at, partition, salt)
         if row is not None:
             rows.append(row)
         elif reject is not None:

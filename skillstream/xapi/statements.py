@@ -49,6 +49,22 @@ def parse_timestamp(value: str) -> datetime:
     return formats.parse_timestamp(value).astimezone(UTC).replace(tzinfo=None)
 
 
+def parse_validated_timestamp(value: str) -> datetime:
+    """parse_timestamp for a value the validator has accepted, in about a fifth of the time.
+
+    For the RFC 3339 shapes xAPI allows, `datetime.fromisoformat` (C) reads the same instant
+    (fractions beyond microseconds truncated, zone-less as UTC); what it refuses goes the
+    long way.
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return parse_timestamp(value)
+    if parsed.tzinfo is None:
+        return parsed
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
 def duration_seconds(value: str) -> float:
     """An ISO 8601 duration (`PT1H30M`, `P1DT2H`, `PT4.5S`, `P2W`) in seconds."""
     parts = formats.duration_parts(value)

@@ -3,7 +3,13 @@ import hashlib
 import pytest
 
 from skillstream.xapi.identity import IdentityError, canonical_ifi, learner_id, roster_ifi
-from skillstream.xapi.statements import content_hash, derived_statement_id, duration_seconds
+from skillstream.xapi.statements import (
+    content_hash,
+    derived_statement_id,
+    duration_seconds,
+    parse_timestamp,
+    parse_validated_timestamp,
+)
 from skillstream.xapi.validate import validate_statement
 
 
@@ -99,3 +105,34 @@ def test_a_valid_statement_has_no_errors() -> None:
         "timestamp": "2026-07-01T10:00:00+02:00",
     }
     assert validate_statement(statement) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-07-13T10:27:10.812Z",
+        "2026-07-13T10:27:10Z",
+        "2026-07-13T10:27:10.123456789Z",
+        "2026-07-13T10:27:10.9999999Z",
+        "2026-07-13T10:27:10+01:00",
+        "2026-07-13T10:27:10.5-05:30",
+        "2026-07-13T10:27:10",
+        "2026-07-13T10:27Z",
+        "2026-07-13T10:27:10+0100",
+        "2026-07-13T10:27:10.1+01",
+        "2026-12-31T23:30:00-02:00",
+    ],
+)
+def test_the_fast_timestamp_path_reads_the_same_instant(value: str) -> None:
+    assert (
+        validate_statement(
+            {
+                "actor": {"mbox": "mailto:a@example.com"},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+                "object": {"id": "https://example.com/a"},
+                "timestamp": value,
+            }
+        )
+        == []
+    )
+    assert parse_validated_timestamp(value) == parse_timestamp(value)
