@@ -22,6 +22,7 @@ from skillstream.settings import Settings
 from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
 
 COLUMNS = ("learner", "team", "kpi", "observed_on", "value")
+TABLE_COLUMNS = ("learner_id", "team", "kpi", "observed_on", "value", "imported_at")
 
 
 @dataclass
@@ -73,21 +74,19 @@ def import_kpis(settings: Settings, path: Path) -> KpiImport:
     try:
         warehouse.ensure_raw_schema(con)
         con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "CREATE TEMP TABLE incoming_kpis AS SELECT * FROM raw.kpi_observations WHERE false"
-        )
-        if parsed.rows:
-            warehouse.insert_rows(con, "incoming_kpis", parsed.rows)
-        con.execute(
-            """
-            DELETE FROM raw.kpi_observations AS o USING incoming_kpis AS i
-            WHERE o.learner_id IS NOT DISTINCT FROM i.learner_id
-              AND o.team IS NOT DISTINCT FROM i.team
-              AND o.kpi = i.kpi AND o.observed_on = i.observed_on
-            """
-        )
-        con.execute("INSERT INTO raw.kpi_observations SELECT * FROM incoming_kpis")
-        con.execute("DROP TABLE incoming_kpis")
+        with warehouse.registered_rows(con, "incoming_kpis", TABLE_COLUMNS, parsed.rows):
+            con.execute(
+                """
+                DELETE FROM raw.kpi_observations AS o USING incoming_kpis AS i
+                WHERE o.learner_id IS NOT DISTINCT FROM i.learner_id
+                  AND o.team IS NOT DISTINCT FROM i.team
+                  AND o.kpi = i.kpi AND o.observed_on = i.observed_on
+                """
+            )
+            con.execute(
+                f"INSERT INTO raw.kpi_observations ({', '.join(TABLE_COLUMNS)}) "
+                "SELECT * FROM incoming_kpis"
+            )
         con.execute("COMMIT")
     finally:
         con.close()

@@ -21,6 +21,16 @@ from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
 
 REQUIRED_COLUMNS = ("learner", "cohort", "org", "team", "role", "is_pilot")
 OPTIONAL_COLUMNS = ("hourly_cost",)
+ROSTER_COLUMNS = (  # of raw.roster, the order of RosterImport.rows
+    "learner_id",
+    "cohort",
+    "org",
+    "team",
+    "role",
+    "is_pilot",
+    "hourly_cost",
+    "imported_at",
+)
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
@@ -80,7 +90,7 @@ def import_roster(settings: Settings, path: Path) -> RosterImport:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM raw.roster")
         if parsed.rows:
-            warehouse.insert_rows(con, "raw.roster", parsed.rows)
+            warehouse.insert_rows(con, "raw.roster", ROSTER_COLUMNS, parsed.rows)
         con.execute("COMMIT")
     finally:
         con.close()

@@ -45,3 +45,26 @@ def test_kpis_land_per_learner_or_team_and_reimport_replaces(
             12.0,
         ),
     ]
+
+
+def test_a_large_kpi_file_lands_whole_and_replaces_whole(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # 300k rows: more than one DuckDB row group. A TEMP-table copy of the rows inside the
+    # import's transaction once landed none of them while reporting all imported.
+    path = tmp_path / "kpis.csv"
+    days = [f"2026-0{m}-{d:02d}" for m in (1, 2, 3) for d in range(1, 29)]
+    with path.open("w") as out:
+        out.write(HEADER)
+        for person in range(300_000 // len(days) + 1):
+            for day in days:
+                out.write(f"p{person}@example.com,,tickets_per_day,{day},{person % 17}\n")
+    rows = sum(1 for _ in path.open()) - 1
+    assert rows > 300_000
+    for _ in range(2):  # the second import replaces every row of the first
+        result = import_kpis(settings, path)
+        assert len(result.rows) == rows and result.errors == []
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        (landed,) = con.execute("SELECT count(*) FROM raw.kpi_observations").fetchall()[0]
+        con.close()
+        assert landed == rows
