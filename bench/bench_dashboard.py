@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import os
 import statistics
 import subprocess
@@ -242,13 +243,19 @@ def main(argv: list[str] | None = None) -> None:
     settings = settings_module.load(environ=environ, cwd=home)
     os.environ.update(settings.as_env())  # the dashboard's data layer reads the settings
     current, _ = read_status(settings)
-    made: dict[str, Any] = {"reused": True}
+    made_record = home / "made.json"  # how the kept warehouse was made, for the next runs
     if args.rebuild or current is None or not current.get("snapshot"):
         for path in (settings.warehouse, settings.warehouse.with_suffix(".duckdb.wal")):
             path.unlink(missing_ok=True)
         home.mkdir(parents=True, exist_ok=True)
         made = make_warehouse(settings, args.statements)
+        made_record.write_text(json.dumps(made, indent=2))
         current, _ = read_status(settings)
+    else:
+        made = {
+            "reused": True,
+            **(json.loads(made_record.read_text()) if made_record.exists() else {}),
+        }
     if current is None or not current.get("snapshot"):
         raise SystemExit(f"the build of the bench warehouse was not published: see {home}")
     build = data.Published(

@@ -19,48 +19,19 @@ import apache_beam as beam
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from skillstream import forget, kafka, warehouse
 from skillstream.settings import Settings
-from skillstream.transforms.normalise import REJECT_COLUMNS, STATEMENT_COLUMNS, NormalisedBatch
+from skillstream.transforms.normalise import (
+    REJECT_COLUMNS,
+    STATEMENT_COLUMNS,
+    NormalisedBatch,
+    statement_table,
+)
 
 log = logging.getLogger("skillstream.transforms")
 
-_STATEMENT_SCHEMA = pa.schema(
-    [
-        ("statement_id", pa.string()),
-        ("learner_id", pa.string()),
-        ("verb_id", pa.string()),
-        ("object_id", pa.string()),
-        ("object_type", pa.string()),
-        ("object_activity_type", pa.string()),
-        ("declared_course_ids", pa.list_(pa.string())),
-        ("parent_ids", pa.list_(pa.string())),
-        ("grouping_ids", pa.list_(pa.string())),
-        ("skill_ids", pa.list_(pa.string())),
-        ("cohort", pa.string()),
-        ("org", pa.string()),
-        ("team", pa.string()),
-        ("role", pa.string()),
-        ("score_scaled", pa.float64()),
-        ("score_raw", pa.float64()),
-        ("score_min", pa.float64()),
-        ("score_max", pa.float64()),
-        ("success", pa.bool_()),
-        ("completion", pa.bool_()),
-        ("response", pa.string()),
-        ("duration_seconds", pa.float64()),
-        ("voids_statement_id", pa.string()),
-        ("occurred_at", pa.timestamp("us")),
-        ("stored_at", pa.timestamp("us")),
-        ("source", pa.string()),
-        ("kafka_partition", pa.int32()),
-        ("kafka_offset", pa.int64()),
-        ("content_hash", pa.string()),
-        ("statement", pa.string()),
-        ("kafka_timestamp", pa.timestamp("us")),
-    ]
-)
 _REJECT_SCHEMA = pa.schema(
     [
         ("kafka_partition", pa.int32()),
@@ -71,7 +42,6 @@ _REJECT_SCHEMA = pa.schema(
         ("payload", pa.string()),
     ]
 )
-assert tuple(_STATEMENT_SCHEMA.names) == STATEMENT_COLUMNS
 assert tuple(_REJECT_SCHEMA.names) == REJECT_COLUMNS
 
 
@@ -80,26 +50,30 @@ class OffsetGap(RuntimeError):
 
 
 def _drop_forgotten(
-    con: duckdb.DuckDBPyConnection, rows: list[tuple], rejects: list[tuple], salt: str | None
-) -> tuple[list[tuple], list[tuple], int]:
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, rejects: list[tuple], salt: str | None
+) -> tuple[pa.Table, list[tuple], int]:
     """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
     read inside the landing transaction: a replay of Kafka does not bring them back."""
-    learner = STATEMENT_COLUMNS.index("learner_id")
     reject_learners = (
         {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
         if salt is not None
         else {}
     )
     forgotten = forget.forgotten_among(
-        con, [r[learner] for r in rows] + [x for ids in reject_learners.values() for x in ids]
+        con,
+        rows.column("learner_id").to_pylist()
+        + [x for ids in reject_learners.values() for x in ids],
     )
     if not forgotten:
         return rows, rejects, 0
-    kept_rows = [r for r in rows if r[learner] not in forgotten]
+    kept_rows = rows.filter(
+        pc.invert(pc.is_in(rows.column("learner_id"), value_set=pa.array(sorted(forgotten))))
+    )
     kept_rejects = [
         r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
     ]
-    return kept_rows, kept_rejects, len(rows) - len(kept_rows) + len(rejects) - len(kept_rejects)
+    dropped = rows.num_rows - kept_rows.num_rows + len(rejects) - len(kept_rejects)
+    return kept_rows, kept_rejects, dropped
 
 
 def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
@@ -150,12 +124,12 @@ def land_batch(
                     f"offsets from {next_offset} have not landed"
                 )
         floor = next_offset or 0
-        rows = [r for r in batch.rows if r[STATEMENT_COLUMNS.index("kafka_offset")] >= floor]
+        rows = statement_table(batch.rows)
+        if floor:
+            rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         rejects = [r for r in batch.rejects if r[1] >= floor]
         rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
-        counts = _write(
-            con, batch, _table(rows, _STATEMENT_SCHEMA), _table(rejects, _REJECT_SCHEMA), now
-        )
+        counts = _write(con, batch, rows, _table(rejects, _REJECT_SCHEMA), now)
         if dead_letter is not None and rejects:
             counts["dead_lettered"] = dead_letter(batch, rejects)
         con.execute(

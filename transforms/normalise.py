@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from skillstream.xapi.identity import canonical_ifi, learner_id
 from skillstream.xapi.profile import COURSE_TYPE, EXT_ATTRIBUTES, EXT_SKILL, VOIDED_VERB
@@ -67,6 +68,54 @@ STATEMENT_COLUMNS = (
 )
 REJECT_COLUMNS = ("kafka_partition", "kafka_offset", "statement_id", "source", "reasons", "payload")
 
+STATEMENT_SCHEMA = pa.schema(
+    [
+        ("statement_id", pa.string()),
+        ("learner_id", pa.string()),
+        ("verb_id", pa.string()),
+        ("object_id", pa.string()),
+        ("object_type", pa.string()),
+        ("object_activity_type", pa.string()),
+        ("declared_course_ids", pa.list_(pa.string())),
+        ("parent_ids", pa.list_(pa.string())),
+        ("grouping_ids", pa.list_(pa.string())),
+        ("skill_ids", pa.list_(pa.string())),
+        ("cohort", pa.string()),
+        ("org", pa.string()),
+        ("team", pa.string()),
+        ("role", pa.string()),
+        ("score_scaled", pa.float64()),
+        ("score_raw", pa.float64()),
+        ("score_min", pa.float64()),
+        ("score_max", pa.float64()),
+        ("success", pa.bool_()),
+        ("completion", pa.bool_()),
+        ("response", pa.string()),
+        ("duration_seconds", pa.float64()),
+        ("voids_statement_id", pa.string()),
+        ("occurred_at", pa.timestamp("us")),
+        ("stored_at", pa.timestamp("us")),
+        ("source", pa.string()),
+        ("kafka_partition", pa.int32()),
+        ("kafka_offset", pa.int64()),
+        ("content_hash", pa.string()),
+        ("statement", pa.string()),
+        ("kafka_timestamp", pa.timestamp("us")),
+    ]
+)
+assert tuple(STATEMENT_SCHEMA.names) == STATEMENT_COLUMNS
+
+
+def statement_table(rows: list[tuple] | pa.Table) -> pa.Table:
+    """Rows in STATEMENT_COLUMNS order as an Arrow table of STATEMENT_SCHEMA."""
+    if isinstance(rows, pa.Table):
+        return rows
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in STATEMENT_COLUMNS]
+    return pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, STATEMENT_SCHEMA, strict=True)],
+        schema=STATEMENT_SCHEMA,
+    )
+
 
 @dataclass(frozen=True)
 class KafkaRecord:
@@ -90,11 +139,15 @@ class KafkaBatch:
 
 @dataclass
 class NormalisedBatch:
+    """A batch's valid rows (tuples in STATEMENT_COLUMNS order, or the Arrow table the worker
+    processes build: it crosses the process boundary as a few buffers, not 31 objects a row)
+    and its rejections."""
+
     topic: str
     partition: int
     start: int
     end: int
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[tuple] | pa.Table = field(default_factory=list)
     rejects: list[tuple] = field(default_factory=list)
     skipped_from: int | None = None
 
@@ -298,6 +351,14 @@ def normalise_chunk(
         elif reject is not None:
             rejects.append(reject)
     return rows, rejects
+
+
+def normalise_chunk_table(
+    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
+) -> tuple[pa.Table, list[tuple]]:
+    """normalise_chunk with the rows as an Arrow table: what the worker processes return."""
+    rows, rejects = normalise_chunk(records, partition, salt)
+    return statement_table(rows), rejects
 
 
 def _ignore_interrupts() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
@@ -28,7 +29,8 @@ from skillstream.transforms.land import LandBatches
 from skillstream.transforms.normalise import (
     KafkaBatch,
     NormalisedBatch,
-    normalise_chunk,
+    normalise_chunk_table,
+    statement_table,
     worker_pool,
 )
 
@@ -58,19 +60,21 @@ class NormaliseBatches(beam.DoFn):
         size = max(1, -(-len(records) // self._workers))
         pool = worker_pool(self._workers)
         return [
-            pool.submit(normalise_chunk, records[i : i + size], batch.partition, self._salt)
+            pool.submit(normalise_chunk_table, records[i : i + size], batch.partition, self._salt)
             for i in range(0, len(records), size)
         ]
 
     def _collect(
-        self, batch: KafkaBatch, parts: Iterable[tuple[list[tuple], list[tuple]]]
+        self, batch: KafkaBatch, parts: Iterable[tuple[pa.Table, list[tuple]]]
     ) -> NormalisedBatch:
         out = NormalisedBatch(
             batch.topic, batch.partition, batch.start, batch.end, skipped_from=batch.skipped_from
         )
+        tables = []
         for rows, rejects in parts:
-            out.rows.extend(rows)
+            tables.append(rows)
             out.rejects.extend(rejects)
+        out.rows = pa.concat_tables(tables) if tables else statement_table([])
         self._valid.inc(len(out.rows))
         self._invalid.inc(len(out.rejects))
         return out
@@ -78,7 +82,9 @@ class NormaliseBatches(beam.DoFn):
     def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
         if self._workers <= 1:
             records = [(r.offset, r.value, r.source, r.timestamp_ms) for r in batch.records]
-            yield self._collect(batch, [normalise_chunk(records, batch.partition, self._salt)])
+            yield self._collect(
+                batch, [normalise_chunk_table(records, batch.partition, self._salt)]
+            )
             return
         submitted = (batch, self._submit(batch))
         previous, self._pending = self._pending, submitted

@@ -104,7 +104,12 @@ def test_normalise_batches_splits_valid_from_invalid() -> None:
             | beam.Create([batch])
             | beam.ParDo(NormaliseBatches("s"))
             | beam.Map(
-                lambda b: (b.start, b.end, [r[0] for r in b.rows], [r[1] for r in b.rejects])
+                lambda b: (
+                    b.start,
+                    b.end,
+                    b.rows.column("statement_id").to_pylist(),
+                    [r[1] for r in b.rejects],
+                )
             )
         )
         assert_that(counts, equal_to([(10, 13, [STATEMENT["id"]], [11, 12])]))
@@ -157,7 +162,7 @@ def test_batches_split_over_worker_processes_come_out_whole_and_in_order() -> No
             | beam.Map(
                 lambda b: (
                     b.start,
-                    sorted(r[STATEMENT_COLUMNS.index("kafka_offset")] for r in b.rows),
+                    sorted(b.rows.column("kafka_offset").to_pylist()),
                     [r[1] for r in b.rejects],
                 )
             )
