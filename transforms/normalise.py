@@ -10,7 +10,10 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -361,9 +364,35 @@ def normalise_chunk_table(
     return statement_table(rows), rejects
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group; the parent decides how to stop, not the workers.
+def _parent_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # a killed, unreaped parent is a zombie
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: ask the kernel whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+
+def _exit_with(parent: int) -> None:
+    while not _parent_gone(parent):
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _worker_start(parent: int) -> None:
+    """In each worker process: Ctrl-C reaches the whole process group, but the parent decides
+    how to stop, not the workers; and a worker ends when its parent is gone, also SIGKILLed.
+    (A pool worker otherwise waits for work forever, and the forkserver with it: each holds the
+    other alive. A SIGKILLed transform left three processes behind.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 _pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
@@ -381,14 +410,18 @@ def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
 
     One pool per process, kept across pipeline runs (`--follow` runs one per round). The
     forkserver start method forks workers from a clean process, not from this one with its
-    Beam and Kafka threads; the workers end with their parent, also when it is SIGKILLed.
+    Beam and Kafka threads; the workers (and so the forkserver) end with their parent, also
+    when it is SIGKILLed (`_worker_start`).
     """
     pool = _pools.get(workers)
     if pool is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["skillstream.transforms.normalise"])
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
         )
         _pools[workers] = pool
     return pool

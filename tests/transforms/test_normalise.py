@@ -1,3 +1,6 @@
+import subprocess
+import sys
+import time
 from datetime import datetime
 
 import apache_beam as beam
@@ -171,3 +174,37 @@ def test_batches_split_over_worker_processes_come_out_whole_and_in_order() -> No
             out,
             equal_to([(s, [s, s + 2], [s + 1]) for s in (0, 3, 6)]),
         )
+
+
+POOL_SCRIPT = """
+import time
+from skillstream.transforms.normalise import normalise_chunk, worker_pool
+if __name__ == "__main__":
+    pool = worker_pool(2)
+    list(pool.map(normalise_chunk, [[], []], [0, 0], ["s", "s"]))
+    print(*pool._processes, flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_worker_processes_end_when_their_parent_is_sigkilled(tmp_path) -> None:
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers and all(_running(pid) for pid in workers)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _running(pid)], "workers outlived a SIGKILLed parent"
