@@ -5,7 +5,7 @@
 The warehouse is made the way a user's is, except Kafka: `skillstream simulate` writes the
 statements of an organisation of N / 83 learners (about 83 statements each), with its roster
 and KPIs, which `skillstream roster import` and `kpis import` load; the statements are
-normalised and landed by the transform's own steps (`normalise_chunk` on the worker pool,
+normalised and landed by the transform's own steps (`normalise_chunk_table` on the worker pool,
 `land_batch`, in batches, as the Beam pipeline runs them per Kafka batch) read from the file
 instead of the broker, since landing 10M statements through the local broker takes over an
 hour on this machine (bench_transform measures that path); then `skillstream build` runs dbt,
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from bench.common import peak_rss_mib, write_result
 from skillstream import settings as settings_module
@@ -41,7 +42,7 @@ from skillstream import stats, warehouse
 from skillstream.dashboards import data, roi
 from skillstream.quality.publish import read_status
 from skillstream.transforms.land import land_batch
-from skillstream.transforms.normalise import NormalisedBatch, normalise_chunk, worker_pool
+from skillstream.transforms.normalise import NormalisedBatch, normalise_chunk_table, worker_pool
 
 TARGET_STATEMENTS = 10_000_000
 STATEMENTS_PER_LEARNER = 83  # the default simulated organisation writes 83-84 per learner
@@ -81,16 +82,18 @@ def land_file(settings: settings_module.Settings, path: Path) -> dict[str, int]:
     def submit(records: list[tuple]) -> list[concurrent.futures.Future]:
         size = -(-len(records) // workers)
         return [
-            pool.submit(normalise_chunk, records[i : i + size], 0, salt)
+            pool.submit(normalise_chunk_table, records[i : i + size], 0, salt)
             for i in range(0, len(records), size)
         ]
 
     def land(con: duckdb.DuckDBPyConnection, start: int, n: int, futures: list) -> None:
         batch = NormalisedBatch(TOPIC, 0, start, start + n)
+        tables = []
         for future in futures:
             rows, rejects = future.result()
-            batch.rows.extend(rows)
+            tables.append(rows)
             batch.rejects.extend(rejects)
+        batch.rows = pa.concat_tables(tables)
         for name, value in land_batch(con, batch, salt=salt).items():
             totals[name] = totals.get(name, 0) + value
 

@@ -159,7 +159,7 @@ def registered_rows(
     Read them straight from this view. Do not copy them into a TEMP table first: DuckDB
     (2.0.0) loses the rows when, inside a transaction on a database file, a TEMP table filled
     from an Arrow scan of more than one row group (~123k rows) is inserted into a table —
-    the INSERT reports 0 rows (seen with 2M KPI rows; tests/skillstream/test_warehouse.py).
+    the INSERT reports 0 rows (seen with 2M KPI rows; tests/ingestion/test_kpis.py).
     """
     incoming = pa.table(
         {

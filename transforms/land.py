@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import apache_beam as beam
 import duckdb
@@ -27,6 +26,7 @@ from skillstream.transforms.normalise import (
     REJECT_COLUMNS,
     STATEMENT_COLUMNS,
     NormalisedBatch,
+    rows_table,
     statement_table,
 )
 
@@ -76,15 +76,6 @@ def _drop_forgotten(
     return kept_rows, kept_rejects, dropped
 
 
-def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    columns: list[Sequence[Any]] = (
-        list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
-    )
-    return pa.Table.from_arrays(
-        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
-    )
-
-
 # Test hook of the fault tests: seconds to sleep inside the landing transaction, after the
 # writes and before COMMIT, so that a SIGKILL lands in the middle of the warehouse write.
 SLEEP_IN_TRANSACTION_ENV = "SKILLSTREAM_TEST_SLEEP_IN_LANDING"
@@ -129,7 +120,7 @@ def land_batch(
             rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         rejects = [r for r in batch.rejects if r[1] >= floor]
         rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
-        counts = _write(con, batch, rows, _table(rejects, _REJECT_SCHEMA), now)
+        counts = _write(con, batch, rows, rows_table(rejects, _REJECT_SCHEMA), now)
         if dead_letter is not None and rejects:
             counts["dead_lettered"] = dead_letter(batch, rejects)
         con.execute(

@@ -109,15 +109,17 @@ STATEMENT_SCHEMA = pa.schema(
 assert tuple(STATEMENT_SCHEMA.names) == STATEMENT_COLUMNS
 
 
-def statement_table(rows: list[tuple] | pa.Table) -> pa.Table:
-    """Rows in STATEMENT_COLUMNS order as an Arrow table of STATEMENT_SCHEMA."""
-    if isinstance(rows, pa.Table):
-        return rows
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in STATEMENT_COLUMNS]
+def rows_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    """Row tuples in the schema's column order as an Arrow table of that schema."""
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
     return pa.Table.from_arrays(
-        [pa.array(c, type=f.type) for c, f in zip(columns, STATEMENT_SCHEMA, strict=True)],
-        schema=STATEMENT_SCHEMA,
+        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
     )
+
+
+def statement_table(rows: list[tuple] | pa.Table) -> pa.Table:
+    """Rows in STATEMENT_COLUMNS order (or a table already) as a table of STATEMENT_SCHEMA."""
+    return rows if isinstance(rows, pa.Table) else rows_table(rows, STATEMENT_SCHEMA)
 
 
 @dataclass(frozen=True)
