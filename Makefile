@@ -26,6 +26,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(UV) || $(BIN)/pip install --quiet uv==$(UV_VERSION)
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# Bytecode once, here: without it every process (each CLI call, each transform worker)
+	@# compiles Beam, pandas and pyarrow again when PYTHONDONTWRITEBYTECODE is set (+3 s).
+	@$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') >/dev/null 2>&1 || true
 	@touch $@
 
 broker: $(VENV)/.installed ## fetch Apache Kafka from Maven Central into the cache (needs Java 17+, Maven)

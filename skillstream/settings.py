@@ -59,6 +59,8 @@ class Settings:
     # Processes that parse, validate and normalise next to the one that reads and lands
     # (1: all in one process).
     transform_workers: int = 2
+    # The client that reads Kafka in the transform: kafka-python or confluent-kafka.
+    kafka_client: str = "kafka-python"
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
     baseline_cohort: str = "control"
@@ -211,8 +213,14 @@ def _load_roi(file_section: Any, environ: Mapping[str, str], origin: str) -> Roi
     return RoiSettings(**values)
 
 
+# Settings that take one of a few words.
+CHOICES = {"kafka_client": ("kafka-python", "confluent-kafka")}
+
+
 def _coerce(name: str, raw: Any, origin: str) -> Any:
     kind = Settings.__dataclass_fields__[name].type
+    if name in CHOICES and str(raw) not in CHOICES[name]:
+        raise SettingsError(f"{origin}: expected one of {', '.join(CHOICES[name])}, got {raw!r}")
     try:
         if kind == "Path":
             return Path(os.path.expanduser(str(raw)))

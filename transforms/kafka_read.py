@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import apache_beam as beam
-from kafka import TopicPartition
 
 from skillstream import kafka
 from skillstream.settings import Settings
@@ -71,30 +70,28 @@ class ReadPartitionRange(beam.DoFn):
         self._read = beam.metrics.Metrics.counter("skillstream", "records_read")
 
     def setup(self) -> None:
-        self._consumer = kafka.consumer(self._settings, max_poll_records=self._batch_size)
+        self._reader = kafka.partition_reader(self._settings, self._batch_size)
 
     def teardown(self) -> None:
-        consumer = getattr(self, "_consumer", None)
-        if consumer is not None:
-            consumer.close()
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.close()
 
     def process(self, work: PartitionRange) -> Iterable[KafkaBatch]:
-        tp = TopicPartition(work.topic, work.partition)
-        self._consumer.assign([tp])
-        self._consumer.seek(tp, work.start)
-        batch_start, records, skipped_from = work.start, [], work.skipped_from
-        last_progress = time.monotonic()
+        self._reader.seek(work.topic, work.partition, work.start)
+        batch_start, skipped_from = work.start, work.skipped_from
+        records: list[KafkaRecord] = []
+        last_progress, position = time.monotonic(), work.start
         while batch_start < work.end and not stop_requested.is_set():
-            fetched = self._consumer.poll(timeout_ms=1000, max_records=self._batch_size).get(tp, [])
-            for message in fetched:
-                if message.offset >= work.end:
+            # No more than the range holds: a client may wait for as many as it is asked for.
+            wanted = min(self._batch_size - len(records), work.end - position)
+            fetched, position = self._reader.read(max(wanted, 1), timeout=1.0)
+            for record in fetched:
+                if record[0] >= work.end:
                     break
-                source = next((v.decode() for k, v in message.headers or [] if k == "source"), None)
-                records.append(
-                    KafkaRecord(message.offset, message.value, source, message.timestamp)
-                )
-            # The next offset to fetch; past any control records, so the last batch can close.
-            position = self._consumer.position(tp) or work.start
+                records.append(KafkaRecord(*record))
+            # `position` is past any control records, so the last batch can close.
+            position = max(position, work.start)
             if fetched:
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > self._stall_seconds:

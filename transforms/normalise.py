@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import signal
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -122,8 +123,7 @@ def statement_table(rows: list[tuple] | pa.Table) -> pa.Table:
     return rows if isinstance(rows, pa.Table) else rows_table(rows, STATEMENT_SCHEMA)
 
 
-@dataclass(frozen=True)
-class KafkaRecord:
+class KafkaRecord(NamedTuple):
     offset: int
     value: bytes | None
     source: str | None
@@ -346,15 +346,23 @@ def normalise_chunk(
     """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
     rows, rejects = [], []
     received: dict[int, datetime] = {}  # records of a batch share a few timestamps
-    for offset, value, source, timestamp_ms in records:
-        at = received.get(timestamp_ms)
-        if at is None:
-            at = received[timestamp_ms] = _utc(timestamp_ms)
-        row, reject = _normalise_payload(value or b"", offset, source, at, partition, salt)
-        if row is not None:
-            rows.append(row)
-        elif reject is not None:
-            rejects.append(reject)
+    # Parsed JSON holds no reference cycles, so reference counting frees it all; the cyclic
+    # collector would only walk the growing rows again and again (~20 % of the time here).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for offset, value, source, timestamp_ms in records:
+            at = received.get(timestamp_ms)
+            if at is None:
+                at = received[timestamp_ms] = _utc(timestamp_ms)
+            row, reject = _normalise_payload(value or b"", offset, source, at, partition, salt)
+            if row is not None:
+                rows.append(row)
+            elif reject is not None:
+                rejects.append(reject)
+    finally:
+        if collecting:
+            gc.enable()
     return rows, rejects
 
 

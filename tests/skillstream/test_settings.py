@@ -28,6 +28,17 @@ def test_a_bad_value_names_its_origin(tmp_path: Path) -> None:
         load(environ={"SKILLSTREAM_PARTITIONS": "many"}, cwd=tmp_path)
 
 
+def test_the_kafka_client_is_one_of_the_two_it_can_be(tmp_path: Path) -> None:
+    assert load(environ={}, cwd=tmp_path).kafka_client == "kafka-python"
+    chosen = load(environ={"SKILLSTREAM_KAFKA_CLIENT": "confluent-kafka"}, cwd=tmp_path)
+    assert chosen.kafka_client == "confluent-kafka"
+    (tmp_path / "skillstream.toml").write_text('kafka_client = "librdkafka"\n')
+    with pytest.raises(
+        SettingsError, match=r"kafka_client: expected one of kafka-python, confluent"
+    ):
+        load(environ={}, cwd=tmp_path)
+
+
 def test_an_unknown_setting_in_the_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "skillstream.toml").write_text('bootstrapp = "x:1"\n')
     with pytest.raises(SettingsError, match=r"unknown setting.*bootstrapp"):

@@ -64,3 +64,11 @@ def test_random_documents_with_one_key_repeated_are_all_refused() -> None:
             document = b'{"outer":' + document + b',"z":1}'
         with pytest.raises(JsonInputError, match=f"duplicate key '{repeated}'"):
             loads(document)
+
+
+def test_a_duplicate_deeper_than_orjson_writes_is_still_refused() -> None:
+    """The fastest check writes the parsed document again; orjson writes at most 255 levels."""
+    deep = b"[" * 400 + b'{"a":1,"a":2}' + b"]" * 400
+    with pytest.raises(JsonInputError, match="duplicate key 'a'"):
+        loads(deep)
+    assert loads(b"[" * 400 + b'{"a":1}' + b"]" * 400) is not None
