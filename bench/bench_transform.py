@@ -8,9 +8,11 @@ One generated file of N simulated statements (about 1 KB each), in one run:
     `raw.statements` (id, salted learner hash, verb, object, type, parent, grouping, score,
     success, completion, duration, timestamp), 2 threads;
 (b) `skillstream ingest file` -> Kafka (a real single-node broker of its own);
-(c) `skillstream transform --until-caught-up` Kafka -> DuckDB: statements/s, c/a, peak RSS;
+(c) `skillstream transform --until-caught-up` Kafka -> DuckDB: statements/s, c/a, peak RSS,
+    once with each Kafka client the transform can read with (`kafka_client`), each into a
+    warehouse of its own;
 (d) `skillstream transform --follow` at light load (a few hundred statements/s): freshness,
-    Kafka record timestamp -> `landed_at`, p50/p95.
+    Kafka record timestamp -> `landed_at`, p50/p95, with each client.
 
 Broker, producer, transform and DuckDB share the machine's cores; the load average at the
 start is recorded because the development machine is shared.
@@ -36,7 +38,7 @@ import orjson
 from bench.common import write_result
 from skillstream import broker, kafka
 from skillstream import settings as settings_module
-from skillstream.settings import Settings
+from skillstream.settings import CHOICES, Settings
 
 CLI = (sys.executable, "-m", "skillstream.cli")
 YARDSTICK_SQL = """
@@ -61,6 +63,7 @@ FROM (SELECT json AS j FROM read_ndjson_objects(?))
 """
 
 
+KAFKA_CLIENTS = CHOICES["kafka_client"]
 # the default simulated organisation writes 83-84 statements per learner: ask for a few more
 STATEMENTS_PER_LEARNER = 80
 
@@ -102,13 +105,17 @@ def yardstick(path: Path, statements: int, db: Path) -> dict[str, Any]:
     return {"seconds": round(seconds, 2), "statements_per_s": round(statements / seconds)}
 
 
-def freshness(settings: Settings, seconds: float = 20.0, rate: int = 200) -> dict[str, Any]:
-    """--follow at `rate` statements/s for `seconds`; Kafka timestamp -> landed_at."""
+def freshness(
+    settings: Settings, seed: int, seconds: float = 20.0, rate: int = 200
+) -> dict[str, Any]:
+    """--follow at `rate` statements/s for `seconds`; Kafka timestamp -> landed_at.
+
+    `seed` makes the statements new to every warehouse (the topic is shared)."""
     follow = _cli(settings, "transform", "--follow", "--interval", "0.5", "-q")
     time.sleep(5)  # start-up: the first round lands nothing new
-    source = Path(settings.home) / "light.ndjson"
+    source = Path(settings.home) / f"light-{seed}.ndjson"
     subprocess.run(
-        [*CLI, "simulate", "--learners", "600", "--seed", "9", "--out", str(source)],
+        [*CLI, "simulate", "--learners", "600", "--seed", str(seed), "--out", str(source)],
         env={**os.environ, **settings.as_env()},
         check=True,
         capture_output=True,
@@ -191,18 +198,28 @@ def main(argv: list[str] | None = None) -> None:
             b = {"seconds": round(seconds, 1), "statements_per_s": round(statements / seconds)}
             print(f"(b) ingest file -> Kafka: {b}", flush=True)
             extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
-            seconds, rss, out = _timed(settings, "transform", "--until-caught-up", "-q", *extra)
-            counters = orjson.loads(out)
-            assert counters["statements_landed"] == statements, counters
-            c = {
-                "seconds": round(seconds, 1),
-                "statements_per_s": round(statements / seconds),
-                "peak_rss_mib": rss,
-                "batch_size": args.batch_size or settings.transform_batch_size,
-            }
-            print(f"(c) transform --until-caught-up: {c}", flush=True)
-            d = freshness(settings)
-            print(f"(d) --follow freshness: {d}", flush=True)
+            c: dict[str, dict[str, Any]] = {}
+            for client in KAFKA_CLIENTS:
+                reading = settings.with_overrides(
+                    kafka_client=client, warehouse=root / f"warehouse-{client}.duckdb"
+                )
+                seconds, rss, out = _timed(reading, "transform", "--until-caught-up", "-q", *extra)
+                counters = orjson.loads(out)
+                assert counters["statements_landed"] == statements, counters
+                c[client] = {
+                    "seconds": round(seconds, 1),
+                    "statements_per_s": round(statements / seconds),
+                    "peak_rss_mib": rss,
+                    "batch_size": args.batch_size or settings.transform_batch_size,
+                }
+                print(f"(c) transform --until-caught-up, {client}: {c[client]}", flush=True)
+            d: dict[str, dict[str, Any]] = {}
+            for seed, client in enumerate(KAFKA_CLIENTS, start=9):
+                reading = settings.with_overrides(
+                    kafka_client=client, warehouse=root / f"warehouse-{client}.duckdb"
+                )
+                d[client] = freshness(reading, seed)
+                print(f"(d) --follow freshness, {client}: {d[client]}", flush=True)
         finally:
             broker.down(settings)
     result = {
@@ -210,8 +227,12 @@ def main(argv: list[str] | None = None) -> None:
         "load_average_at_start": [round(x, 2) for x in load_at_start],
         "a_duckdb_read_ndjson": a,
         "b_ingest_file_to_kafka": b,
+        "kafka_client_default": Settings().kafka_client,
         "c_transform_until_caught_up": c,
-        "c_over_a": round(c["statements_per_s"] / a["statements_per_s"], 3),
+        "c_over_a": {
+            client: round(run["statements_per_s"] / a["statements_per_s"], 3)
+            for client, run in c.items()
+        },
         "d_follow_freshness": d,
         "bench_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
