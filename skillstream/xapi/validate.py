@@ -22,6 +22,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from skillstream.xapi import formats
 from skillstream.xapi.profile import VOIDED_VERB
 
@@ -378,13 +380,35 @@ _ACTIVITY_CHECKS: dict[str, _Check] = {
 }
 
 
+# Statements of one source name the same activities (course, module, their definitions) again
+# and again: an activity's findings are remembered by its path and its JSON text, which
+# determine them (equal orjson text means equal JSON values, 1 and 1.0 and true kept apart).
+_ACTIVITY_FINDINGS: dict[tuple[str, bytes], tuple[str, ...]] = {}
+_ACTIVITY_FINDINGS_MAX = 4096
+
+
 def _activity(value: Any, path: str, errors: Errors) -> None:
     if not isinstance(value, dict):
         errors.append(f"{path}: must be an Activity object")
         return
+    try:
+        key: tuple[str, bytes] | None = (path, orjson.dumps(value))
+    except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: not kept
+        key = None
+    if key is not None:
+        known = _ACTIVITY_FINDINGS.get(key)
+        if known is not None:
+            errors.extend(known)
+            return
+    found: Errors = []
     if "id" not in value:
-        errors.append(f"{path}.id: is required and must be an IRI")
-    _properties(value, path, errors, _ACTIVITY_CHECKS, "an Activity")
+        found.append(f"{path}.id: is required and must be an IRI")
+    _properties(value, path, found, _ACTIVITY_CHECKS, "an Activity")
+    errors.extend(found)
+    if key is not None:
+        if len(_ACTIVITY_FINDINGS) >= _ACTIVITY_FINDINGS_MAX:
+            _ACTIVITY_FINDINGS.clear()
+        _ACTIVITY_FINDINGS[key] = tuple(found)
 
 
 _STATEMENT_REF_CHECKS: dict[str, _Check] = {

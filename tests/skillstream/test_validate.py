@@ -366,3 +366,24 @@ def test_not_durations(value: str) -> None:
 def test_timestamps_to_utc(value: str, utc: str) -> None:
     assert validate_statement(statement(timestamp=value)) == []
     assert str(parse_timestamp(value)) == utc
+
+
+def test_an_activity_seen_before_gets_the_same_findings_at_its_own_path() -> None:
+    """Findings of activities are remembered (sources repeat them); each statement still gets
+    every error of its own, at its own path, and values that only look alike stay apart."""
+    bad = {"id": "https://lms.example/course", "definition": {"type": "not an iri"}}
+    twice = statement(context__contextActivities={"parent": [bad], "grouping": [bad]})
+    for _ in range(3):
+        errors = validate_statement(copy.deepcopy(twice))
+        assert [e.split(":")[0] for e in errors] == [
+            "context.contextActivities.parent[0].definition.type",
+            "context.contextActivities.grouping[0].definition.type",
+        ]
+    for _ in range(2):
+        assert validate_statement(statement(context__contextActivities={"parent": []})) == []
+    text = {"id": "https://lms.example/q", "definition": {"name": {"en-US": "1"}}}
+    number = {"id": "https://lms.example/q", "definition": {"name": {"en-US": 1}}}
+    assert validate_statement(statement(object=text)) == []
+    assert validate_statement(statement(object=number)) == [
+        'object.definition.name["en-US"]: must be a string, not a number'
+    ]
