@@ -61,7 +61,7 @@ def _drop_forgotten(
     )
     forgotten = forget.forgotten_among(
         con,
-        rows.column("learner_id").to_pylist()
+        pc.unique(rows.column("learner_id")).to_pylist()  # a batch holds few learners
         + [x for ids in reject_learners.values() for x in ids],
     )
     if not forgotten:
@@ -116,7 +116,7 @@ def land_batch(
                 )
         floor = next_offset or 0
         rows = statement_table(batch.rows)
-        if floor:
+        if floor and batch.start < floor:  # the overlap only: filtering copies every column
             rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         rejects = [r for r in batch.rejects if r[1] >= floor]
         rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
