@@ -81,9 +81,8 @@ class NormaliseBatches(beam.DoFn):
 
     def process(self, batch: KafkaBatch) -> Iterable[NormalisedBatch]:
         if self._workers <= 1:
-            records = list(map(tuple, batch.records))
             yield self._collect(
-                batch, [normalise_chunk_table(records, batch.partition, self._salt)]
+                batch, [normalise_chunk_table(batch.records, batch.partition, self._salt)]
             )
             return
         submitted = (batch, self._submit(batch))

@@ -68,12 +68,15 @@ def _surely_unique_keys(raw: bytes, value: dict[str, Any] | list[Any]) -> bool:
     none was dropped. Anything else (escapes, spaced colons, a mismatch) is left to
     the full pass, which also names the duplicated key.
     """
-    try:
-        if orjson.dumps(value) == raw:
-            return True
-    except orjson.JSONEncodeError:  # nested too deep to write again: the other checks decide
-        pass
-    if b"\\" in raw or any(pattern in raw for pattern in _QUOTE_SPACE):
+    # a quote then white space: spaced JSON, which the writing-again check cannot match
+    spaced = any(pattern in raw for pattern in _QUOTE_SPACE)
+    if not spaced:
+        try:
+            if orjson.dumps(value) == raw:
+                return True
+        except orjson.JSONEncodeError:  # nested too deep to write again: the others decide
+            pass
+    if spaced or b"\\" in raw:
         return False
     try:
         return raw.count(b'":') == _key_count(value)
