@@ -39,49 +39,32 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _key_count(value: dict[str, Any] | list[Any]) -> int:
-    """How many keys the parsed document's objects hold (a duplicate counts once)."""
-    count = 0
-    if type(value) is dict:
-        count = len(value)
-        children: Any = value.values()
-    else:
-        children = value
-    for child in children:
-        kind = type(child)
-        if kind is dict or kind is list:
-            count += _key_count(child)
-    return count
-
-
-# A quote followed by white space: the only way a key can end other than `":`.
-_QUOTE_SPACE = (b'" ', b'"\t', b'"\n', b'"\r')
+_WHITE_SPACE = b" \t\n\r"
 
 
 def _surely_unique_keys(raw: bytes, value: dict[str, Any] | list[Any]) -> bool:
     """True when the bytes cannot hold a duplicate key: a fast check, a few microseconds.
 
     Bytes equal to the parsed document written out again (compact JSON as orjson writes it,
-    which is what `simulate` and many producers send) hold one entry per key. Otherwise: in
-    valid JSON without a backslash no string contains a quote, so `":` occurs exactly once
-    per key when no key is followed by white space; as many `":` as parsed keys then means
-    none was dropped. Anything else (escapes, spaced colons, a mismatch) is left to
-    the full pass, which also names the duplicated key.
+    which is what `simulate` and many producers send) hold one entry per key. Otherwise,
+    when the bytes hold no backslash, no string holds a quote, and `":` can be counted:
+    in the written document it occurs once per parsed key, plus once per string that starts
+    with a colon; in the bytes with all white space removed, once per key written (a key
+    ends in a quote, white space perhaps, and a colon), plus once per string that starts
+    with a colon after its white space. Every string of the parsed document is one of the
+    bytes', so the second count is never the smaller, and the two are equal only when no
+    key was dropped. Escapes, strings that start with white space and a colon, and
+    documents too deep to write again are left to the full pass, which names the key.
     """
-    # a quote then white space: spaced JSON, which the writing-again check cannot match
-    spaced = any(pattern in raw for pattern in _QUOTE_SPACE)
-    if not spaced:
-        try:
-            if orjson.dumps(value) == raw:
-                return True
-        except orjson.JSONEncodeError:  # nested too deep to write again: the others decide
-            pass
-    if spaced or b"\\" in raw:
-        return False
     try:
-        return raw.count(b'":') == _key_count(value)
-    except RecursionError:  # deeply nested: the full pass words the error
+        written = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
         return False
+    if written == raw:
+        return True
+    if b"\\" in raw:
+        return False
+    return raw.translate(None, _WHITE_SPACE).count(b'":') == written.count(b'":')
 
 
 def _reason(data: bytes, error: orjson.JSONDecodeError) -> str:

@@ -149,6 +149,45 @@ def _boolean(value: Any, path: str, errors: Errors) -> None:
         errors.append(f"{path}: must be a boolean, not {_kind(value)}")
 
 
+# ---- remembered findings ---------------------------------------------------------------
+
+
+class _Findings:
+    """The findings of one kind of object, remembered by its path and its JSON text.
+
+    A source repeats the same objects statement after statement: the learner's actor, the
+    verb, the course and module activities, the context of a session. Path and JSON text
+    determine the findings (equal orjson text means equal JSON values: 1, 1.0 and true are
+    kept apart), so each distinct object is checked once while it is remembered. Bounded:
+    cleared when full, so a source without repeats costs one lookup an object.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._known: dict[tuple[str, bytes], tuple[str, ...]] = {}
+        self._size = size
+
+    def check(self, value: dict[str, Any], path: str, errors: Errors, rule: _Check) -> None:
+        try:
+            key = (path, orjson.dumps(value))
+        except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: not kept
+            rule(value, path, errors)
+            return
+        known = self._known.get(key)
+        if known is None:
+            found: Errors = []
+            rule(value, path, found)
+            known = tuple(found)
+            if len(self._known) >= self._size:
+                self._known.clear()
+            self._known[key] = known
+        errors.extend(known)
+
+
+_ACTIVITIES = _Findings()
+_ACTORS = _Findings()
+_VERBS = _Findings()
+
+
 # ---- objects -------------------------------------------------------------------------------
 
 
@@ -305,6 +344,10 @@ def _verb(value: Any, path: str, errors: Errors) -> None:
     if not isinstance(value, dict):
         errors.append(f"{path}: must be a Verb object")
         return
+    _VERBS.check(value, path, errors, _verb_rules)
+
+
+def _verb_rules(value: dict[str, Any], path: str, errors: Errors) -> None:
     if "id" not in value:
         errors.append(f"{path}.id: is required and must be an IRI string")
     _properties(value, path, errors, _VERB_CHECKS, "a Verb")
@@ -380,35 +423,17 @@ _ACTIVITY_CHECKS: dict[str, _Check] = {
 }
 
 
-# Statements of one source name the same activities (course, module, their definitions) again
-# and again: an activity's findings are remembered by its path and its JSON text, which
-# determine them (equal orjson text means equal JSON values, 1 and 1.0 and true kept apart).
-_ACTIVITY_FINDINGS: dict[tuple[str, bytes], tuple[str, ...]] = {}
-_ACTIVITY_FINDINGS_MAX = 4096
-
-
 def _activity(value: Any, path: str, errors: Errors) -> None:
     if not isinstance(value, dict):
         errors.append(f"{path}: must be an Activity object")
         return
-    try:
-        key: tuple[str, bytes] | None = (path, orjson.dumps(value))
-    except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: not kept
-        key = None
-    if key is not None:
-        known = _ACTIVITY_FINDINGS.get(key)
-        if known is not None:
-            errors.extend(known)
-            return
-    found: Errors = []
+    _ACTIVITIES.check(value, path, errors, _activity_rules)
+
+
+def _activity_rules(value: dict[str, Any], path: str, errors: Errors) -> None:
     if "id" not in value:
-        found.append(f"{path}.id: is required and must be an IRI")
-    _properties(value, path, found, _ACTIVITY_CHECKS, "an Activity")
-    errors.extend(found)
-    if key is not None:
-        if len(_ACTIVITY_FINDINGS) >= _ACTIVITY_FINDINGS_MAX:
-            _ACTIVITY_FINDINGS.clear()
-        _ACTIVITY_FINDINGS[key] = tuple(found)
+        errors.append(f"{path}.id: is required and must be an IRI")
+    _properties(value, path, errors, _ACTIVITY_CHECKS, "an Activity")
 
 
 _STATEMENT_REF_CHECKS: dict[str, _Check] = {
@@ -619,6 +644,7 @@ class _StatementRules:
         v2 = version.startswith("2.")
         context_checks = _CONTEXT_CHECKS_2 if v2 else _CONTEXT_CHECKS_1
         self.context_checks = context_checks
+        self._contexts = _Findings()  # the findings of contexts depend on the version too
         self.statement_checks: dict[str, _Check] = {
             "id": _uuid,
             "actor": _actor,
@@ -650,6 +676,9 @@ class _StatementRules:
         if not isinstance(value, dict):
             errors.append(f"{path}: must be a Context object")
             return
+        self._contexts.check(value, path, errors, self._context_rules)
+
+    def _context_rules(self, value: dict[str, Any], path: str, errors: Errors) -> None:
         _properties(value, path, errors, self.context_checks, "a Context")
 
     def _object(self, value: Any, path: str, errors: Errors) -> None:
@@ -742,7 +771,10 @@ class _StatementRules:
 
 
 def _actor(value: Any, path: str, errors: Errors) -> None:
-    _agent_or_group(value, path, errors)
+    if isinstance(value, dict):
+        _ACTORS.check(value, path, errors, _agent_or_group)
+    else:
+        _agent_or_group(value, path, errors)
 
 
 _RULES = {version: _StatementRules(version) for version in SUPPORTED_VERSIONS}

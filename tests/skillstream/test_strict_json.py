@@ -1,7 +1,8 @@
 """Strict JSON: duplicate keys are refused however the document is spelled.
 
-The fast check (count of `":` against the parsed keys) must never let a duplicate through:
-spaced colons, escaped quotes and nesting are the ways it could be fooled.
+The fast checks (the document written again; the ends of keys counted against the parsed
+keys) must never let a duplicate through: spaced colons, strings holding colons, escaped
+quotes and nesting are the ways they could be fooled.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 import orjson
 import pytest
 
+from skillstream.xapi import strict_json
 from skillstream.xapi.strict_json import JsonInputError, loads
 
 DUPLICATED = [
@@ -23,6 +25,7 @@ DUPLICATED = [
     (b'{"a\\"":1,"a\\"":2}', 'a"'),
     (b'{"a"\n:1,\n"a"\t:2}', "a"),
     (b'{"\\u0061":1,"a":2}', "a"),  # the same name, spelled two ways
+    (b'{"a": " :", "a" : 1}', "a"),  # a string value that looks like the end of a key
 ]
 UNIQUE = [
     b'{"a":1,"b":2}',
@@ -30,6 +33,7 @@ UNIQUE = [
     b'{"s":"\\":\\":\\":","t":"a\\"b"}',
     b'{"a":[{"a":1},{"a":2}],"b":[]}',
     b'{"a":"\\u0022:"}',
+    b'{"a": " :", "b" : ":", "c":"x" }',
     b"[]",
     b'"just a string"',
 ]
@@ -64,6 +68,36 @@ def test_random_documents_with_one_key_repeated_are_all_refused() -> None:
             document = b'{"outer":' + document + b',"z":1}'
         with pytest.raises(JsonInputError, match=f"duplicate key '{repeated}'"):
             loads(document)
+
+
+def test_spaced_documents_without_escapes_are_checked_without_the_full_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Spaced JSON (as Python's json.dumps writes it) is common; its keys are counted, and
+    only a document with a duplicate goes through the slow pass that names the key."""
+    rng = random.Random(5)
+    values = ["1", '"x: y"', '":x"', "[1, 2]", '{"n" : 2}']
+    slow_passes = []
+    real_loads = strict_json.json.loads
+
+    def counted(*args: object, **kwargs: object) -> object:
+        slow_passes.append(args)
+        return real_loads(*args, **kwargs)
+
+    monkeypatch.setattr(strict_json.json, "loads", counted)
+    for _ in range(300):
+        keys = [f"k{i}" for i in range(rng.randrange(1, 6))]
+        members = [
+            f'"{key}"{rng.choice([" ", "", chr(10)])}:'
+            f'{rng.choice([" ", ""])}{rng.choice(values)}'
+            for key in keys
+        ]
+        unique = ("{" + ", ".join(members) + "}").encode()
+        assert loads(unique) == orjson.loads(unique)
+        duplicated = ("{" + ", ".join([*members, members[0]]) + "}").encode()
+        with pytest.raises(JsonInputError, match="duplicate key 'k0'"):
+            loads(duplicated)
+    assert len(slow_passes) == 300  # the duplicated documents only
 
 
 def test_a_duplicate_deeper_than_orjson_writes_is_still_refused() -> None:
