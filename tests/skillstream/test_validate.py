@@ -387,3 +387,33 @@ def test_an_activity_seen_before_gets_the_same_findings_at_its_own_path() -> Non
     assert validate_statement(statement(object=number)) == [
         'object.definition.name["en-US"]: must be a string, not a number'
     ]
+
+
+def test_actors_verbs_and_contexts_seen_before_get_their_findings_at_their_own_path() -> None:
+    """Actors, verbs and contexts are remembered too; a SubStatement's are its own paths, and a
+    context's findings depend on the version as well as on its text."""
+    actor = {"objectType": "Agent", "mbox": "ada@example.com"}  # not a mailto: IRI
+    verb = {"id": "https://example.com/verbs/did", "display": {"en_US": "did"}}
+    context = {"platform": "lms", "contextAgents": []}
+    inner = {
+        "objectType": "SubStatement",
+        "actor": actor,
+        "verb": verb,
+        "object": {"id": "https://example.com/a"},
+        "context": context,
+    }
+    outer = statement(actor=actor, verb=verb, context=context, object=inner)
+    outer["context"] = {"platform": "lms", "contextAgents": []}  # platform: object not Activity
+    for _ in range(2):
+        assert [e.split(":")[0] for e in validate_statement(copy.deepcopy(outer))] == [
+            "actor.mbox",
+            "verb.display.en_US",
+            "object.actor.mbox",
+            "object.verb.display.en_US",
+            "context.platform",
+        ]
+    for _ in range(2):
+        assert validate_statement(statement(context=dict(context)), version="1.0.3") == [
+            "context.contextAgents: is not a property of a Context (names are case-sensitive)"
+        ]
+        assert validate_statement(statement(context=dict(context))) == []
