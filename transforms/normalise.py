@@ -199,7 +199,8 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    kind = type(value)  # JSON numbers are exactly int or float; bool is neither here
+    return float(value) if kind is float or kind is int else None
 
 
 def pseudonymised(statement: dict[str, Any], learner: str) -> dict[str, Any]:

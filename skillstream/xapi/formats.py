@@ -6,6 +6,7 @@ where a regex cannot say it, a little code). The validator names the rule; these
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -186,6 +187,7 @@ def timestamp_problem(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # sources repeat the same few durations
 def is_duration(value: str) -> bool:
     if _DURATION.match(value) is None:
         return False

@@ -7,6 +7,7 @@ given, and `account` as `homePage|name`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -58,5 +59,6 @@ def roster_ifi(learner: str) -> str:
     return f"mailto:{value}".lower()
 
 
+@functools.lru_cache(maxsize=65536)  # a stream names the same learners again and again
 def learner_id(ifi: str, salt: str) -> str:
     return hashlib.sha256((salt + ifi).encode("utf-8")).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -57,6 +58,8 @@ def parse_validated_timestamp(value: str) -> datetime:
     long way.
     """
     try:
+        if value[-1:] == "Z":  # the usual shape: UTC already, read without a zone
+            return datetime.fromisoformat(value[:-1])
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return parse_timestamp(value)
@@ -65,6 +68,7 @@ def parse_validated_timestamp(value: str) -> datetime:
     return parsed.astimezone(UTC).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=4096)  # sources repeat the same few durations
 def duration_seconds(value: str) -> float:
     """An ISO 8601 duration (`PT1H30M`, `P1DT2H`, `PT4.5S`, `P2W`) in seconds."""
     parts = formats.duration_parts(value)
