@@ -88,8 +88,7 @@ def test_spaced_documents_without_escapes_are_checked_without_the_full_pass(
     for _ in range(300):
         keys = [f"k{i}" for i in range(rng.randrange(1, 6))]
         members = [
-            f'"{key}"{rng.choice([" ", "", chr(10)])}:'
-            f'{rng.choice([" ", ""])}{rng.choice(values)}'
+            f'"{key}"{rng.choice([" ", "", chr(10)])}:{rng.choice([" ", ""])}{rng.choice(values)}'
             for key in keys
         ]
         unique = ("{" + ", ".join(members) + "}").encode()
