@@ -203,9 +203,14 @@ def _number(value: Any) -> float | None:
     return float(value) if kind is float or kind is int else None
 
 
-def pseudonymised(statement: dict[str, Any], learner: str) -> dict[str, Any]:
-    """The statement with its actor replaced by the learner id: no name or email is landed."""
+def pseudonymised(
+    statement: dict[str, Any], learner: str, statement_id: str | None = None
+) -> dict[str, Any]:
+    """The statement with its actor replaced by the learner id: no name or email is landed
+    (and with `statement_id` as its id, when given: one derived for a statement without)."""
     copy = dict(statement)
+    if statement_id is not None:
+        copy["id"] = statement_id
     copy["actor"] = {
         "objectType": "Agent",
         "account": {"homePage": PSEUDONYM_HOME_PAGE, "name": learner},
@@ -260,7 +265,6 @@ def normalise(
     occurred_at = (
         parse_validated_timestamp(statement["timestamp"]) if "timestamp" in statement else stored_at
     )
-    content = dict(statement, id=statement_id)
     return (
         statement_id,
         learner,
@@ -291,7 +295,7 @@ def normalise(
         partition,
         offset,
         content_hash(statement),
-        orjson.dumps(pseudonymised(content, learner)).decode(),
+        orjson.dumps(pseudonymised(statement, learner, statement_id)).decode(),
         received,
     )
 

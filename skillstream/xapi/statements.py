@@ -14,6 +14,7 @@ from skillstream.xapi import formats
 
 # Properties the LRS sets; they do not change what a statement says (xAPI statement comparison).
 LRS_SET_PROPERTIES = ("stored", "authority", "version")
+_NOT_CONTENT = ("id", *LRS_SET_PROPERTIES)
 _ID_NAMESPACE = uuid.UUID("0b6a2c1e-3f59-4d7e-9a1c-5e7d2b8f4c60")
 _SECONDS = {
     "years": 365.25 * 86400,
@@ -32,7 +33,9 @@ def canonical_json(statement: dict[str, Any]) -> bytes:
 
 def content_hash(statement: dict[str, Any]) -> str:
     """What a statement says, for immutability: same id + same hash means the same statement."""
-    content = {k: v for k, v in statement.items() if k not in LRS_SET_PROPERTIES and k != "id"}
+    content = statement.copy()
+    for key in _NOT_CONTENT:
+        content.pop(key, None)
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
