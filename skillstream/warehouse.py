@@ -16,7 +16,14 @@ import pyarrow as pa
 
 from skillstream.settings import Settings
 
-RAW_DDL = """
+
+def id_key(column: str) -> str:
+    """SQL for the `id_key` of a statement id: the first 64 bits of its MD5, as UBIGINT.
+    (DuckDB's `hash` would be cheaper but may change between versions; the keys are stored.)"""
+    return f"(md5_number({column}) >> 64)::UBIGINT"
+
+
+RAW_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw;
 
 -- statement_id is unique without an index: the landing step classifies every id against
@@ -57,10 +64,18 @@ CREATE TABLE IF NOT EXISTS raw.statements (
     content_hash        VARCHAR NOT NULL,
     statement           JSON NOT NULL,
     landed_at           TIMESTAMP NOT NULL,
-    kafka_timestamp     TIMESTAMP           -- when Kafka took the record, UTC; freshness
+    kafka_timestamp     TIMESTAMP,          -- when Kafka took the record, UTC; freshness
+    id_key              UBIGINT             -- see below
 );
 -- Warehouses made before kafka_timestamp existed.
 ALTER TABLE raw.statements ADD COLUMN IF NOT EXISTS kafka_timestamp TIMESTAMP;
+-- id_key: 64 bits of the id's MD5. The landing looks for earlier copies of a batch's ids by
+-- this integer column: scanning it costs a quarter of scanning every id (compressed text),
+-- and the scan is what grows with the warehouse (1M statements: 48 -> 20 ms a batch).
+-- Rows of warehouses made before it, or written by other means, get it here; a row that
+-- has none yet is always looked at.
+ALTER TABLE raw.statements ADD COLUMN IF NOT EXISTS id_key UBIGINT;
+UPDATE raw.statements SET id_key = {id_key("statement_id")} WHERE id_key IS NULL;
 
 CREATE TABLE IF NOT EXISTS raw.ingest_offsets (
     topic           VARCHAR NOT NULL,

@@ -156,13 +156,19 @@ def _write(
     con.register("incoming", incoming)
     con.register("incoming_rejects", rejects)
     try:
-        # First occurrence of each id in the batch, then sorted against what has landed. Only
-        # the keys are classified; the rows (with their statement JSON) are copied once, by
+        # First occurrence of each id in the batch, then sorted against what has landed
+        # (found by id_key, an integer, rather than by scanning every landed id). Only the
+        # keys are classified; the rows (with their statement JSON) are copied once, by
         # the INSERTs, found by offset (unique within a batch: one partition).
         con.execute(
-            """
+            f"""
             CREATE OR REPLACE TEMP TABLE batch_classified AS
-            WITH ranked AS (
+            WITH landed AS MATERIALIZED (
+                SELECT statement_id, content_hash FROM raw.statements
+                WHERE id_key IN (SELECT {warehouse.id_key("statement_id")} FROM incoming)
+                   OR id_key IS NULL
+            ),
+            ranked AS (
                 SELECT
                     statement_id, kafka_offset, content_hash, voids_statement_id,
                     row_number() OVER (PARTITION BY statement_id ORDER BY kafka_offset) AS seen
@@ -179,15 +185,15 @@ def _write(
                     ELSE 'conflict'
                 END AS outcome
             FROM ranked r
-            LEFT JOIN raw.statements l USING (statement_id)
+            LEFT JOIN landed l USING (statement_id)
             LEFT JOIN first_seen f ON f.statement_id = r.statement_id AND r.seen > 1
             """
         )
         columns = ", ".join(STATEMENT_COLUMNS)
         con.execute(
             f"""
-            INSERT INTO raw.statements ({columns}, is_voided, landed_at)
-            SELECT {columns}, false, ? FROM incoming
+            INSERT INTO raw.statements ({columns}, is_voided, landed_at, id_key)
+            SELECT {columns}, false, ?, {warehouse.id_key("statement_id")} FROM incoming
             WHERE kafka_offset IN (
                 SELECT kafka_offset FROM batch_classified WHERE outcome = 'new'
             )

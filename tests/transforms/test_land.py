@@ -6,7 +6,7 @@ import pytest
 from skillstream import warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.land import OffsetGap, land_batch
-from skillstream.transforms.normalise import STATEMENT_COLUMNS, NormalisedBatch
+from skillstream.transforms.normalise import STATEMENT_COLUMNS, NormalisedBatch, statement_table
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -91,6 +91,32 @@ def test_same_id_same_content_is_ignored_different_content_is_a_conflict(con) ->
     assert landed(con) == [("a", 0, False), ("c", 3, False)]
     assert quarantined(con)[0][:2] == (2, "a")
     assert "conflict" in quarantined(con)[0][2][0]
+
+
+def test_landed_ids_are_found_by_their_key_also_in_older_warehouses(settings: Settings) -> None:
+    """The landing finds earlier copies of ids by id_key; rows without one (a warehouse made
+    before id_key, rows written by other means) are given it, or looked at until they are."""
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    con.execute("ALTER TABLE raw.statements DROP COLUMN id_key")  # as made before id_key
+    con.register("old", statement_table([row("a", 0, "h1")]))
+    con.execute(
+        "INSERT INTO raw.statements BY NAME "
+        "SELECT *, false AS is_voided, now()::TIMESTAMP AS landed_at FROM old"
+    )
+    warehouse.ensure_raw_schema(con)
+    assert con.execute(
+        f"SELECT id_key = {warehouse.id_key('statement_id')} FROM raw.statements"
+    ).fetchall() == [(True,)]
+    con.execute("UPDATE raw.statements SET id_key = NULL")  # written without one, say
+    land_batch(con, batch(1, 2, [row("b", 1, "h2")]))
+    counts = land_batch(con, batch(2, 4, [row("a", 2, "h1"), row("b", 3, "h3")]))
+    assert (counts["landed"], counts["duplicates"], counts["conflicts"]) == (0, 1, 1)
+    assert con.execute(
+        f"SELECT statement_id, id_key = {warehouse.id_key('statement_id')} FROM raw.statements "
+        "ORDER BY 1"
+    ).fetchall() == [("a", None), ("b", True)]
+    con.close()
 
 
 def test_repeats_within_one_batch(con) -> None:
