@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import gc
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -351,11 +352,7 @@ def normalise_chunk(
     """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
     rows, rejects = [], []
     received: dict[int, datetime] = {}  # records of a batch share a few timestamps
-    # Parsed JSON holds no reference cycles, so reference counting frees it all; the cyclic
-    # collector would only walk the growing rows again and again (~20 % of the time here).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _without_cyclic_gc():
         for offset, value, source, timestamp_ms in records:
             at = received.get(timestamp_ms)
             if at is None:
@@ -365,18 +362,30 @@ def normalise_chunk(
                 rows.append(row)
             elif reject is not None:
                 rejects.append(reject)
+    return rows, rejects
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Parsed JSON, rows and their Arrow columns hold no reference cycles, so reference
+    counting frees them all; the cyclic collector would only walk the growing rows again and
+    again (~20 % of a worker's time)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()
-    return rows, rejects
 
 
 def normalise_chunk_table(
     records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
 ) -> tuple[pa.Table, list[tuple]]:
     """normalise_chunk with the rows as an Arrow table: what the worker processes return."""
-    rows, rejects = normalise_chunk(records, partition, salt)
-    return statement_table(rows), rejects
+    with _without_cyclic_gc():
+        rows, rejects = normalise_chunk(records, partition, salt)
+        return statement_table(rows), rejects
 
 
 def _parent_gone(pid: int) -> bool:
@@ -408,6 +417,7 @@ def _worker_start(parent: int) -> None:
     other alive. A SIGKILLed transform left three processes behind.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    gc.freeze()  # the modules it imported live as long as it does: not for the collector to walk
 
 
 _pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}

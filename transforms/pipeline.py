@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -156,6 +157,24 @@ def _counters(result: Any) -> dict[str, int]:
     return counters
 
 
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Move what the process holds so far (Beam, pandas, pyarrow, the settings: millions of
+    objects that live as long as it does) out of the cyclic collector's sight, once.
+
+    A run's batches survive the young generations while they are in flight, so the
+    collector runs full collections, and each walked every object of the process: 15 of
+    ~100 ms in a run of 210k statements, 10 µs a statement on the reading thread that the
+    run waits for. After `gc.freeze()` they walk only what the run itself made.
+    """
+    global _frozen
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
+
+
 def run_until_caught_up(
     settings: Settings, beam_args: Sequence[str] = (), batch_size: int | None = None
 ) -> TransformSummary:
@@ -164,6 +183,7 @@ def run_until_caught_up(
     if not ranges:
         return TransformSummary([], {})
     options = pipeline_options(settings, beam_args)
+    _freeze_startup_objects()
     pipeline = beam.Pipeline(options=options)
     _ = (
         pipeline
