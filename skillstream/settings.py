@@ -59,8 +59,9 @@ class Settings:
     # Processes that parse, validate and normalise next to the one that reads and lands
     # (1: all in one process).
     transform_workers: int = 2
-    # The client that reads Kafka in the transform: kafka-python or confluent-kafka.
-    kafka_client: str = "kafka-python"
+    # The client that reads Kafka in the transform: confluent-kafka (librdkafka, the faster
+    # reader) or kafka-python (pure Python, the client of everything else).
+    kafka_client: str = "confluent-kafka"
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
     baseline_cohort: str = "control"

@@ -29,9 +29,9 @@ def test_a_bad_value_names_its_origin(tmp_path: Path) -> None:
 
 
 def test_the_kafka_client_is_one_of_the_two_it_can_be(tmp_path: Path) -> None:
-    assert load(environ={}, cwd=tmp_path).kafka_client == "kafka-python"
-    chosen = load(environ={"SKILLSTREAM_KAFKA_CLIENT": "confluent-kafka"}, cwd=tmp_path)
-    assert chosen.kafka_client == "confluent-kafka"
+    assert load(environ={}, cwd=tmp_path).kafka_client == "confluent-kafka"
+    chosen = load(environ={"SKILLSTREAM_KAFKA_CLIENT": "kafka-python"}, cwd=tmp_path)
+    assert chosen.kafka_client == "kafka-python"
     (tmp_path / "skillstream.toml").write_text('kafka_client = "librdkafka"\n')
     with pytest.raises(
         SettingsError, match=r"kafka_client: expected one of kafka-python, confluent"
