@@ -160,13 +160,21 @@ def _write(
         # (found by id_key, an integer, rather than by scanning every landed id). Only the
         # keys are classified; the rows (with their statement JSON) are copied once, by
         # the INSERTs, found by offset (unique within a batch: one partition).
+        # The landed rows are found in two steps: first their row ids, by id_key alone, then
+        # their ids and hashes. In one step DuckDB's scan reads statement_id and content_hash
+        # for every vector the key filter leaves a row in, and its Bloom filter leaves ~1 %
+        # of rows, so every vector: at 750k checkpointed statements 56 ms a batch, now 20.
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE batch_classified AS
-            WITH landed AS MATERIALIZED (
-                SELECT statement_id, content_hash FROM raw.statements
+            WITH landed_rows AS MATERIALIZED (
+                SELECT rowid AS row_id FROM raw.statements
                 WHERE id_key IN (SELECT {warehouse.id_key("statement_id")} FROM incoming)
                    OR id_key IS NULL
+            ),
+            landed AS MATERIALIZED (
+                SELECT statement_id, content_hash FROM raw.statements
+                WHERE rowid IN (SELECT row_id FROM landed_rows)
             ),
             ranked AS (
                 SELECT
