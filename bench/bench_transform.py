@@ -10,9 +10,10 @@ One generated file of N simulated statements (about 1 KB each), in one run:
 (b) `skillstream ingest file` -> Kafka (a real single-node broker of its own);
 (c) `skillstream transform --until-caught-up` Kafka -> DuckDB: statements/s, c/a, peak RSS,
     once with each Kafka client the transform can read with (`kafka_client`), each into a
-    warehouse of its own. This VM's speed drifts by up to 2x over minutes, so (a) is measured
-    again just before each (c) run and c/a is taken against that adjacent yardstick; the
-    ratio against the first (a) is recorded too;
+    warehouse of its own, with the CPU seconds the machine spent busy meanwhile (per
+    statement: the cost of the work, whatever the wall time). This VM's speed drifts by up
+    to 2x over minutes, so (a) is measured again just before each (c) run and c/a is taken
+    against that adjacent yardstick; the ratio against the first (a) is recorded too;
 (d) `skillstream transform --follow` at light load (a few hundred statements/s): freshness,
     Kafka record timestamp -> `landed_at`, p50/p95, with each client.
 
@@ -77,6 +78,16 @@ def _cli(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat: all but idle,
+    iowait and steal). Over a run this counts the transform's worker processes, DuckDB's
+    threads and the broker alike: the work the run cost, steadier than wall time on a VM
+    whose speed drifts."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(settings: Settings, *args: str) -> tuple[float, float, bytes]:
@@ -210,12 +221,16 @@ def main(argv: list[str] | None = None) -> None:
                     path, statements, root / f"yardstick-{client}.duckdb"
                 )
                 print(f"(a) again, before (c) with {client}: {adjacent_a[client]}", flush=True)
+                busy = _busy_cpu_seconds()
                 seconds, rss, out = _timed(reading, "transform", "--until-caught-up", "-q", *extra)
+                busy = _busy_cpu_seconds() - busy
                 counters = orjson.loads(out)
                 assert counters["statements_landed"] == statements, counters
                 c[client] = {
                     "seconds": round(seconds, 1),
                     "statements_per_s": round(statements / seconds),
+                    "machine_cpu_seconds": round(busy, 1),
+                    "machine_cpu_us_per_statement": round(busy / statements * 1e6, 1),
                     "peak_rss_mib": rss,
                     "batch_size": args.batch_size or settings.transform_batch_size,
                 }
