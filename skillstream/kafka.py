@@ -4,7 +4,7 @@ kafka-python is the client of producers, topics and offsets. Producers are idemp
 acks=all, so an acknowledged send is on the broker and a retried send is never written twice.
 The transform's reading of partitions (`partition_reader`) uses confluent-kafka (librdkafka)
 by default, the setting `kafka_client`: it decodes records in C, where kafka-python spends
-~25 µs of Python a record, and in a transform run ~50 µs of CPU a statement more in all
+~25 µs of Python a record, and in a transform run ~35–50 µs of CPU a statement more in all
 (docs/transform.md). `kafka_client = "kafka-python"` reads with kafka-python instead.
 """
 
