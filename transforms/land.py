@@ -156,14 +156,13 @@ def _write(
     con.register("incoming", incoming)
     con.register("incoming_rejects", rejects)
     try:
-        # First occurrence of each id in the batch, then sorted against what has landed
-        # (found by id_key, an integer, rather than by scanning every landed id). Only the
-        # keys are classified; the rows (with their statement JSON) are copied once, by
-        # the INSERTs, found by offset (unique within a batch: one partition).
-        # The landed rows are found in two steps: first their row ids, by id_key alone, then
-        # their ids and hashes. In one step DuckDB's scan reads statement_id and content_hash
-        # for every vector the key filter leaves a row in, and its Bloom filter leaves ~1 %
-        # of rows, so every vector: at 750k checkpointed statements 56 ms a batch, now 20.
+        # First occurrence of each id in the batch, then sorted against what has landed. Only
+        # the keys are classified; the rows (with their statement JSON) are copied once, by
+        # the INSERTs, found by offset (unique within a batch: one partition). Earlier copies
+        # are found in two steps: the row ids whose id_key (an integer) matches, then only
+        # those rows' ids and hashes. In one step DuckDB's scan would read statement_id and
+        # content_hash for every vector its Bloom filter leaves a row in (~1 % of rows pass,
+        # so nearly every vector): at 750k checkpointed statements 56 ms a batch, not 20.
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE batch_classified AS
@@ -203,7 +202,7 @@ def _write(
             ).fetchall()
         )
         # Each write below only when it has rows to write: a statement that writes nothing
-        # still plans and scans (~7 ms a batch for the two quarantine INSERTs alone).
+        # still plans and scans (~6 ms a batch for the two quarantine INSERTs alone).
         if outcome_counts.get("new"):
             _insert_new(con, now)
         if outcome_counts.get("conflict"):
