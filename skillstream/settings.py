@@ -56,6 +56,11 @@ class Settings:
     broker_heap: str = "768m"
     beam_runner: str = "FnApiRunner"
     transform_batch_size: int = 5000
+    # Records the landing gathers into one transaction from consecutive batches of a partition
+    # while catching up: DuckDB writes an insert of a row group (122,880 rows) or more straight
+    # to the database file, once; smaller ones go through the WAL and are written again at
+    # the checkpoint. Two row groups: 1M statements land in ~12 s, not ~38 s (batches of 5000).
+    transform_land_rows: int = 245_760
     # Processes that parse, validate and normalise next to the one that reads and lands
     # (1: all in one process).
     transform_workers: int = 2

@@ -106,5 +106,13 @@ class ReadPartitionRange(beam.DoFn):
             else:
                 continue
             self._read.inc(len(records))
-            yield KafkaBatch(work.topic, work.partition, batch_start, end, records, skipped_from)
+            yield KafkaBatch(
+                work.topic,
+                work.partition,
+                batch_start,
+                end,
+                records,
+                skipped_from,
+                closes_range=end == work.end,
+            )
             batch_start, records, skipped_from = end, [], None

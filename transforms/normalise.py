@@ -141,6 +141,7 @@ class KafkaBatch:
     end: int
     records: list[KafkaRecord]
     skipped_from: int | None = None  # offsets [skipped_from, start) left Kafka before landing
+    closes_range: bool = False  # the last batch of the range read: what follows waits for it
 
 
 @dataclass
@@ -156,6 +157,37 @@ class NormalisedBatch:
     rows: list[tuple] | pa.Table = field(default_factory=list)
     rejects: list[tuple] = field(default_factory=list)
     skipped_from: int | None = None
+    closes_range: bool = False
+
+    @property
+    def records(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def continued_by(self, later: NormalisedBatch) -> bool:
+        """Whether `later` starts where this one ends, in the same partition, with no gap."""
+        return (
+            later.topic == self.topic
+            and later.partition == self.partition
+            and later.start == self.end
+            and later.skipped_from is None
+        )
+
+
+def merged(batches: list[NormalisedBatch]) -> NormalisedBatch:
+    """Consecutive batches of one partition (each `continued_by` the next) as one batch."""
+    if len(batches) == 1:
+        return batches[0]
+    first, last = batches[0], batches[-1]
+    return NormalisedBatch(
+        first.topic,
+        first.partition,
+        first.start,
+        last.end,
+        rows=pa.concat_tables([statement_table(b.rows) for b in batches]),
+        rejects=[r for b in batches for r in b.rejects],
+        skipped_from=first.skipped_from,
+        closes_range=last.closes_range,
+    )
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -33,6 +33,9 @@ from tests.conftest import CORPUS, make_settings, run_cli
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("kafka_client", ["kafka-python"])]
 
 BATCH = "200"
+# Records a landing transaction gathers (transform_land_rows): five batches, so that kills
+# also come between the batches of one transaction, and a run lands several transactions.
+LAND_ROWS = 1000
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 
@@ -172,6 +175,7 @@ def test_a_second_run_lands_nothing_new(client_settings: Settings, tmp_path: Pat
 def test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice(
     client_settings: Settings, tmp_path: Path
 ) -> None:
+    client_settings = client_settings.with_overrides(transform_land_rows=LAND_ROWS)
     produced = produce_simulated(client_settings, tmp_path, learners=2000)
     invalid = [b'{"id": "not-a-statement"}', b"{oops", b"", b'{"a": 1, "a": 2}'] * 10
     produce_raw(client_settings, invalid)
@@ -271,7 +275,7 @@ def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 def test_the_broker_stopped_and_restarted_mid_run_loses_nothing(
     own_broker: Settings, kafka_client: str, tmp_path: Path
 ) -> None:
-    own_broker = own_broker.with_overrides(kafka_client=kafka_client)
+    own_broker = own_broker.with_overrides(kafka_client=kafka_client, transform_land_rows=LAND_ROWS)
     produced = produce_simulated(own_broker, tmp_path, learners=1500)
     run = Transform(
         own_broker,

@@ -55,6 +55,7 @@ def test_a_range_is_read_in_batches_in_offset_order(client_settings: Settings) -
     batches = read(client_settings, PartitionRange(topic, 0, 5, 23), batch_size=10)
 
     assert [(b.start, b.end) for b in batches] == [(5, 15), (15, 23)]
+    assert [b.closes_range for b in batches] == [False, True]  # the landing waits for no more
     records = [r for b in batches for r in b.records]
     assert [r.offset for r in records] == list(range(5, 23))
     assert records[0].value == b"record 5"
@@ -87,6 +88,7 @@ def test_ranges_that_end_in_or_span_control_records_close(client_settings: Setti
     first = read(client_settings, PartitionRange(topic, 0, 0, 4), batch_size=10)
 
     assert [(b.start, b.end) for b in first] == [(0, 4)]
+    assert first[0].closes_range
     assert [r.value for r in first[0].records] == [b"a", b"b", b"c"]
 
     produce_transaction(client_settings, [b"d", b"e"], f"{topic}-2")
@@ -97,6 +99,7 @@ def test_ranges_that_end_in_or_span_control_records_close(client_settings: Setti
     spanned = read(client_settings, PartitionRange(topic, 0, 4, end), batch_size=2)
 
     assert spanned[0].start == 4 and spanned[-1].end == end
+    assert [b.closes_range for b in spanned] == [False] * (len(spanned) - 1) + [True]
     assert all(a.end == b.start for a, b in itertools.pairwise(spanned))
     assert [r.value for b in spanned for r in b.records] == [b"d", b"e", b"f"]
 

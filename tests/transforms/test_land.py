@@ -5,7 +5,7 @@ import pytest
 
 from skillstream import warehouse
 from skillstream.settings import Settings
-from skillstream.transforms.land import OffsetGap, land_batch
+from skillstream.transforms.land import LandBatches, OffsetGap, land_batch
 from skillstream.transforms.normalise import STATEMENT_COLUMNS, NormalisedBatch, statement_table
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -212,3 +212,30 @@ def test_a_failing_dead_letter_send_lands_nothing(con) -> None:
         land_batch(con, batch(0, 2, [row("a", 0)], [(0, 1, None, "f", ["bad"], "x")]), unreachable)
     assert landed(con) == [] and quarantined(con) == []
     assert con.execute("SELECT count(*) FROM raw.ingest_offsets").fetchone()[0] == 0
+
+
+def test_consecutive_batches_of_a_partition_land_in_one_transaction(settings, con) -> None:
+    """While catching up, batches gather up to `land_rows` records a transaction (DuckDB writes
+    large inserts once, straight to the file); a range's last batch, a batch that does not
+    continue the gathered ones and the end of the bundle land what is gathered at once."""
+    lander = LandBatches(settings, land_rows=4)
+    lander._con, lander._dead_letters, lander._salt = con, None, None
+    batches = [
+        batch(0, 2, [row("a", 0)], [(0, 1, None, "file", ["bad"], "x")]),
+        batch(2, 4, [row("b", 2), row("c", 3)]),  # 4 records gathered: 0..4 lands
+        batch(4, 5, [row("d", 4)]),
+        NormalisedBatch("t", 1, 0, 1, [row("f", 0)]),  # partition 1: 4..5 of 0 lands first
+        NormalisedBatch("t", 1, 1, 2, [row("g", 1)], closes_range=True),  # its 0..2 lands now
+        batch(5, 6, [row("e", 5)]),
+    ]
+    lander.start_bundle()
+    landed_per_batch = [
+        [(c["landed"], c.get("quarantined")) for c in lander.process(b)] for b in batches
+    ]
+    assert landed_per_batch == [[], [(3, 1)], [], [(1, 0)], [(2, 0)], []]
+    offsets = "SELECT kafka_partition, next_offset FROM raw.ingest_offsets ORDER BY 1"
+    assert con.execute(offsets).fetchall() == [(0, 5), (1, 2)]  # 5..6 is gathered
+    assert [w.value["landed"] for w in lander.finish_bundle()] == [1]
+    assert con.execute(offsets).fetchall() == [(0, 6), (1, 2)]
+    assert sorted(r[0] for r in landed(con)) == ["a", "b", "c", "d", "e", "f", "g"]
+    assert quarantined(con) == [(1, None, ["bad"])]

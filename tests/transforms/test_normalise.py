@@ -5,6 +5,7 @@ from datetime import datetime
 
 import apache_beam as beam
 import orjson
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -131,7 +132,8 @@ def test_the_kafka_timestamp_is_kept_for_freshness() -> None:
     assert fields["kafka_timestamp"] == datetime(2026, 7, 1, 10, 0)
 
 
-def test_batches_split_over_worker_processes_come_out_whole_and_in_order() -> None:
+@pytest.mark.parametrize("ahead", [1, 2, 5])
+def test_batches_split_over_worker_processes_come_out_whole_and_in_order(ahead: int) -> None:
     batches = [
         KafkaBatch(
             "t",
@@ -161,7 +163,7 @@ def test_batches_split_over_worker_processes_come_out_whole_and_in_order() -> No
             pipeline
             | beam.Create([batches])
             | beam.FlatMap(lambda bs: bs)
-            | beam.ParDo(NormaliseBatches("s", workers=2))
+            | beam.ParDo(NormaliseBatches("s", workers=2, ahead=ahead))
             | beam.Map(
                 lambda b: (
                     b.start,
