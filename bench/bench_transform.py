@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
                     "machine_cpu_us_per_statement": round(busy / statements * 1e6, 1),
                     "peak_rss_mib": rss,
                     "batch_size": args.batch_size or settings.transform_batch_size,
+                    "land_rows": settings.transform_land_rows,
                 }
                 print(f"(c) transform --until-caught-up, {client}: {c[client]}", flush=True)
             d: dict[str, dict[str, Any]] = {}
