@@ -502,7 +502,11 @@ def forget_learner(learner: str | None, learner_id: str | None, quiet: bool) -> 
     "--follow", "mode", flag_value="follow", help="Keep landing micro-batches until SIGTERM."
 )
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=None, help="Statements per landed batch."
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Records per batch read and normalised (transform_batch_size); the landing gathers "
+    "consecutive batches up to transform_land_rows records a transaction.",
 )
 @click.option(
     "--interval",

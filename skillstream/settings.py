@@ -221,6 +221,13 @@ def _load_roi(file_section: Any, environ: Mapping[str, str], origin: str) -> Roi
 
 # Settings that take one of a few words.
 CHOICES = {"kafka_client": ("kafka-python", "confluent-kafka")}
+# Counts with a least value (transform_land_rows 0: every batch lands on its own).
+MINIMUMS = {
+    "partitions": 1,
+    "transform_batch_size": 1,
+    "transform_workers": 1,
+    "transform_land_rows": 0,
+}
 
 
 def _coerce(name: str, raw: Any, origin: str) -> Any:
@@ -231,12 +238,16 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
         if kind == "Path":
             return Path(os.path.expanduser(str(raw)))
         if kind == "int":
-            return int(raw)
-        if kind == "float":
+            number = int(raw)
+        elif kind == "float":
             return float(raw)
+        else:
+            return str(raw)
     except (TypeError, ValueError):
         raise SettingsError(f"{origin}: expected {kind}, got {raw!r}") from None
-    return str(raw)
+    if number < MINIMUMS.get(name, number):
+        raise SettingsError(f"{origin}: must be at least {MINIMUMS[name]}, got {number}")
+    return number
 
 
 def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:

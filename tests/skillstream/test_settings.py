@@ -28,6 +28,16 @@ def test_a_bad_value_names_its_origin(tmp_path: Path) -> None:
         load(environ={"SKILLSTREAM_PARTITIONS": "many"}, cwd=tmp_path)
 
 
+def test_counts_below_their_least_value_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SKILLSTREAM_TRANSFORM_BATCH_SIZE: must be at least 1"):
+        load(environ={"SKILLSTREAM_TRANSFORM_BATCH_SIZE": "0"}, cwd=tmp_path)
+    (tmp_path / "skillstream.toml").write_text("transform_land_rows = -5\n")
+    with pytest.raises(SettingsError, match=r"transform_land_rows: must be at least 0, got -5"):
+        load(environ={}, cwd=tmp_path)
+    (tmp_path / "skillstream.toml").write_text("transform_land_rows = 0\n")
+    assert load(environ={}, cwd=tmp_path).transform_land_rows == 0  # each batch on its own
+
+
 def test_the_kafka_client_is_one_of_the_two_it_can_be(tmp_path: Path) -> None:
     assert load(environ={}, cwd=tmp_path).kafka_client == "confluent-kafka"
     chosen = load(environ={"SKILLSTREAM_KAFKA_CLIENT": "kafka-python"}, cwd=tmp_path)
