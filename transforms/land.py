@@ -368,7 +368,7 @@ class LandBatches(beam.DoFn):
 
     def __init__(self, settings: Settings, land_rows: int | None = None) -> None:
         self._settings = settings
-        self._land_rows = land_rows or settings.transform_land_rows
+        self._land_rows = settings.transform_land_rows if land_rows is None else land_rows
         self._counters = {
             name: beam.metrics.Metrics.counter("skillstream", f"statements_{name}")
             for name in OUTCOMES
@@ -406,20 +406,18 @@ class LandBatches(beam.DoFn):
 
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         if self._gathered and not self._gathered[-1].continued_by(batch):
-            yield self._land(merged(self._gathered))
-            self._gathered = []
+            yield self._land_gathered()
         self._gathered.append(batch)
-        if batch.closes_range or sum(b.records for b in self._gathered) >= self._land_rows:
-            yield self._land(merged(self._gathered))
-            self._gathered = []
+        if batch.closes_range or sum(b.record_count for b in self._gathered) >= self._land_rows:
+            yield self._land_gathered()
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
         if self._gathered:
-            counts = self._land(merged(self._gathered))
-            self._gathered = []
-            yield WindowedValue(counts, MIN_TIMESTAMP, (GlobalWindow(),))
+            yield WindowedValue(self._land_gathered(), MIN_TIMESTAMP, (GlobalWindow(),))
 
-    def _land(self, batch: NormalisedBatch) -> dict[str, int]:
+    def _land_gathered(self) -> dict[str, int]:
+        """Land the gathered batches as one, in one transaction; gather anew."""
+        batch, self._gathered = merged(self._gathered), []
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
         counts = land_batch(self._con, batch, self._dead_letters, salt=self._salt)

@@ -160,7 +160,8 @@ class NormalisedBatch:
     closes_range: bool = False
 
     @property
-    def records(self) -> int:
+    def record_count(self) -> int:
+        """Records of Kafka it accounts for: its valid rows and its rejections."""
         return len(self.rows) + len(self.rejects)
 
     def continued_by(self, later: NormalisedBatch) -> bool:
