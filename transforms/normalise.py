@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from skillstream.xapi.identity import canonical_ifi, learner_id
 from skillstream.xapi.profile import COURSE_TYPE, EXT_ATTRIBUTES, EXT_SKILL, VOIDED_VERB
@@ -34,6 +35,11 @@ from skillstream.xapi.statements import (
 )
 from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
+
+try:  # the compiled normaliser (native/), built by `make`; Python is its reference
+    import skillstream_native as _native
+except ImportError:  # pragma: no cover - a machine without Rust runs the Python normaliser
+    _native = None
 
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
 
@@ -375,7 +381,7 @@ def _normalise_payload(
         return reject(errors, statement.get("id") if isinstance(statement, dict) else None)
     try:
         return normalise(statement, salt, partition, offset, source, received), None
-    except (KeyError, TypeError, ValueError) as error:  # a rule the validator does not cover yet
+    except (KeyError, TypeError, ValueError, OverflowError) as error:  # a rule the validator lacks
         return reject([f"$: cannot be normalised: {error!r}"], statement.get("id"))
 
 
@@ -384,18 +390,30 @@ def normalise_chunk(
 ) -> tuple[list[tuple], list[tuple]]:
     """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
     rows, rejects = [], []
-    received: dict[int, datetime] = {}  # records of a batch share a few timestamps
     with _without_cyclic_gc():
-        for offset, value, source, timestamp_ms in records:
-            at = received.get(timestamp_ms)
-            if at is None:
-                at = received[timestamp_ms] = _utc(timestamp_ms)
-            row, reject = _normalise_payload(value or b"", offset, source, at, partition, salt)
+        for _, row, reject in _normalised(records, range(len(records)), partition, salt):
             if row is not None:
                 rows.append(row)
             elif reject is not None:
                 rejects.append(reject)
     return rows, rejects
+
+
+def _normalised(
+    records: list[tuple[int, bytes | None, str | None, int]],
+    positions: Iterable[int],
+    partition: int,
+    salt: str,
+) -> Iterator[tuple[int, tuple | None, tuple | None]]:
+    """(position, row, reject) of the records at `positions`, the Python way."""
+    received: dict[int, datetime] = {}  # records of a batch share a few timestamps
+    for position in positions:
+        offset, value, source, timestamp_ms = records[position]
+        at = received.get(timestamp_ms)
+        if at is None:
+            at = received[timestamp_ms] = _utc(timestamp_ms)
+        row, reject = _normalise_payload(value or b"", offset, source, at, partition, salt)
+        yield position, row, reject
 
 
 @contextlib.contextmanager
@@ -415,10 +433,79 @@ def _without_cyclic_gc() -> Iterator[None]:
 def normalise_chunk_table(
     records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
 ) -> tuple[pa.Table, list[tuple]]:
-    """normalise_chunk with the rows as an Arrow table: what the worker processes return."""
+    """normalise_chunk with the rows as an Arrow table: what the worker processes return.
+
+    With the compiled normaliser (`skillstream_native`, built from native/ by `make`) the
+    statements it is sure of are normalised there, into Arrow buffers, and only the rest
+    (the invalid ones, and shapes it leaves to Python) take the Python way; the rows keep
+    the records' order either way. `SKILLSTREAM_NATIVE=0` turns it off.
+    """
     with _without_cyclic_gc():
-        rows, rejects = normalise_chunk(records, partition, salt)
-        return statement_table(rows), rejects
+        if native_normaliser() is None:
+            rows, rejects = normalise_chunk(records, partition, salt)
+            return statement_table(rows), rejects
+        return _native_chunk_table(records, partition, salt)
+
+
+def native_normaliser() -> Any:
+    """The compiled normaliser module, or None when it is not built or turned off."""
+    if os.environ.get("SKILLSTREAM_NATIVE", "1") == "0":
+        return None
+    return _native
+
+
+def _buffers_array(kind: pa.DataType, length: int, buffers: tuple) -> pa.Array:
+    """An array of `kind` from the buffers the compiled normaliser returns for a column."""
+    if pa.types.is_list(kind):
+        offsets, item_offsets, item_data = buffers
+        items = pa.Array.from_buffers(
+            pa.string(),
+            len(item_offsets) // 4 - 1,
+            [None, pa.py_buffer(item_offsets), pa.py_buffer(item_data)],
+        )
+        return pa.Array.from_buffers(kind, length, [None, pa.py_buffer(offsets)], children=[items])
+    validity, nulls, *data = buffers
+    return pa.Array.from_buffers(
+        kind, length, [pa.py_buffer(validity), *map(pa.py_buffer, data)], null_count=nulls
+    )
+
+
+def _native_chunk_table(
+    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
+) -> tuple[pa.Table, list[tuple]]:
+    offsets, values, sources, stamps = (
+        (list(c) for c in zip(*records, strict=True)) if records else ([], [], [], [])
+    )
+    made, declined, buffers = _native.normalise_batch(values, salt)
+    positions = pa.Array.from_buffers(pa.uint32(), len(made) // 4, [None, pa.py_buffer(made)])
+    count = len(positions)
+    columns: dict[str, pa.Array] = {
+        name: _buffers_array(STATEMENT_SCHEMA.field(name).type, count, column)
+        for name, column in buffers.items()
+    }
+    received = pa.array(stamps, pa.int64()).take(positions)
+    received = pc.multiply(received, 1000).cast(pa.timestamp("us"))
+    columns["stored_at"] = pc.coalesce(columns["stored_at"], received)
+    columns["occurred_at"] = pc.coalesce(columns["occurred_at"], columns["stored_at"])
+    columns["source"] = pa.array(sources, pa.string()).take(positions)
+    columns["kafka_partition"] = pa.repeat(pa.scalar(partition, pa.int32()), count)
+    columns["kafka_offset"] = pa.array(offsets, pa.int64()).take(positions)
+    columns["kafka_timestamp"] = received
+    table = pa.Table.from_arrays([columns[n] for n in STATEMENT_COLUMNS], schema=STATEMENT_SCHEMA)
+    if not declined:
+        return table, []
+    rows, rejects, python_positions = [], [], []
+    for position, row, reject in _normalised(records, declined, partition, salt):
+        if row is not None:
+            rows.append(row)
+            python_positions.append(position)
+        elif reject is not None:
+            rejects.append(reject)
+    if not rows:
+        return table, rejects
+    # the Python rows go back where their records were: the landing keeps the first of an id
+    order = pc.sort_indices(pa.concat_arrays([positions, pa.array(python_positions, pa.uint32())]))
+    return pa.concat_tables([table, statement_table(rows)]).take(order), rejects
 
 
 def _parent_gone(pid: int) -> bool:

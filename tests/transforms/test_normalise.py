@@ -98,6 +98,15 @@ def test_bad_input_is_rejected_whole_with_reasons() -> None:
     assert reject[4] == ["verb.id: is required and must be an IRI string"]
 
 
+def test_a_valid_time_beyond_what_utc_can_hold_is_rejected_not_raised() -> None:
+    """Year 1 at +01:00 is a valid xAPI timestamp, but its UTC instant falls before year 1:
+    a reason in quarantine, not an OverflowError that ends the worker (found by fuzzing)."""
+    early = dict(STATEMENT, timestamp="0001-01-01T00:00:00+01:00")
+    row, reject = normalise_record(record(orjson.dumps(early)), 0, "s")
+    assert row is None
+    assert reject[4] == ["$: cannot be normalised: OverflowError('date value out of range')"]
+
+
 def test_normalise_batches_splits_valid_from_invalid() -> None:
     batch = KafkaBatch(
         "t", 0, 10, 13, [record(orjson.dumps(STATEMENT), 10), record(b"[]", 11), record(b"", 12)]
