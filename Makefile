@@ -18,7 +18,22 @@ help: ## list the targets
 
 setup: python broker chromium tools ## .venv with the project, the Kafka broker jars, Chromium, test tools
 
-python: $(VENV)/.installed
+python: $(VENV)/.installed $(VENV)/.native
+
+# The compiled normaliser (native/, Rust): the transform's fast path. Built with the machine's
+# Rust (cargo on PATH or in ~/.cargo/bin) and crates from crates.io; without Rust the
+# transform normalises in Python, with the same results at ~4x the CPU.
+CARGO := $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
+NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+
+$(VENV)/.native: $(VENV)/.installed $(NATIVE_SOURCES)
+ifneq ($(CARGO),)
+	PATH="$(dir $(CARGO)):$$PATH" $(UV) pip install --quiet --python $(BIN)/python \
+	  --reinstall-package skillstream-native ./native
+	@touch $@
+else
+	@echo "note: no Rust toolchain (cargo): skipping native/; the transform normalises in Python"
+endif
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "missing: Python 3.11 ($(PYTHON) not on PATH)"; exit 1; }
@@ -52,10 +67,14 @@ lock: ## re-resolve requirements.lock from pyproject.toml (and the test tools' l
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 	$(UV) pip compile tests/tools/requirements.in --python-version 3.11 -o tests/tools/requirements.lock
 
-lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
+lint: $(VENV)/.installed ## ruff (lint + format check), mypy, and rustfmt + clippy for native/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy skillstream ingestion transforms quality dashboards
+ifneq ($(CARGO),)
+	PATH="$(dir $(CARGO)):$$PATH" cargo fmt --manifest-path native/Cargo.toml --check
+	PATH="$(dir $(CARGO)):$$PATH" cargo clippy --manifest-path native/Cargo.toml --quiet -- -D warnings
+endif
 
 format: $(VENV)/.installed ## apply ruff's formatting and fixes
 	$(BIN)/ruff format .

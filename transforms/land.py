@@ -8,11 +8,13 @@ refused.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import apache_beam as beam
 import duckdb
@@ -364,6 +366,12 @@ class LandBatches(beam.DoFn):
     records: a range's last batch, a batch that does not continue the ones gathered, and the
     end of the bundle land what is gathered at once, so `--follow`'s small rounds land as they
     come. Beam counters `statements_<outcome>` count every outcome (OUTCOMES).
+
+    A transaction lands on a thread of its own while the bundle reads and normalises what
+    comes next (DuckDB and librdkafka release the GIL): one at a time, in order, so a
+    partition's offsets still only move forward and each commit holds everything before it.
+    The next transaction starts after the one before has committed, and the bundle ends after
+    the last has: an error in one is raised in the bundle, as before.
     """
 
     def __init__(self, settings: Settings, land_rows: int | None = None) -> None:
@@ -392,8 +400,12 @@ class LandBatches(beam.DoFn):
         # table has more row groups than it needs (17 for 1M statements, where 9 would do).
         self._con.execute("SET max_vacuum_tasks = 0")
         self._dead_letters = KafkaDeadLetters(self._settings)
+        self._landing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="landing")
 
     def teardown(self) -> None:
+        landing = getattr(self, "_landing", None)
+        if landing is not None:  # a transaction in flight ends before its connection closes
+            landing.shutdown(wait=True, cancel_futures=True)
         con = getattr(self, "_con", None)
         if con is not None:
             con.close()
@@ -403,25 +415,50 @@ class LandBatches(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._gathered: list[NormalisedBatch] = []
+        self._in_flight: concurrent.futures.Future[dict[str, int]] | None = None
 
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         if self._gathered and not self._gathered[-1].continued_by(batch):
-            yield self._land_gathered()
+            yield from self._land_gathered()
         self._gathered.append(batch)
         if batch.closes_range or sum(b.record_count for b in self._gathered) >= self._land_rows:
-            yield self._land_gathered()
+            yield from self._land_gathered()
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
         if self._gathered:
-            yield WindowedValue(self._land_gathered(), MIN_TIMESTAMP, (GlobalWindow(),))
+            yield from (wrap(c) for c in self._land_gathered())
+        counts = self._committed()
+        if counts is not None:
+            yield wrap(counts)
 
-    def _land_gathered(self) -> dict[str, int]:
-        """Land the gathered batches as one, in one transaction; gather anew."""
+    def _land_gathered(self) -> Iterator[dict[str, int]]:
+        """Land the gathered batches as one, in one transaction, once the transaction before
+        has committed (its counts are yielded); gather anew."""
+        counts = self._committed()
+        if counts is not None:
+            yield counts
         batch, self._gathered = merged(self._gathered), []
+        self._in_flight = self._landing.submit(self._land, batch)
+
+    def _land(self, batch: NormalisedBatch) -> dict[str, int]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
         counts = land_batch(self._con, batch, self._dead_letters, salt=self._salt)
         log.info("committed %s %s", label, counts)
+        return counts
+
+    def _committed(self) -> dict[str, int] | None:
+        """Wait for the transaction in flight (raising its error); count what it landed. The
+        counters are counted here: Beam's metrics belong to the bundle's thread."""
+        future, self._in_flight = self._in_flight, None
+        if future is None:
+            return None
+        counts = future.result()
         for name, value in counts.items():
             self._counters[name].inc(value)
         return counts
+
+
+def wrap(value: Any) -> WindowedValue:
+    """An element yielded from finish_bundle, in the global window."""
+    return WindowedValue(value, MIN_TIMESTAMP, (GlobalWindow(),))

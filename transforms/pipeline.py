@@ -21,14 +21,12 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from skillstream import warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.kafka_read import PartitionRange, ReadPartitionRange, plan_ranges
-from skillstream.transforms.land import LandBatches
+from skillstream.transforms.land import LandBatches, wrap
 from skillstream.transforms.normalise import (
     KafkaBatch,
     NormalisedBatch,
@@ -106,7 +104,7 @@ class NormaliseBatches(beam.DoFn):
         while self._pending:
             batch, futures = self._pending.popleft()
             out = self._collect(batch, (f.result() for f in futures))
-            yield WindowedValue(out, MIN_TIMESTAMP, (GlobalWindow(),))
+            yield wrap(out)
 
 
 # Batches the workers hold while the reading process lands: a gathered transaction of 245,760

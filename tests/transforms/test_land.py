@@ -1,3 +1,4 @@
+import concurrent.futures
 from datetime import datetime
 
 import duckdb
@@ -217,9 +218,11 @@ def test_a_failing_dead_letter_send_lands_nothing(con) -> None:
 def test_consecutive_batches_of_a_partition_land_in_one_transaction(settings, con) -> None:
     """While catching up, batches gather up to `land_rows` records a transaction (DuckDB writes
     large inserts once, straight to the file); a range's last batch, a batch that does not
-    continue the gathered ones and the end of the bundle land what is gathered at once."""
+    continue the gathered ones and the end of the bundle land what is gathered at once.
+    A transaction lands on the landing thread; its counts come when the next one starts."""
     lander = LandBatches(settings, land_rows=4)
     lander._con, lander._dead_letters, lander._salt = con, None, None
+    lander._landing = concurrent.futures.ThreadPoolExecutor(1)
     batches = [
         batch(0, 2, [row("a", 0)], [(0, 1, None, "file", ["bad"], "x")]),
         batch(2, 4, [row("b", 2), row("c", 3)]),  # 4 records gathered: 0..4 lands
@@ -228,14 +231,20 @@ def test_consecutive_batches_of_a_partition_land_in_one_transaction(settings, co
         NormalisedBatch("t", 1, 1, 2, [row("g", 1)], closes_range=True),  # its 0..2 lands now
         batch(5, 6, [row("e", 5)]),
     ]
-    lander.start_bundle()
-    landed_per_batch = [
-        [(c["landed"], c.get("quarantined")) for c in lander.process(b)] for b in batches
-    ]
-    assert landed_per_batch == [[], [(3, 1)], [], [(1, 0)], [(2, 0)], []]
     offsets = "SELECT kafka_partition, next_offset FROM raw.ingest_offsets ORDER BY 1"
+    lander.start_bundle()
+    landed_per_batch = []
+    for b in batches:
+        landed_per_batch.append([(c["landed"], c.get("quarantined")) for c in lander.process(b)])
+        if b.partition == 1 and b.start == 0:  # the transaction 4..5 of 0 is in flight
+            assert lander._in_flight is not None
+            lander._in_flight.result()
+            assert con.execute(offsets).fetchall() == [(0, 5)]
+    # each transaction's counts come out when the next one starts
+    assert landed_per_batch == [[], [], [], [(3, 1)], [(1, 0)], []]
+    lander._in_flight.result()  # partition 1's 0..2, in flight
     assert con.execute(offsets).fetchall() == [(0, 5), (1, 2)]  # 5..6 is gathered
-    assert [w.value["landed"] for w in lander.finish_bundle()] == [1]
+    assert [w.value["landed"] for w in lander.finish_bundle()] == [2, 1]
     assert con.execute(offsets).fetchall() == [(0, 6), (1, 2)]
     assert sorted(r[0] for r in landed(con)) == ["a", "b", "c", "d", "e", "f", "g"]
     assert quarantined(con) == [(1, None, ["bad"])]
