@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 fn is_scheme(s: &[u8]) -> bool {
     !s.is_empty()
         && s[0].is_ascii_alphabetic()
-        && s[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+        && s[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
 }
 
 /// `_IRI`: a scheme, a colon, then no white space, control or `<>"{}|\^\``.
@@ -19,18 +21,27 @@ pub fn is_iri(value: &str) -> bool {
     if !value.is_ascii() {
         return false;
     }
-    let Some(colon) = value.find(':') else { return false };
+    let Some(colon) = value.find(':') else {
+        return false;
+    };
     let (scheme, rest) = (&value.as_bytes()[..colon], &value.as_bytes()[colon + 1..]);
     is_scheme(scheme)
         && !rest.is_empty()
         && rest.iter().all(|&c| {
-            c > b' ' && c != 0x7f && !matches!(c, b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`')
+            c > b' '
+                && c != 0x7f
+                && !matches!(
+                    c,
+                    b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`'
+                )
         })
 }
 
 /// `_ASCII_URI`: a scheme, a colon, then `[!#-;=?-\[\]_a-z~]+`.
 pub fn is_uri(value: &str) -> bool {
-    let Some(colon) = value.find(':') else { return false };
+    let Some(colon) = value.find(':') else {
+        return false;
+    };
     let (scheme, rest) = (&value.as_bytes()[..colon], &value.as_bytes()[colon + 1..]);
     is_scheme(scheme)
         && !rest.is_empty()
@@ -50,7 +61,9 @@ pub fn is_uuid(value: &str) -> bool {
         && b[13] == b'-'
         && b[18] == b'-'
         && b[23] == b'-'
-        && [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]].iter().all(|p| is_hex(p))
+        && [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]]
+            .iter()
+            .all(|p| is_hex(p))
 }
 
 pub fn is_sha1_hex(value: &str) -> bool {
@@ -62,8 +75,12 @@ pub fn is_mailto(value: &str) -> bool {
     if !value.is_ascii() {
         return false;
     }
-    let Some(address) = value.strip_prefix("mailto:") else { return false };
-    let Some((local, host)) = address.split_once('@') else { return false };
+    let Some(address) = value.strip_prefix("mailto:") else {
+        return false;
+    };
+    let Some((local, host)) = address.split_once('@') else {
+        return false;
+    };
     let allowed = |part: &str| {
         !part.is_empty()
             && part.bytes().all(|c| {
@@ -102,8 +119,10 @@ static LANGUAGE_TAG: LazyLock<Regex> = LazyLock::new(|| {
                          i-mingo|i-navajo|i-pwn|i-tao|i-tay|i-tsu|sgn-BE-FR|sgn-BE-NL|sgn-CH-DE|\
                          art-lojban|cel-gaulish|no-bok|no-nyn|zh-guoyu|zh-hakka|zh-min|\
                          zh-min-nan|zh-xiang";
-    Regex::new(&format!("^(?:{langtag}|{private_use}|(?i:{grandfathered}))$"))
-        .expect("the language tag pattern compiles")
+    Regex::new(&format!(
+        "^(?:{langtag}|{private_use}|(?i:{grandfathered}))$"
+    ))
+    .expect("the language tag pattern compiles")
 });
 
 pub fn is_language_tag(value: &str) -> bool {
@@ -157,7 +176,10 @@ pub fn timestamp_micros(value: &str) -> Option<i64> {
         second = digits(b, at + 1, 2)?;
         at += 3;
         if matches!(b.get(at), Some(b'.' | b',')) {
-            let count = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let count = b[at + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
             if count == 0 || count > 6 {
                 return None;
             }
@@ -221,7 +243,8 @@ pub fn duration_seconds(value: &str) -> Option<f64> {
         if *at == start {
             return None;
         }
-        if matches!(b.get(*at), Some(b'.' | b',')) && b.get(*at + 1).is_some_and(u8::is_ascii_digit) {
+        if matches!(b.get(*at), Some(b'.' | b',')) && b.get(*at + 1).is_some_and(u8::is_ascii_digit)
+        {
             *at += 1;
             while b.get(*at).is_some_and(u8::is_ascii_digit) {
                 *at += 1;
@@ -230,14 +253,14 @@ pub fn duration_seconds(value: &str) -> Option<f64> {
         Some(&value[start..*at])
     };
     let mut probe = at;
-    if let Some(weeks) = number(&mut probe) {
-        if b.get(probe) == Some(&b'W') {
-            if probe + 1 != b.len() {
-                return None;
-            }
-            given.push((weeks, 7.0 * 86400.0));
-            return sum_components(&given);
+    if let Some(weeks) = number(&mut probe)
+        && b.get(probe) == Some(&b'W')
+    {
+        if probe + 1 != b.len() {
+            return None;
         }
+        given.push((weeks, 7.0 * 86400.0));
+        return sum_components(&given);
     }
     // (?=\d|T\d) after the P; then [nY][nM][nD], then T(?=\d)[nH][nM][nS]
     let starts_well = match b.get(1) {
@@ -248,9 +271,10 @@ pub fn duration_seconds(value: &str) -> Option<f64> {
     if !starts_well {
         return None;
     }
-    for (designators, seconds, is_time) in
-        [(b"YMD", UNIT_SECONDS_YMD, false), (b"HMS", UNIT_SECONDS_HMS, true)]
-    {
+    for (designators, seconds, is_time) in [
+        (b"YMD", UNIT_SECONDS_YMD, false),
+        (b"HMS", UNIT_SECONDS_HMS, true),
+    ] {
         if is_time {
             if b.get(at) != Some(&b'T') {
                 break;
@@ -264,7 +288,9 @@ pub fn duration_seconds(value: &str) -> Option<f64> {
         while at < b.len() && b[at].is_ascii_digit() {
             let mut end = at;
             let amount = number(&mut end)?;
-            let unit = designators[next..].iter().position(|d| b.get(end) == Some(d))?;
+            let unit = designators[next..]
+                .iter()
+                .position(|d| b.get(end) == Some(d))?;
             given.push((amount, seconds[next + unit]));
             next += unit + 1;
             at = end + 1;
@@ -278,7 +304,10 @@ pub fn duration_seconds(value: &str) -> Option<f64> {
 
 fn sum_components(given: &[(&str, f64)]) -> Option<f64> {
     let fractional = |amount: &str| amount.contains(['.', ',']);
-    if given[..given.len() - 1].iter().any(|(amount, _)| fractional(amount)) {
+    if given[..given.len() - 1]
+        .iter()
+        .any(|(amount, _)| fractional(amount))
+    {
         return None; // only the lowest-order component given may carry a fraction
     }
     let mut total = 0.0;

@@ -156,13 +156,52 @@ pub fn parse(bytes: &[u8]) -> Option<J<'_>> {
     serde_json::from_slice(bytes).ok()
 }
 
+/// The bytes a JSON string escapes: control characters, the quote and the backslash.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Whether any byte is escaped, eight bytes at a time: a byte below 0x20, or equal to `"` or
+/// `\`, sets the high bit of its lane in one of the three masks (the classic has-less-than and
+/// has-zero-byte tests; bytes of 0x80 and above never set it).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let v = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let quote = v ^ (ONES * u64::from(b'"'));
+        let backslash = v ^ (ONES * u64::from(b'\\'));
+        let found = (v.wrapping_sub(ONES * 0x20) & !v)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash);
+        if found & HIGHS != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| ESCAPED[b as usize])
+}
+
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
+        if !ESCAPED[b as usize] {
             continue;
         }
         let escape: &[u8] = match b {
@@ -194,17 +233,26 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 /// orjson's notation: fixed for exponents -5..15 (Python's repr: -4..15), else `d.ddde+X` / `d.ddde-X`.
 pub fn write_f64(out: &mut Vec<u8>, x: f64) {
     if x == 0.0 {
-        out.extend_from_slice(if x.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        out.extend_from_slice(if x.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
         return;
     }
     // The fewest digits that read back the same, as "-1.2345e-7" or "1e16"; then those many
     // digits correctly rounded, ties to even: where two such strings are equally near
     // (-3.48001861572265625), Python's repr takes the even one, Rust's shortest the other.
     let shortest = format!("{x:e}");
-    let digit_count = shortest.split('e').next().map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
+    let digit_count = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
     let sci = format!("{:.*e}", digit_count - 1, x);
     let (mantissa, exponent) = sci.split_once('e').expect("LowerExp writes an exponent");
-    let exponent: i32 = exponent.parse().expect("LowerExp writes an integer exponent");
+    let exponent: i32 = exponent
+        .parse()
+        .expect("LowerExp writes an integer exponent");
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
         None => (false, mantissa),

@@ -17,7 +17,14 @@ use sha2::{Digest, Sha256};
 
 const PSEUDONYM_HOME_PAGE: &str = "urn:skillstream:learner";
 const COURSE_TYPE: &str = "http://adlnet.gov/expapi/activities/course";
-const PROFILE: &str = "https://w3id.org/skillstream/ext";
+// skillstream/xapi/profile.py
+const EXT_SKILL: &str = "https://w3id.org/skillstream/ext/skill";
+const EXT_ATTRIBUTES: [&str; 4] = [
+    "https://w3id.org/skillstream/ext/cohort",
+    "https://w3id.org/skillstream/ext/org",
+    "https://w3id.org/skillstream/ext/team",
+    "https://w3id.org/skillstream/ext/role",
+];
 const CONTENT_EXCLUDED: [&str; 4] = ["id", "stored", "authority", "version"];
 
 fn hex(digest: &[u8]) -> String {
@@ -48,11 +55,20 @@ fn derived_statement_id(content_hash: &str) -> String {
     let mut hasher = sha1::Sha1::new();
     hasher.update(NAMESPACE);
     hasher.update(content_hash.as_bytes());
-    let mut bytes: [u8; 16] = hasher.finalize()[..16].try_into().expect("SHA-1 has 20 bytes");
+    let mut bytes: [u8; 16] = hasher.finalize()[..16]
+        .try_into()
+        .expect("SHA-1 has 20 bytes");
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let text = hex(&bytes);
-    format!("{}-{}-{}-{}-{}", &text[..8], &text[8..12], &text[12..16], &text[16..20], &text[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &text[..8],
+        &text[8..12],
+        &text[12..16],
+        &text[16..20],
+        &text[20..]
+    )
 }
 
 /// `canonical_ifi` of an actor the rules accepted (an Agent with one ASCII IFI).
@@ -64,7 +80,11 @@ fn canonical_ifi(actor: &J<'_>) -> Option<String> {
         let (home, name) = (account.get("homePage")?.str()?, account.get("name")?.str()?);
         return Some(format!("{home}|{name}"));
     }
-    actor.get("mbox_sha1sum").or_else(|| actor.get("openid"))?.str().map(str::to_owned)
+    actor
+        .get("mbox_sha1sum")
+        .or_else(|| actor.get("openid"))?
+        .str()
+        .map(str::to_owned)
 }
 
 fn as_list<'a>(value: Option<&'a J<'a>>) -> &'a [J<'a>] {
@@ -105,8 +125,8 @@ struct Row<'a> {
     statement_id: String,
     strings: [Option<&'a str>; 6], // verb_id, object_id, object_type, activity type, response, voids
     attributes: [Option<&'a str>; 4], // cohort, org, team, role
-    lists: [Vec<&'a str>; 4],          // declared courses, parents, groupings, skills
-    scores: [Option<f64>; 4],          // scaled, raw, min, max
+    lists: [Vec<&'a str>; 4],      // declared courses, parents, groupings, skills
+    scores: [Option<f64>; 4],      // scaled, raw, min, max
     duration: Option<f64>,
     flags: [Option<bool>; 2], // success, completion
     occurred: Option<i64>,
@@ -131,7 +151,10 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
     let mut courses: Vec<&str> = Vec::new();
     let target_is_activity = object_type == "Activity";
     let candidates = target_is_activity.then_some(target).into_iter().chain(
-        activity_lists.iter().flat_map(|items| items.iter()).filter(|a| matches!(a, J::O(_))),
+        activity_lists
+            .iter()
+            .flat_map(|items| items.iter())
+            .filter(|a| matches!(a, J::O(_))),
     );
     for activity in candidates {
         let is_course = or_empty(activity.get("definition"))
@@ -145,7 +168,10 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
     courses.sort_unstable();
     courses.dedup();
     let ids = |items: &'a [J]| -> Vec<&'a str> {
-        items.iter().filter_map(|a| a.get("id").and_then(J::str)).collect()
+        items
+            .iter()
+            .filter_map(|a| a.get("id").and_then(J::str))
+            .collect()
     };
 
     // extension maps in order of precedence: the context's, then the object definition's
@@ -159,17 +185,15 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
     .collect();
     let mut skills: Vec<&str> = Vec::new();
     let mut attributes: [Option<&str>; 4] = [None; 4];
-    let skill_key = format!("{PROFILE}/skill");
-    let attribute_keys = ["cohort", "org", "team", "role"].map(|name| format!("{PROFILE}/{name}"));
     for ext in &sources {
-        for skill in as_list(ext.get(&skill_key)) {
-            if let Some(skill) = text(Some(skill)) {
-                if !skills.contains(&skill) {
-                    skills.push(skill);
-                }
+        for skill in as_list(ext.get(EXT_SKILL)) {
+            if let Some(skill) = text(Some(skill))
+                && !skills.contains(&skill)
+            {
+                skills.push(skill);
             }
         }
-        for (slot, key) in attributes.iter_mut().zip(&attribute_keys) {
+        for (slot, key) in attributes.iter_mut().zip(EXT_ATTRIBUTES) {
             if slot.is_none() {
                 *slot = text(ext.get(key));
             }
@@ -200,8 +224,10 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
     // content_hash: the statement less the properties the LRS sets, keys sorted
     let entries = statement.entries()?;
     let mut canonical = Vec::with_capacity(1024);
-    let mut content: Vec<_> =
-        entries.iter().filter(|(k, _)| !CONTENT_EXCLUDED.contains(&k.as_ref())).collect();
+    let mut content: Vec<_> = entries
+        .iter()
+        .filter(|(k, _)| !CONTENT_EXCLUDED.contains(&k.as_ref()))
+        .collect();
     content.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     json::write_entries(&mut canonical, content.into_iter(), true);
     let content_hash = sha256_hex(&[&canonical]);
@@ -256,7 +282,12 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
             ids(activity_lists[1]),
             skills,
         ],
-        scores: [score_of("scaled"), score_of("raw"), score_of("min"), score_of("max")],
+        scores: [
+            score_of("scaled"),
+            score_of("raw"),
+            score_of("min"),
+            score_of("max"),
+        ],
         duration,
         flags: [
             boolean(result.and_then(|r| r.get("success"))),
@@ -281,7 +312,7 @@ struct Bits {
 
 impl Bits {
     fn push(&mut self, bit: bool) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bytes.push(0);
         }
         if bit {
@@ -301,7 +332,11 @@ struct Strings {
 
 impl Strings {
     fn new() -> Self {
-        Strings { valid: Bits::default(), offsets: vec![0], data: Vec::new() }
+        Strings {
+            valid: Bits::default(),
+            offsets: vec![0],
+            data: Vec::new(),
+        }
     }
     fn push(&mut self, value: Option<&[u8]>) {
         self.valid.push(value.is_some());
@@ -322,7 +357,10 @@ struct Numbers<T> {
 
 impl<T: Default + Copy> Numbers<T> {
     fn new() -> Self {
-        Numbers { valid: Bits::default(), values: Vec::new() }
+        Numbers {
+            valid: Bits::default(),
+            values: Vec::new(),
+        }
     }
     fn push(&mut self, value: Option<T>) {
         self.valid.push(value.is_some());
@@ -344,7 +382,12 @@ const STRING_COLUMNS: [&str; 7] = [
     "voids_statement_id",
 ];
 const ATTRIBUTE_COLUMNS: [&str; 4] = ["cohort", "org", "team", "role"];
-const LIST_COLUMNS: [&str; 4] = ["declared_course_ids", "parent_ids", "grouping_ids", "skill_ids"];
+const LIST_COLUMNS: [&str; 4] = [
+    "declared_course_ids",
+    "parent_ids",
+    "grouping_ids",
+    "skill_ids",
+];
 const SCORE_COLUMNS: [&str; 4] = ["score_scaled", "score_raw", "score_min", "score_max"];
 const FLAG_COLUMNS: [&str; 2] = ["success", "completion"];
 
@@ -367,16 +410,31 @@ fn normalise_batch<'py>(
         .map(|_| Strings::new())
         .collect();
     let mut lists: Vec<Lists> = (0..LIST_COLUMNS.len())
-        .map(|_| Lists { offsets: vec![0], items: Strings::new() })
+        .map(|_| Lists {
+            offsets: vec![0],
+            items: Strings::new(),
+        })
         .collect();
-    let mut floats: Vec<Numbers<f64>> = (0..SCORE_COLUMNS.len() + 1).map(|_| Numbers::new()).collect();
+    let mut floats: Vec<Numbers<f64>> = (0..SCORE_COLUMNS.len() + 1)
+        .map(|_| Numbers::new())
+        .collect();
     let mut flags: Vec<Numbers<bool>> = (0..FLAG_COLUMNS.len()).map(|_| Numbers::new()).collect();
     let mut times: Vec<Numbers<i64>> = (0..2).map(|_| Numbers::new()).collect();
 
+    let input_bytes: usize = values
+        .iter()
+        .filter_map(|v| v.cast::<PyBytes>().ok().map(|b| b.as_bytes().len()))
+        .sum();
+    let statements = strings.last_mut().expect("the statement column");
+    statements.data.reserve(input_bytes + input_bytes / 4);
+    statements.offsets.reserve(values.len());
     for (position, value) in values.iter().enumerate() {
         let bytes = value.cast::<PyBytes>().ok().map(|b| b.as_bytes());
         let parsed = bytes.and_then(json::parse);
-        let Some(row) = parsed.as_ref().and_then(|statement| normalise(statement, salt)) else {
+        let Some(row) = parsed
+            .as_ref()
+            .and_then(|statement| normalise(statement, salt))
+        else {
             declined.push(position);
             continue;
         };
@@ -384,21 +442,24 @@ fn normalise_batch<'py>(
         let text_values = [Some(row.statement_id.as_str())]
             .into_iter()
             .chain(row.strings.iter().chain(&row.attributes).copied())
-            .chain([
-            Some(row.learner.as_str()),
-            Some(row.content_hash.as_str()),
-        ]);
+            .chain([Some(row.learner.as_str()), Some(row.content_hash.as_str())]);
         for (column, value) in strings.iter_mut().zip(text_values) {
             column.push(value.map(str::as_bytes));
         }
-        strings.last_mut().expect("the statement column").push(Some(&row.statement));
+        strings
+            .last_mut()
+            .expect("the statement column")
+            .push(Some(&row.statement));
         for (column, items) in lists.iter_mut().zip(&row.lists) {
             for item in items {
                 column.items.push(Some(item.as_bytes()));
             }
             column.offsets.push(column.items.offsets.len() as i32 - 1);
         }
-        for (column, value) in floats.iter_mut().zip(row.scores.iter().chain([&row.duration])) {
+        for (column, value) in floats
+            .iter_mut()
+            .zip(row.scores.iter().chain([&row.duration]))
+        {
             column.push(*value);
         }
         for (column, value) in flags.iter_mut().zip(row.flags) {
@@ -409,10 +470,11 @@ fn normalise_batch<'py>(
     }
 
     let columns = PyDict::new(py);
-    let string_names = STRING_COLUMNS
-        .iter()
-        .chain(&ATTRIBUTE_COLUMNS)
-        .chain(&["learner_id", "content_hash", "statement"]);
+    let string_names = STRING_COLUMNS.iter().chain(&ATTRIBUTE_COLUMNS).chain(&[
+        "learner_id",
+        "content_hash",
+        "statement",
+    ]);
     for (name, column) in string_names.zip(&strings) {
         columns.set_item(
             name,
@@ -434,7 +496,11 @@ fn normalise_batch<'py>(
             ),
         )?;
     }
-    for (name, column) in SCORE_COLUMNS.iter().chain(&["duration_seconds"]).zip(&floats) {
+    for (name, column) in SCORE_COLUMNS
+        .iter()
+        .chain(&["duration_seconds"])
+        .zip(&floats)
+    {
         columns.set_item(
             name,
             (
@@ -451,7 +517,11 @@ fn normalise_batch<'py>(
         }
         columns.set_item(
             name,
-            (PyBytes::new(py, &column.valid.bytes), column.valid.unset, PyBytes::new(py, &bits.bytes)),
+            (
+                PyBytes::new(py, &column.valid.bytes),
+                column.valid.unset,
+                PyBytes::new(py, &bits.bytes),
+            ),
         )?;
     }
     for (name, column) in ["occurred_at", "stored_at"].iter().zip(&times) {
@@ -464,7 +534,11 @@ fn normalise_batch<'py>(
             ),
         )?;
     }
-    Ok((PyBytes::new(py, &le_bytes(&positions, u32::to_le_bytes)), declined, columns))
+    Ok((
+        PyBytes::new(py, &le_bytes(&positions, u32::to_le_bytes)),
+        declined,
+        columns,
+    ))
 }
 
 #[pymodule]

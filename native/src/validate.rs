@@ -15,8 +15,16 @@ use crate::json::J;
 
 pub const VOIDED_VERB: &str = "http://adlnet.gov/expapi/verbs/voided";
 const INTERACTION_TYPES: [&str; 10] = [
-    "true-false", "choice", "fill-in", "long-fill-in", "matching", "performance", "sequencing",
-    "likert", "numeric", "other",
+    "true-false",
+    "choice",
+    "fill-in",
+    "long-fill-in",
+    "matching",
+    "performance",
+    "sequencing",
+    "likert",
+    "numeric",
+    "other",
 ];
 
 type Sure = Option<()>;
