@@ -14,6 +14,7 @@ use json::J;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use sha2::{Digest, Sha256};
+use std::panic::{self, AssertUnwindSafe};
 
 const PSEUDONYM_HOME_PAGE: &str = "urn:skillstream:learner";
 const COURSE_TYPE: &str = "http://adlnet.gov/expapi/activities/course";
@@ -431,10 +432,14 @@ fn normalise_batch<'py>(
     for (position, value) in values.iter().enumerate() {
         let bytes = value.cast::<PyBytes>().ok().map(|b| b.as_bytes());
         let parsed = bytes.and_then(json::parse);
-        let Some(row) = parsed
-            .as_ref()
-            .and_then(|statement| normalise(statement, salt))
-        else {
+        // A panic here would be a bug of this module: the record goes the Python way instead
+        // of the batch failing (the default hook still reports it on stderr).
+        let made = parsed.as_ref().and_then(|statement| {
+            panic::catch_unwind(AssertUnwindSafe(|| normalise(statement, salt)))
+                .ok()
+                .flatten()
+        });
+        let Some(row) = made else {
             declined.push(position);
             continue;
         };
