@@ -9,8 +9,9 @@ One generated file of N simulated statements (about 1 KB each), in one run:
     success, completion, duration, timestamp), 2 threads;
 (b) `skillstream ingest file` -> Kafka (a real single-node broker of its own);
 (c) `skillstream transform --until-caught-up` Kafka -> DuckDB: statements/s, c/a, peak RSS,
-    once with each Kafka client the transform can read with (`kafka_client`), each into a
-    warehouse of its own, with the CPU seconds the machine spent busy meanwhile (per
+    once with each Kafka client the transform can read with (`kafka_client`), and once more
+    with the default client and the Python normaliser alone (`SKILLSTREAM_NATIVE=0`), each
+    into a warehouse of its own, with the CPU seconds the machine spent busy meanwhile (per
     statement: the cost of the work, whatever the wall time). This VM's speed drifts by up
     to 2x over minutes, so (a) is measured again just before each (c) run and c/a is taken
     against that adjacent yardstick; the ratio against the first (a) is recorded too;
@@ -42,6 +43,7 @@ from bench.common import write_result
 from skillstream import broker, kafka
 from skillstream import settings as settings_module
 from skillstream.settings import CHOICES, Settings
+from skillstream.transforms.normalise import native_normaliser
 
 CLI = (sys.executable, "-m", "skillstream.cli")
 YARDSTICK_SQL = """
@@ -67,14 +69,22 @@ FROM (SELECT json AS j FROM read_ndjson_objects(?))
 
 
 KAFKA_CLIENTS = CHOICES["kafka_client"]
+# (c) runs: each Kafka client with the compiled normaliser (when built), and the default client
+# with the Python normaliser alone, to show what the compiled one is worth.
+C_RUNS: list[tuple[str, str, dict[str, str]]] = [
+    *((client, client, {}) for client in KAFKA_CLIENTS),
+    ("confluent-kafka, python normaliser", "confluent-kafka", {"SKILLSTREAM_NATIVE": "0"}),
+]
 # the default simulated organisation writes 83-84 statements per learner: ask for a few more
 STATEMENTS_PER_LEARNER = 80
 
 
-def _cli(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
+def _cli(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*CLI, *args],
-        env={**os.environ, **settings.as_env()},
+        env={**os.environ, **settings.as_env(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -90,10 +100,12 @@ def _busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def _timed(settings: Settings, *args: str) -> tuple[float, float, bytes]:
+def _timed(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> tuple[float, float, bytes]:
     """Run a CLI command; (wall seconds, its peak RSS in MiB, stdout)."""
     start = time.perf_counter()
-    process = _cli(settings, *args)
+    process = _cli(settings, *args, env=env)
     assert process.stdout is not None
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -213,20 +225,24 @@ def main(argv: list[str] | None = None) -> None:
             extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
             c: dict[str, dict[str, Any]] = {}
             adjacent_a: dict[str, dict[str, Any]] = {}
-            for client in KAFKA_CLIENTS:
+            for run_name, client, env in C_RUNS:
                 reading = settings.with_overrides(
-                    kafka_client=client, warehouse=root / f"warehouse-{client}.duckdb"
+                    kafka_client=client, warehouse=root / f"warehouse-{run_name}.duckdb"
                 )
-                adjacent_a[client] = yardstick(
-                    path, statements, root / f"yardstick-{client}.duckdb"
+                adjacent_a[run_name] = yardstick(
+                    path, statements, root / f"yardstick-{run_name}.duckdb"
                 )
-                print(f"(a) again, before (c) with {client}: {adjacent_a[client]}", flush=True)
+                print(f"(a) again, before (c) {run_name}: {adjacent_a[run_name]}", flush=True)
                 busy = _busy_cpu_seconds()
-                seconds, rss, out = _timed(reading, "transform", "--until-caught-up", "-q", *extra)
+                seconds, rss, out = _timed(
+                    reading, "transform", "--until-caught-up", "-q", *extra, env=env
+                )
                 busy = _busy_cpu_seconds() - busy
                 counters = orjson.loads(out)
                 assert counters["statements_landed"] == statements, counters
-                c[client] = {
+                c[run_name] = {
+                    "kafka_client": client,
+                    "normaliser": "python" if env else "compiled (native/), Python for the rest",
                     "seconds": round(seconds, 1),
                     "statements_per_s": round(statements / seconds),
                     "machine_cpu_seconds": round(busy, 1),
@@ -235,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
                     "batch_size": args.batch_size or settings.transform_batch_size,
                     "land_rows": settings.transform_land_rows,
                 }
-                print(f"(c) transform --until-caught-up, {client}: {c[client]}", flush=True)
+                print(f"(c) transform --until-caught-up, {run_name}: {c[run_name]}", flush=True)
             d: dict[str, dict[str, Any]] = {}
             for seed, client in enumerate(KAFKA_CLIENTS, start=9):
                 reading = settings.with_overrides(
@@ -251,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         "a_duckdb_read_ndjson": a,
         "b_ingest_file_to_kafka": b,
         "kafka_client_default": Settings().kafka_client,
+        "compiled_normaliser_built": native_normaliser() is not None,
         "c_transform_until_caught_up": c,
         "a_just_before_each_c": adjacent_a,
         "c_over_a": {
