@@ -16,38 +16,35 @@ fn is_scheme(s: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
 }
 
+/// The part after `scheme:`, when the value starts with a valid scheme and a colon.
+fn after_scheme(value: &str) -> Option<&[u8]> {
+    let colon = value.find(':')?;
+    let (scheme, rest) = (&value.as_bytes()[..colon], &value.as_bytes()[colon + 1..]);
+    (is_scheme(scheme) && !rest.is_empty()).then_some(rest)
+}
+
 /// `_IRI`: a scheme, a colon, then no white space, control or `<>"{}|\^\``.
 pub fn is_iri(value: &str) -> bool {
-    if !value.is_ascii() {
-        return false;
-    }
-    let Some(colon) = value.find(':') else {
-        return false;
-    };
-    let (scheme, rest) = (&value.as_bytes()[..colon], &value.as_bytes()[colon + 1..]);
-    is_scheme(scheme)
-        && !rest.is_empty()
-        && rest.iter().all(|&c| {
-            c > b' '
-                && c != 0x7f
-                && !matches!(
-                    c,
-                    b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`'
-                )
+    value.is_ascii()
+        && after_scheme(value).is_some_and(|rest| {
+            rest.iter().all(|&c| {
+                c > b' '
+                    && c != 0x7f
+                    && !matches!(
+                        c,
+                        b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`'
+                    )
+            })
         })
 }
 
 /// `_ASCII_URI`: a scheme, a colon, then `[!#-;=?-\[\]_a-z~]+`.
 pub fn is_uri(value: &str) -> bool {
-    let Some(colon) = value.find(':') else {
-        return false;
-    };
-    let (scheme, rest) = (&value.as_bytes()[..colon], &value.as_bytes()[colon + 1..]);
-    is_scheme(scheme)
-        && !rest.is_empty()
-        && rest.iter().all(|&c| {
+    after_scheme(value).is_some_and(|rest| {
+        rest.iter().all(|&c| {
             matches!(c, b'!' | b'#'..=b';' | b'=' | b'?'..=b'[' | b']' | b'_' | b'a'..=b'z' | b'~')
         })
+    })
 }
 
 fn is_hex(s: &[u8]) -> bool {

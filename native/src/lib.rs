@@ -501,43 +501,27 @@ fn normalise_batch<'py>(
             ),
         )?;
     }
-    for (name, column) in SCORE_COLUMNS
-        .iter()
-        .chain(&["duration_seconds"])
-        .zip(&floats)
-    {
-        columns.set_item(
-            name,
-            (
-                PyBytes::new(py, &column.valid.bytes),
-                column.valid.unset,
-                PyBytes::new(py, &le_bytes(&column.values, f64::to_le_bytes)),
-            ),
-        )?;
+    // floats, booleans and timestamps: (validity, null count, values)
+    let numbers = |valid: &Bits, values: &[u8]| {
+        (
+            PyBytes::new(py, &valid.bytes),
+            valid.unset,
+            PyBytes::new(py, values),
+        )
+    };
+    let float_names = SCORE_COLUMNS.iter().chain(&["duration_seconds"]);
+    for (name, column) in float_names.zip(&floats) {
+        let values = le_bytes(&column.values, f64::to_le_bytes);
+        columns.set_item(name, numbers(&column.valid, &values))?;
     }
     for (name, column) in FLAG_COLUMNS.iter().zip(&flags) {
         let mut bits = Bits::default();
-        for value in &column.values {
-            bits.push(*value);
-        }
-        columns.set_item(
-            name,
-            (
-                PyBytes::new(py, &column.valid.bytes),
-                column.valid.unset,
-                PyBytes::new(py, &bits.bytes),
-            ),
-        )?;
+        column.values.iter().for_each(|value| bits.push(*value));
+        columns.set_item(name, numbers(&column.valid, &bits.bytes))?;
     }
     for (name, column) in ["occurred_at", "stored_at"].iter().zip(&times) {
-        columns.set_item(
-            name,
-            (
-                PyBytes::new(py, &column.valid.bytes),
-                column.valid.unset,
-                PyBytes::new(py, &le_bytes(&column.values, i64::to_le_bytes)),
-            ),
-        )?;
+        let values = le_bytes(&column.values, i64::to_le_bytes);
+        columns.set_item(name, numbers(&column.valid, &values))?;
     }
     Ok((
         PyBytes::new(py, &le_bytes(&positions, u32::to_le_bytes)),
