@@ -106,15 +106,6 @@ fn or_empty<'a>(value: Option<&'a J<'a>>) -> Option<&'a J<'a>> {
     value.filter(|v| v.truthy())
 }
 
-fn number(value: Option<&J<'_>>) -> Option<f64> {
-    match value? {
-        J::I(i) => Some(*i as f64),
-        J::U(u) => Some(*u as f64),
-        J::F(f) => Some(*f),
-        _ => None,
-    }
-}
-
 fn boolean(value: Option<&J<'_>>) -> Option<bool> {
     match value? {
         J::Bool(b) => Some(*b),
@@ -203,7 +194,7 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
 
     let result = or_empty(statement.get("result"));
     let score = result.and_then(|r| or_empty(r.get("score")));
-    let score_of = |key| number(score.and_then(|s| s.get(key)));
+    let score_of = |key| score.and_then(|s| s.get(key)).and_then(validate::number);
     let duration = match result.and_then(|r| r.get("duration")) {
         Some(J::S(d)) => Some(formats::duration_seconds(d.as_ref())?),
         _ => None,

@@ -180,7 +180,8 @@ fn statement_ref(value: &J<'_>) -> Sure {
 }
 
 /// A JSON number Python compares exactly as this f64 does; big integers go the Python way.
-fn number(value: &J<'_>) -> Option<f64> {
+/// (Also the score columns' value: `float(value)` of a number the rules accepted.)
+pub fn number(value: &J<'_>) -> Option<f64> {
     const EXACT: u64 = 1 << 53;
     match value {
         J::I(i) if i.unsigned_abs() <= EXACT => Some(*i as f64),
