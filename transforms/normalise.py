@@ -471,8 +471,14 @@ def _buffers_array(kind: pa.DataType, length: int, buffers: tuple) -> pa.Array:
 
 
 def _native_chunk_table(
-    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
+    records: list[tuple[int, bytes | None, str | None, int]],
+    partition: int,
+    salt: str,
+    python: Any = None,
 ) -> tuple[pa.Table, list[tuple]]:
+    """The compiled normaliser's rows of `records`, with the declined ones normalised the
+    Python way: by `python(positions)`, an iterable of (position, row, reject), when given,
+    else here."""
     offsets, values, sources, stamps = (
         (list(c) for c in zip(*records, strict=True)) if records else ([], [], [], [])
     )
@@ -495,7 +501,10 @@ def _native_chunk_table(
     if not declined:
         return table, []
     rows, rejects, python_positions = [], [], []
-    for position, row, reject in _normalised(records, declined, partition, salt):
+    normalised = (
+        _normalised(records, declined, partition, salt) if python is None else python(declined)
+    )
+    for position, row, reject in normalised:
         if row is not None:
             rows.append(row)
             python_positions.append(position)
@@ -506,6 +515,64 @@ def _native_chunk_table(
     # the Python rows go back where their records were: the landing keeps the first of an id
     order = pc.sort_indices(pa.concat_arrays([positions, pa.array(python_positions, pa.uint32())]))
     return pa.concat_tables([table, statement_table(rows)]).take(order), rejects
+
+
+def normalise_records(
+    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
+) -> list[tuple[int, tuple | None, tuple | None]]:
+    """(index, row, reject) of each record, the Python way: a worker process's share of the
+    records the compiled normaliser declined."""
+    with _without_cyclic_gc():
+        return list(_normalised(records, range(len(records)), partition, salt))
+
+
+# Declined records of a batch up to this many are normalised on the thread that made the
+# others; more (a source of Group actors, a run of invalid records) go to the worker
+# processes, where Python uses both cores. A thread holds the interpreter for Python work.
+DECLINED_ON_THREAD = 64
+
+
+def native_batch_table(
+    records: list[tuple[int, bytes | None, str | None, int]],
+    partition: int,
+    salt: str,
+    workers: int,
+) -> tuple[pa.Table, list[tuple]]:
+    """A whole batch by the compiled normaliser, on a thread of this process
+    (`normaliser_threads`): it normalises with the interpreter released, so the threads
+    use the cores without pickling records to processes and rows back."""
+
+    def python(declined: list[int]) -> Iterable[tuple[int, tuple | None, tuple | None]]:
+        if len(declined) <= DECLINED_ON_THREAD or workers <= 1:
+            return _normalised(records, declined, partition, salt)
+        size = -(-len(declined) // workers)
+        shares = [declined[i : i + size] for i in range(0, len(declined), size)]
+        futures = [
+            worker_pool(workers).submit(
+                normalise_records, [records[p] for p in share], partition, salt
+            )
+            for share in shares
+        ]
+        return (
+            (share[index], row, reject)
+            for share, future in zip(shares, futures, strict=True)
+            for index, row, reject in future.result()
+        )
+
+    return _native_chunk_table(records, partition, salt, python)
+
+
+_threads: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+
+
+def normaliser_threads(workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    """Threads that run the compiled normaliser (`native_batch_table`), one pool a process."""
+    pool = _threads.get(workers)
+    if pool is None:
+        pool = _threads[workers] = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="skillstream-normalise"
+        )
+    return pool
 
 
 def _parent_gone(pid: int) -> bool:

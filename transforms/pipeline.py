@@ -30,7 +30,10 @@ from skillstream.transforms.land import LandBatches, wrap
 from skillstream.transforms.normalise import (
     KafkaBatch,
     NormalisedBatch,
+    native_batch_table,
+    native_normaliser,
     normalise_chunk_table,
+    normaliser_threads,
     statement_table,
     worker_pool,
 )
@@ -41,11 +44,12 @@ log = logging.getLogger("skillstream.transforms")
 class NormaliseBatches(beam.DoFn):
     """KafkaBatch -> NormalisedBatch: valid rows and rejections, counted.
 
-    With `workers` > 1 a batch is split over that many worker processes, and the DoFn
-    keeps `ahead` batches in the workers: batch k is normalised while the batches before it
-    land downstream (Beam fuses read, normalise and land, so landing runs when this DoFn
-    yields, on this thread). Batches come out in the order they came in; the last ones at the
-    end of the bundle.
+    With `workers` > 1 the compiled normaliser runs whole batches on that many threads of this
+    process (it releases the interpreter while it works); without it, a batch is split over
+    that many worker processes. Either way the DoFn keeps `ahead` batches in the workers:
+    batch k is normalised while the batches before it land downstream (Beam fuses read,
+    normalise and land). Batches come out in the order they came in; the last ones at the end
+    of the bundle.
     """
 
     def __init__(self, salt: str, workers: int = 1, ahead: int = 1) -> None:
@@ -61,6 +65,12 @@ class NormaliseBatches(beam.DoFn):
         )
 
     def _submit(self, batch: KafkaBatch) -> list[concurrent.futures.Future]:
+        if native_normaliser() is not None:  # threads of this process, the whole batch at once
+            return [
+                normaliser_threads(self._workers).submit(
+                    native_batch_table, batch.records, batch.partition, self._salt, self._workers
+                )
+            ]
         records = list(map(tuple, batch.records))  # plain tuples pickle 2x faster
         size = max(1, -(-len(records) // self._workers))
         pool = worker_pool(self._workers)
@@ -182,6 +192,9 @@ def _counters(result: Any) -> dict[str, int]:
     return counters
 
 
+YOUNG_COLLECTION_EVERY = 100_000
+
+
 @contextlib.contextmanager
 def _startup_objects_frozen() -> Iterator[None]:
     """While a pipeline runs, keep what the process held before it (Beam, pandas, pyarrow,
@@ -195,9 +208,12 @@ def _startup_objects_frozen() -> Iterator[None]:
     never freed, and at exit DuckDB's binding would report its own as leaked.
     """
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], YOUNG_COLLECTION_EVERY), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 

@@ -390,38 +390,41 @@ const FLAG_COLUMNS: [&str; 2] = ["success", "completion"];
 /// strings `(validity, null_count, offsets, data)`, lists of strings `(offsets, item offsets,
 /// item data)`, floats, booleans and timestamps (µs, UTC; null where the statement has no
 /// `stored` / `timestamp`) `(validity, null_count, values)`.
-#[pyfunction]
-fn normalise_batch<'py>(
-    py: Python<'py>,
-    values: &Bound<'py, PyList>,
-    salt: &str,
-) -> PyResult<(Bound<'py, PyBytes>, Vec<usize>, Bound<'py, PyDict>)> {
-    let mut positions: Vec<u32> = Vec::with_capacity(values.len());
-    let mut declined: Vec<usize> = Vec::new();
-    let mut strings: Vec<Strings> = (0..STRING_COLUMNS.len() + ATTRIBUTE_COLUMNS.len() + 3)
-        .map(|_| Strings::new())
-        .collect();
-    let mut lists: Vec<Lists> = (0..LIST_COLUMNS.len())
-        .map(|_| Lists {
-            offsets: vec![0],
-            items: Strings::new(),
-        })
-        .collect();
-    let mut floats: Vec<Numbers<f64>> = (0..SCORE_COLUMNS.len() + 1)
-        .map(|_| Numbers::new())
-        .collect();
-    let mut flags: Vec<Numbers<bool>> = (0..FLAG_COLUMNS.len()).map(|_| Numbers::new()).collect();
-    let mut times: Vec<Numbers<i64>> = (0..2).map(|_| Numbers::new()).collect();
+/// A batch's rows as Arrow buffers, built without the Python interpreter.
+struct Batch {
+    positions: Vec<u32>,
+    declined: Vec<usize>,
+    strings: Vec<Strings>,
+    lists: Vec<Lists>,
+    floats: Vec<Numbers<f64>>,
+    flags: Vec<Numbers<bool>>,
+    times: Vec<Numbers<i64>>,
+}
 
-    let input_bytes: usize = values
-        .iter()
-        .filter_map(|v| v.cast::<PyBytes>().ok().map(|b| b.as_bytes().len()))
-        .sum();
-    let statements = strings.last_mut().expect("the statement column");
+fn normalise_values(values: &[Option<&[u8]>], salt: &str) -> Batch {
+    let mut batch = Batch {
+        positions: Vec::with_capacity(values.len()),
+        declined: Vec::new(),
+        strings: (0..STRING_COLUMNS.len() + ATTRIBUTE_COLUMNS.len() + 3)
+            .map(|_| Strings::new())
+            .collect(),
+        lists: (0..LIST_COLUMNS.len())
+            .map(|_| Lists {
+                offsets: vec![0],
+                items: Strings::new(),
+            })
+            .collect(),
+        floats: (0..SCORE_COLUMNS.len() + 1)
+            .map(|_| Numbers::new())
+            .collect(),
+        flags: (0..FLAG_COLUMNS.len()).map(|_| Numbers::new()).collect(),
+        times: (0..2).map(|_| Numbers::new()).collect(),
+    };
+    let input_bytes: usize = values.iter().flatten().map(|b| b.len()).sum();
+    let statements = batch.strings.last_mut().expect("the statement column");
     statements.data.reserve(input_bytes + input_bytes / 4);
     statements.offsets.reserve(values.len());
-    for (position, value) in values.iter().enumerate() {
-        let bytes = value.cast::<PyBytes>().ok().map(|b| b.as_bytes());
+    for (position, bytes) in values.iter().enumerate() {
         let parsed = bytes.and_then(json::parse);
         // A panic here would be a bug of this module: the record goes the Python way instead
         // of the batch failing (the default hook still reports it on stderr).
@@ -431,39 +434,75 @@ fn normalise_batch<'py>(
                 .flatten()
         });
         let Some(row) = made else {
-            declined.push(position);
+            batch.declined.push(position);
             continue;
         };
-        positions.push(position as u32);
+        batch.positions.push(position as u32);
         let text_values = [Some(row.statement_id.as_str())]
             .into_iter()
             .chain(row.strings.iter().chain(&row.attributes).copied())
             .chain([Some(row.learner.as_str()), Some(row.content_hash.as_str())]);
-        for (column, value) in strings.iter_mut().zip(text_values) {
+        for (column, value) in batch.strings.iter_mut().zip(text_values) {
             column.push(value.map(str::as_bytes));
         }
-        strings
+        batch
+            .strings
             .last_mut()
             .expect("the statement column")
             .push(Some(&row.statement));
-        for (column, items) in lists.iter_mut().zip(&row.lists) {
+        for (column, items) in batch.lists.iter_mut().zip(&row.lists) {
             for item in items {
                 column.items.push(Some(item.as_bytes()));
             }
             column.offsets.push(column.items.offsets.len() as i32 - 1);
         }
-        for (column, value) in floats
+        for (column, value) in batch
+            .floats
             .iter_mut()
             .zip(row.scores.iter().chain([&row.duration]))
         {
             column.push(*value);
         }
-        for (column, value) in flags.iter_mut().zip(row.flags) {
+        for (column, value) in batch.flags.iter_mut().zip(row.flags) {
             column.push(value);
         }
-        times[0].push(row.occurred);
-        times[1].push(row.stored);
+        batch.times[0].push(row.occurred);
+        batch.times[1].push(row.stored);
     }
+    batch
+}
+
+/// Normalise a batch of record values (bytes or None).
+///
+/// Returns `(positions, declined, columns)`: the positions of the rows made, as little-endian
+/// u32; the positions left to the Python normaliser; and each column's Arrow buffers by name:
+/// strings `(validity, null_count, offsets, data)`, lists of strings `(offsets, item offsets,
+/// item data)`, floats, booleans and timestamps (µs, UTC; null where the statement has no
+/// `stored` / `timestamp`) `(validity, null_count, values)`.
+///
+/// The normalising itself runs detached from the interpreter (the GIL released), so threads
+/// of one process normalise batches side by side, and beside the threads that read and land.
+#[pyfunction]
+fn normalise_batch<'py>(
+    py: Python<'py>,
+    values: &Bound<'py, PyList>,
+    salt: &str,
+) -> PyResult<(Bound<'py, PyBytes>, Vec<usize>, Bound<'py, PyDict>)> {
+    // Borrowed, not copied: the list holds the (immutable) bytes for the whole call.
+    let borrowed: Vec<Bound<'py, PyAny>> = values.iter().collect();
+    let slices: Vec<Option<&[u8]>> = borrowed
+        .iter()
+        .map(|v| v.cast::<PyBytes>().ok().map(|b| b.as_bytes()))
+        .collect();
+    let Batch {
+        positions,
+        declined,
+        strings,
+        lists,
+        floats,
+        flags,
+        times,
+    } = py.detach(|| normalise_values(&slices, salt));
 
     let columns = PyDict::new(py);
     let string_names = STRING_COLUMNS.iter().chain(&ATTRIBUTE_COLUMNS).chain(&[

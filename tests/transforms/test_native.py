@@ -302,3 +302,35 @@ def test_floats_are_written_as_orjson_writes_them() -> None:
         )
         values.append(orjson.dumps(document))
     assert assert_same(records_of(values)) == (len(values), 0)
+
+
+def test_batches_on_threads_with_their_declined_records_in_processes_come_out_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the transform runs: whole batches side by side on the normaliser threads, and a
+    batch's declined records in the worker processes when they are many, else on its thread."""
+    rng = random.Random(11)
+    bases = [orjson.loads(v) for v in rng.sample(potsie(), 50)] + rng.sample(simulated(), 100)
+    mutants: list[bytes | None] = [_mutant(rng.choice(bases), rng) for _ in range(3000)]
+    few = [orjson.dumps(s) for s in simulated(learners=5, days=20)] + mutants[:10]
+    batches = [records_of(mutants[:1500]), records_of(mutants[1500:], 1500), records_of(few)]
+    declined = [len(native.normalise_batch([r[1] for r in b], SALT)[1]) for b in batches]
+    assert min(declined[:2]) > normalise.DECLINED_ON_THREAD >= declined[2] > 0
+
+    processes = []
+    real_pool = normalise.worker_pool
+
+    def counted_pool(workers: int) -> Any:
+        processes.append(workers)
+        return real_pool(workers)
+
+    monkeypatch.setattr(normalise, "worker_pool", counted_pool)
+    threads = normalise.normaliser_threads(2)
+    futures = [threads.submit(normalise.native_batch_table, b, 5, SALT, 2) for b in batches]
+    for records, future in zip(batches, futures, strict=True):
+        rows, rejects = normalise_chunk(records, 5, SALT)
+        table, got_rejects = future.result()
+        assert got_rejects == rejects
+        assert table.equals(statement_table(rows))
+    # the two batches of many declined records sent them to the processes, in two shares each
+    assert processes == [2] * 4
