@@ -126,6 +126,7 @@ def land_batch(
             rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         rejects = [r for r in batch.rejects if r[1] >= floor]
         rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
+        rows = _statement_typed_json(rows)
         counts = _write(con, batch, rows, rows_table(rejects, _REJECT_SCHEMA), now)
         if dead_letter is not None and rejects:
             counts["dead_lettered"] = dead_letter(batch, rejects)
@@ -150,6 +151,19 @@ def land_batch(
     if forgotten:
         counts["forgotten"] = forgotten
     return counts
+
+
+def _statement_typed_json(rows: pa.Table) -> pa.Table:
+    """`rows` with the statement column typed JSON (Arrow's canonical `arrow.json`, which
+    DuckDB reads as its JSON type). Written by orjson or the compiled normaliser, each is valid
+    JSON already; typed VARCHAR, DuckDB's cast to the JSON column would parse each again
+    (~1.4 µs a statement of the landing's CPU)."""
+    index = rows.schema.get_field_index("statement")
+    column = rows.column(index)
+    typed = pa.chunked_array(
+        [pa.ExtensionArray.from_storage(pa.json_(), chunk) for chunk in column.chunks], pa.json_()
+    )
+    return rows.set_column(index, rows.schema.field(index).with_type(pa.json_()), typed)
 
 
 def _write(
