@@ -8,6 +8,7 @@ refused.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import logging
 import os
@@ -385,7 +386,9 @@ class LandBatches(beam.DoFn):
     comes next (DuckDB and librdkafka release the GIL): one at a time, in order, so a
     partition's offsets still only move forward and each commit holds everything before it.
     The next transaction starts after the one before has committed, and the bundle ends after
-    the last has: an error in one is raised in the bundle, as before.
+    the last has: an error in one is raised in the bundle, as before. A transaction queued
+    behind a failed one may still commit: each is whole, with its own offsets, and one of the
+    same partition finds the gap (OffsetGap) and lands nothing.
     """
 
     def __init__(self, settings: Settings, land_rows: int | None = None) -> None:
@@ -429,7 +432,10 @@ class LandBatches(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._gathered: list[NormalisedBatch] = []
-        self._in_flight: concurrent.futures.Future[dict[str, int]] | None = None
+        # (records, transaction) in flight on the landing thread, oldest first
+        self._in_flight: collections.deque[
+            tuple[int, concurrent.futures.Future[dict[str, int]]]
+        ] = collections.deque()
 
     def process(self, batch: NormalisedBatch) -> Iterable[dict[str, int]]:
         if self._gathered and not self._gathered[-1].continued_by(batch):
@@ -441,18 +447,22 @@ class LandBatches(beam.DoFn):
     def finish_bundle(self) -> Iterable[WindowedValue]:
         if self._gathered:
             yield from (wrap(c) for c in self._land_gathered())
-        counts = self._committed()
-        if counts is not None:
-            yield wrap(counts)
+        while self._in_flight:
+            yield wrap(self._committed())
 
     def _land_gathered(self) -> Iterator[dict[str, int]]:
-        """Land the gathered batches as one, in one transaction, once the transaction before
-        has committed (its counts are yielded); gather anew."""
-        counts = self._committed()
-        if counts is not None:
-            yield counts
+        """Land the gathered batches as one, in one transaction, after the transactions before
+        it; gather anew. The transactions in flight hold up to twice `land_rows` records: a
+        partition's short last transaction queues behind a full one instead of waiting for it
+        to commit, a full one waits for the one before (the counts of each committed one are
+        yielded)."""
         batch, self._gathered = merged(self._gathered), []
-        self._in_flight = self._landing.submit(self._land, batch)
+        records = batch.record_count
+        while (
+            self._in_flight and records + sum(n for n, _ in self._in_flight) > 2 * self._land_rows
+        ):
+            yield self._committed()
+        self._in_flight.append((records, self._landing.submit(self._land, batch)))
 
     def _land(self, batch: NormalisedBatch) -> dict[str, int]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
@@ -461,12 +471,10 @@ class LandBatches(beam.DoFn):
         log.info("committed %s %s", label, counts)
         return counts
 
-    def _committed(self) -> dict[str, int] | None:
-        """Wait for the transaction in flight (raising its error); count what it landed. The
-        counters are counted here: Beam's metrics belong to the bundle's thread."""
-        future, self._in_flight = self._in_flight, None
-        if future is None:
-            return None
+    def _committed(self) -> dict[str, int]:
+        """Wait for the oldest transaction in flight (raising its error); count what it
+        landed. The counters are counted here: Beam's metrics belong to the bundle's thread."""
+        _, future = self._in_flight.popleft()
         counts = future.result()
         for name, value in counts.items():
             self._counters[name].inc(value)

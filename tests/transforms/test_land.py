@@ -1,4 +1,5 @@
 import concurrent.futures
+import threading
 from datetime import datetime
 
 import duckdb
@@ -219,32 +220,41 @@ def test_consecutive_batches_of_a_partition_land_in_one_transaction(settings, co
     """While catching up, batches gather up to `land_rows` records a transaction (DuckDB writes
     large inserts once, straight to the file); a range's last batch, a batch that does not
     continue the gathered ones and the end of the bundle land what is gathered at once.
-    A transaction lands on the landing thread; its counts come when the next one starts."""
+    Transactions land on the landing thread, in order; the bundle goes on while those in
+    flight hold up to 2 x `land_rows` records, and otherwise waits for the oldest, whose
+    counts it yields."""
     lander = LandBatches(settings, land_rows=4)
     lander._con, lander._dead_letters, lander._salt = con, None, None
     lander._landing = concurrent.futures.ThreadPoolExecutor(1)
+    # Nothing lands until the gate opens: the bundle must go on without waiting meanwhile (if
+    # it waited, the timer would open the gate after 30 s and the test would fail, not hang).
+    gate = threading.Event()
+    lander._landing.submit(gate.wait)
+    safety = threading.Timer(30, gate.set)
+    safety.start()
     batches = [
         batch(0, 2, [row("a", 0)], [(0, 1, None, "file", ["bad"], "x")]),
-        batch(2, 4, [row("b", 2), row("c", 3)]),  # 4 records gathered: 0..4 lands
+        batch(2, 4, [row("b", 2), row("c", 3)]),  # 4 records gathered: 0..4 goes to land
         batch(4, 5, [row("d", 4)]),
-        NormalisedBatch("t", 1, 0, 1, [row("f", 0)]),  # partition 1: 4..5 of 0 lands first
-        NormalisedBatch("t", 1, 1, 2, [row("g", 1)], closes_range=True),  # its 0..2 lands now
-        batch(5, 6, [row("e", 5)]),
+        NormalisedBatch("t", 1, 0, 1, [row("f", 0)]),  # partition 1: 4..5 of 0 goes to land
+        NormalisedBatch("t", 1, 1, 2, [row("g", 1)], closes_range=True),  # its 0..2 goes too
     ]
     offsets = "SELECT kafka_partition, next_offset FROM raw.ingest_offsets ORDER BY 1"
     lander.start_bundle()
-    landed_per_batch = []
-    for b in batches:
-        landed_per_batch.append([(c["landed"], c.get("quarantined")) for c in lander.process(b)])
-        if b.partition == 1 and b.start == 0:  # the transaction 4..5 of 0 is in flight
-            assert lander._in_flight is not None
-            lander._in_flight.result()
-            assert con.execute(offsets).fetchall() == [(0, 5)]
-    # each transaction's counts come out when the next one starts
-    assert landed_per_batch == [[], [], [], [(3, 1)], [(1, 0)], []]
-    lander._in_flight.result()  # partition 1's 0..2, in flight
-    assert con.execute(offsets).fetchall() == [(0, 5), (1, 2)]  # 5..6 is gathered
-    assert [w.value["landed"] for w in lander.finish_bundle()] == [2, 1]
-    assert con.execute(offsets).fetchall() == [(0, 6), (1, 2)]
-    assert sorted(r[0] for r in landed(con)) == ["a", "b", "c", "d", "e", "f", "g"]
+    try:
+        for b in batches:
+            assert list(lander.process(b)) == []
+        assert not gate.is_set()  # three transactions of 4 + 1 + 2 records queued
+        assert [records for records, _ in lander._in_flight] == [4, 1, 2]
+    finally:
+        gate.set()
+        safety.cancel()
+    # 4 more: 7 in flight + 4 is over 8, so the bundle waits for the oldest, 0..4
+    more = batch(5, 9, [row("e", 5), row("h", 6), row("i", 7), row("j", 8)])
+    assert [(c["landed"], c.get("quarantined")) for c in lander.process(more)] == [(3, 1)]
+    assert [records for records, _ in lander._in_flight] == [1, 2, 4]
+    assert [w.value["landed"] for w in lander.finish_bundle()] == [1, 2, 4]
+    assert not lander._in_flight
+    assert con.execute(offsets).fetchall() == [(0, 9), (1, 2)]
+    assert sorted(r[0] for r in landed(con)) == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
     assert quarantined(con) == [(1, None, ["bad"])]
