@@ -16,6 +16,11 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use sha2::{Digest, Sha256};
 use std::panic::{self, AssertUnwindSafe};
 
+// The normaliser allocates a small object for nearly every JSON value it reads; mimalloc's
+// thread-local heaps serve the normaliser threads without the contention of glibc's arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PSEUDONYM_HOME_PAGE: &str = "urn:skillstream:learner";
 const COURSE_TYPE: &str = "http://adlnet.gov/expapi/activities/course";
 // skillstream/xapi/profile.py
