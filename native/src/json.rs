@@ -152,8 +152,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
 }
 
 /// The document, or None when it is not surely read as orjson reads it.
+///
+/// The whole document is checked as UTF-8 at once, then read as text: read from bytes,
+/// serde_json would check each string on its own (the same documents are accepted).
 pub fn parse(bytes: &[u8]) -> Option<J<'_>> {
-    serde_json::from_slice(bytes).ok()
+    serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()
 }
 
 /// The bytes a JSON string escapes: control characters, the quote and the backslash.
