@@ -388,13 +388,6 @@ const LIST_COLUMNS: [&str; 4] = [
 const SCORE_COLUMNS: [&str; 4] = ["score_scaled", "score_raw", "score_min", "score_max"];
 const FLAG_COLUMNS: [&str; 2] = ["success", "completion"];
 
-/// Normalise a batch of record values (bytes or None).
-///
-/// Returns `(positions, declined, columns)`: the positions of the rows made, as little-endian
-/// u32; the positions left to the Python normaliser; and each column's Arrow buffers by name:
-/// strings `(validity, null_count, offsets, data)`, lists of strings `(offsets, item offsets,
-/// item data)`, floats, booleans and timestamps (µs, UTC; null where the statement has no
-/// `stored` / `timestamp`) `(validity, null_count, values)`.
 /// A batch's rows as Arrow buffers, built without the Python interpreter.
 struct Batch {
     positions: Vec<u32>,
