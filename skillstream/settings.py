@@ -61,8 +61,9 @@ class Settings:
     # to the database file, once; smaller ones go through the WAL and are written again at
     # the checkpoint. Two row groups: 1M statements land in ~12 s, not ~38 s (batches of 5000).
     transform_land_rows: int = 245_760
-    # Processes that parse, validate and normalise next to the one that reads and lands
-    # (1: all in one process).
+    # How many normalise side by side with the reading and landing: threads running the
+    # compiled normaliser (it releases the GIL), or, without it, worker processes running the
+    # Python one (1: all on the reading thread).
     transform_workers: int = 2
     # The client that reads Kafka in the transform: confluent-kafka (librdkafka, the faster
     # reader) or kafka-python (pure Python, the client of everything else).

@@ -80,6 +80,21 @@ def test_statements_and_the_next_offset_land_together(con) -> None:
     assert next_offset(con) == 3
 
 
+def test_the_statement_json_lands_as_written_and_reads_as_json(con) -> None:
+    """The landing hands DuckDB the statement column typed JSON (not checked again): what
+    lands is byte for byte what the normaliser wrote, and JSON functions read it."""
+    written = '{"verb":{"id":"https://v","display":{"en":"d\\u00e9j\\u00e0 \\"vu\\""}},"n":1.5e-07}'
+    first = list(row("a", 0))
+    first[STATEMENT_COLUMNS.index("statement")] = written
+    land_batch(con, batch(0, 1, [tuple(first)]))
+    assert con.execute(
+        "SELECT typeof(statement), statement::VARCHAR FROM raw.statements"
+    ).fetchall() == [("JSON", written)]
+    assert con.execute(
+        "SELECT statement->>'$.verb.display.en', (statement->>'$.n')::DOUBLE FROM raw.statements"
+    ).fetchall() == [('déjà "vu"', 1.5e-07)]
+
+
 def test_same_id_same_content_is_ignored_different_content_is_a_conflict(con) -> None:
     land_batch(con, batch(0, 1, [row("a", 0, "h1")]))
     counts = land_batch(con, batch(1, 4, [row("a", 1, "h1"), row("a", 2, "h2"), row("c", 3, "h3")]))
