@@ -22,7 +22,7 @@ python: $(VENV)/.installed $(VENV)/.native
 
 # The compiled normaliser (native/, Rust): the transform's fast path. Built with the machine's
 # Rust (cargo on PATH or in ~/.cargo/bin) and crates from crates.io; without Rust the
-# transform normalises in Python, with the same results at ~2.4x the CPU (make bench).
+# transform normalises in Python, with the same results at ~3x the CPU (make bench).
 CARGO := $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
 NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
 
