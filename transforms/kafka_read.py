@@ -114,5 +114,6 @@ class ReadPartitionRange(beam.DoFn):
                 records,
                 skipped_from,
                 closes_range=end == work.end,
+                range_end=work.end,
             )
             batch_start, records, skipped_from = end, [], None

@@ -441,8 +441,21 @@ class LandBatches(beam.DoFn):
         if self._gathered and not self._gathered[-1].continued_by(batch):
             yield from self._land_gathered()
         self._gathered.append(batch)
-        if batch.closes_range or sum(b.record_count for b in self._gathered) >= self._land_rows:
+        gathered = sum(b.record_count for b in self._gathered)
+        if batch.closes_range or gathered >= self._land_rows or self._halves(batch, gathered):
             yield from self._land_gathered()
+
+    def _halves(self, batch: NormalisedBatch, gathered: int) -> bool:
+        """Whether to land what is gathered now, at half `land_rows`, because the rest of the
+        range is less than `land_rows` but not less than half: a range's last records land as
+        two transactions of about half `land_rows` each (with the default, each still a row
+        group or more, written straight to the file), not as a full one and a short rest.
+        The rest would go through the WAL and be written again at the checkpoint; and at
+        the end of a run the last transaction lands while nothing else is left to do."""
+        if batch.range_end is None:
+            return False
+        half, left = self._land_rows // 2, batch.range_end - batch.end
+        return gathered >= half and half <= left < self._land_rows
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
         if self._gathered:

@@ -148,6 +148,7 @@ class KafkaBatch:
     records: list[KafkaRecord]
     skipped_from: int | None = None  # offsets [skipped_from, start) left Kafka before landing
     closes_range: bool = False  # the last batch of the range read: what follows waits for it
+    range_end: int | None = None  # the end of the range read (the landing plans its last part)
 
 
 @dataclass
@@ -164,6 +165,7 @@ class NormalisedBatch:
     rejects: list[tuple] = field(default_factory=list)
     skipped_from: int | None = None
     closes_range: bool = False
+    range_end: int | None = None
 
     @property
     def record_count(self) -> int:
@@ -194,6 +196,7 @@ def merged(batches: list[NormalisedBatch]) -> NormalisedBatch:
         rejects=[r for b in batches for r in b.rejects],
         skipped_from=first.skipped_from,
         closes_range=last.closes_range,
+        range_end=last.range_end,
     )
 
 

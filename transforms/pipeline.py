@@ -89,6 +89,7 @@ class NormaliseBatches(beam.DoFn):
             batch.end,
             skipped_from=batch.skipped_from,
             closes_range=batch.closes_range,
+            range_end=batch.range_end,
         )
         tables = []
         for rows, rejects in parts:

@@ -95,6 +95,37 @@ def test_the_statement_json_lands_as_written_and_reads_as_json(con) -> None:
     ).fetchall() == [('déjà "vu"', 1.5e-07)]
 
 
+def test_a_ranges_last_records_land_in_two_halves_not_a_full_transaction_and_a_rest(
+    settings, con
+) -> None:
+    """land_rows 4, a range of 0..6 read a record a batch: 0..3 and 3..6 land, not 0..4 and
+    4..6; a range of 0..3 lands at once at its end (nothing left is at least half)."""
+    lander = LandBatches(settings, land_rows=4)
+    lander._con, lander._dead_letters, lander._salt = con, None, None
+    lander._landing = concurrent.futures.ThreadPoolExecutor(1)
+    lander.start_bundle()
+    landed_counts = []
+    for partition, start, end in [(0, 0, 6), (1, 0, 3)]:
+        for offset in range(start, end):
+            counts = lander.process(
+                NormalisedBatch(
+                    "t",
+                    partition,
+                    offset,
+                    offset + 1,
+                    [row(f"{partition}-{offset}", offset)],
+                    closes_range=offset + 1 == end,
+                    range_end=end,
+                )
+            )
+            landed_counts += [c["landed"] for c in counts]
+    landed_counts += [w.value["landed"] for w in lander.finish_bundle()]
+    assert landed_counts == [3, 3, 3]
+    assert con.execute(
+        "SELECT kafka_partition, next_offset FROM raw.ingest_offsets ORDER BY 1"
+    ).fetchall() == [(0, 6), (1, 3)]
+
+
 def test_same_id_same_content_is_ignored_different_content_is_a_conflict(con) -> None:
     land_batch(con, batch(0, 1, [row("a", 0, "h1")]))
     counts = land_batch(con, batch(1, 4, [row("a", 1, "h1"), row("a", 2, "h2"), row("c", 3, "h3")]))
