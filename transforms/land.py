@@ -380,7 +380,8 @@ class LandBatches(beam.DoFn):
     Consecutive batches of a partition land together, in one transaction, up to `land_rows`
     records: a range's last batch, a batch that does not continue the ones gathered, and the
     end of the bundle land what is gathered at once, so `--follow`'s small rounds land as they
-    come; a range's last records land in two halves (`_halves`). Beam counters `statements_<outcome>` count every outcome (OUTCOMES).
+    come; a range's last records land in two halves (`_halves`). Beam counters
+    `statements_<outcome>` count every outcome (OUTCOMES).
 
     A transaction lands on a thread of its own while the bundle reads and normalises what
     comes next (DuckDB and librdkafka release the GIL): one at a time, in order, so a
