@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -477,7 +477,7 @@ def _native_chunk_table(
     records: list[tuple[int, bytes | None, str | None, int]],
     partition: int,
     salt: str,
-    python: Any = None,
+    python: Callable[[list[int]], Iterable[tuple[int, tuple | None, tuple | None]]] | None = None,
 ) -> tuple[pa.Table, list[tuple]]:
     """The compiled normaliser's rows of `records`, with the declined ones normalised the
     Python way: by `python(positions)`, an iterable of (position, row, reject), when given,
