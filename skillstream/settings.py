@@ -65,6 +65,11 @@ class Settings:
     # compiled normaliser (it releases the GIL), or, without it, worker processes running the
     # Python one (1: all on the reading thread).
     transform_workers: int = 2
+    # How many nice values below the rest of the transform's process the compiled
+    # normaliser's threads run (0-19; 0: alike). The reading thread feeds them and the landing
+    # thread drains them; below those two, the normalisers take the CPU they leave instead of
+    # preempting them. 1M statements on 2 cores: ~5 % faster at 10 than at 0. Linux only.
+    transform_normaliser_nice: int = 10
     # The client that reads Kafka in the transform: confluent-kafka (librdkafka, the faster
     # reader) or kafka-python (pure Python, the client of everything else).
     kafka_client: str = "confluent-kafka"
@@ -228,7 +233,10 @@ MINIMUMS = {
     "transform_batch_size": 1,
     "transform_workers": 1,
     "transform_land_rows": 0,
+    "transform_normaliser_nice": 0,
 }
+# Counts with a greatest value.
+MAXIMUMS = {"transform_normaliser_nice": 19}
 
 
 def _coerce(name: str, raw: Any, origin: str) -> Any:
@@ -248,6 +256,8 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
         raise SettingsError(f"{origin}: expected {kind}, got {raw!r}") from None
     if number < MINIMUMS.get(name, number):
         raise SettingsError(f"{origin}: must be at least {MINIMUMS[name]}, got {number}")
+    if number > MAXIMUMS.get(name, number):
+        raise SettingsError(f"{origin}: must be at most {MAXIMUMS[name]}, got {number}")
     return number
 
 

@@ -11,9 +11,11 @@ import atexit
 import concurrent.futures
 import contextlib
 import gc
+import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +42,8 @@ try:  # the compiled normaliser (native/), built by `make`; Python is its refere
     import skillstream_native as _native
 except ImportError:  # pragma: no cover - a machine without Rust runs the Python normaliser
     _native = None
+
+log = logging.getLogger("skillstream.transforms")
 
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
 
@@ -565,17 +569,38 @@ def native_batch_table(
     return _native_chunk_table(records, partition, salt, python)
 
 
-_threads: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+_threads: dict[tuple[int, int], concurrent.futures.ThreadPoolExecutor] = {}
 
 
-def normaliser_threads(workers: int) -> concurrent.futures.ThreadPoolExecutor:
-    """Threads that run the compiled normaliser (`native_batch_table`), one pool a process."""
-    pool = _threads.get(workers)
+def normaliser_threads(workers: int, nice: int = 0) -> concurrent.futures.ThreadPoolExecutor:
+    """Threads that run the compiled normaliser (`native_batch_table`), one pool a process
+    for each (workers, nice). Each thread lowers its own priority by `nice`
+    (`lower_thread_priority`)."""
+    pool = _threads.get((workers, nice))
     if pool is None:
-        pool = _threads[workers] = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="skillstream-normalise"
+        pool = _threads[(workers, nice)] = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix="skillstream-normalise",
+            initializer=lower_thread_priority,
+            initargs=(nice,),
         )
     return pool
+
+
+def lower_thread_priority(steps: int) -> None:
+    """Lower the calling thread's priority by `steps` nice values (0: leave it), relative to
+    the process's own (at most 19). On Linux a thread has a nice value of its own; elsewhere
+    `setpriority` would change the whole process, so it is left alone there. Refused (a
+    sandbox), the thread runs on as it is: the priority is a speed choice, never a reason to
+    fail."""
+    if steps <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        nice = min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps)
+        os.setpriority(os.PRIO_PROCESS, thread, nice)
+    except OSError as error:
+        log.debug("normaliser thread priority not lowered by %d: %s", steps, error)
 
 
 def _parent_gone(pid: int) -> bool:

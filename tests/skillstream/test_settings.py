@@ -38,6 +38,16 @@ def test_counts_below_their_least_value_are_refused(tmp_path: Path) -> None:
     assert load(environ={}, cwd=tmp_path).transform_land_rows == 0  # each batch on its own
 
 
+def test_the_normaliser_nice_is_a_linux_nice_step_from_0_to_19(tmp_path: Path) -> None:
+    assert load(environ={}, cwd=tmp_path).transform_normaliser_nice == 10
+    with pytest.raises(SettingsError, match="NORMALISER_NICE: must be at most 19, got 20"):
+        load(environ={"SKILLSTREAM_TRANSFORM_NORMALISER_NICE": "20"}, cwd=tmp_path)
+    with pytest.raises(SettingsError, match="NORMALISER_NICE: must be at least 0, got -1"):
+        load(environ={"SKILLSTREAM_TRANSFORM_NORMALISER_NICE": "-1"}, cwd=tmp_path)
+    same = load(environ={"SKILLSTREAM_TRANSFORM_NORMALISER_NICE": "0"}, cwd=tmp_path)
+    assert same.transform_normaliser_nice == 0
+
+
 def test_the_kafka_client_is_one_of_the_two_it_can_be(tmp_path: Path) -> None:
     assert load(environ={}, cwd=tmp_path).kafka_client == "confluent-kafka"
     chosen = load(environ={"SKILLSTREAM_KAFKA_CLIENT": "kafka-python"}, cwd=tmp_path)
