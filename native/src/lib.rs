@@ -136,10 +136,17 @@ struct Row<'a> {
     statement: Vec<u8>,
 }
 
-fn normalise<'a>(statement: &'a J<'a>, salt: &str) -> Option<Row<'a>> {
+/// A batch's learner ids by canonical IFI: a learner sends many statements, and each id is a
+/// SHA-256 of its own.
+type Learners = std::collections::HashMap<String, String>;
+
+fn normalise<'a>(statement: &'a J<'a>, salt: &str, learners: &mut Learners) -> Option<Row<'a>> {
     validate::surely_valid(statement)?;
     let actor = statement.get("actor")?;
-    let learner = sha256_hex(&[salt.as_bytes(), canonical_ifi(actor)?.as_bytes()]);
+    let learner = learners
+        .entry(canonical_ifi(actor)?)
+        .or_insert_with_key(|ifi| sha256_hex(&[salt.as_bytes(), ifi.as_bytes()]))
+        .clone();
     let target = statement.get("object")?;
     let object_type = target.get("objectType").map_or(Some("Activity"), J::str)?;
     let definition = or_empty(target.get("definition"));
@@ -425,14 +432,17 @@ fn normalise_values(values: &[Option<&[u8]>], salt: &str) -> Batch {
     let statements = batch.strings.last_mut().expect("the statement column");
     statements.data.reserve(input_bytes + input_bytes / 4);
     statements.offsets.reserve(values.len());
+    let mut learners = Learners::new();
     for (position, bytes) in values.iter().enumerate() {
         let parsed = bytes.and_then(json::parse);
         // A panic here would be a bug of this module: the record goes the Python way instead
         // of the batch failing (the default hook still reports it on stderr).
         let made = parsed.as_ref().and_then(|statement| {
-            panic::catch_unwind(AssertUnwindSafe(|| normalise(statement, salt)))
-                .ok()
-                .flatten()
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                normalise(statement, salt, &mut learners)
+            }))
+            .ok()
+            .flatten()
         });
         let Some(row) = made else {
             batch.declined.push(position);
