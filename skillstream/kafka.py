@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +27,7 @@ from skillstream.settings import Settings
 # kafka-python logs every reconnect attempt at WARNING/ERROR; our own messages say what failed.
 logging.getLogger("kafka").setLevel(logging.CRITICAL)
 logging.getLogger("kafka.librdkafka").setLevel(logging.CRITICAL)
+log = logging.getLogger("skillstream.kafka")
 
 
 # How long a client tries to reach the cluster before saying it cannot.
@@ -202,10 +204,11 @@ class PartitionReader(abc.ABC):
 
 
 def _source(headers: Any) -> str | None:
-    """The `source` header's value: ingestion names where each record came from."""
+    """The first `source` header's value: ingestion names where each record came from.
+    Bytes that are not UTF-8 read as U+FFFD: an odd header never stops the transform."""
     for key, value in headers or ():
         if key == "source" and isinstance(value, bytes):
-            return value.decode()
+            return value.decode(errors="replace")
     return None
 
 
@@ -234,6 +237,25 @@ class _KafkaPythonReader(PartitionReader):
         self._consumer.close()
 
 
+def _librdkafka_config(settings: Settings) -> dict[str, Any]:
+    """How the librdkafka readers (confluent-kafka's and the native one) read partitions."""
+    return {
+        "bootstrap.servers": settings.bootstrap,
+        # librdkafka wants a group id; the reader never joins the group or commits to it
+        "group.id": "skillstream-transform",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": True,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_uncommitted",  # as kafka-python's default
+        "fetch.max.bytes": 64 * 1024 * 1024,
+        "max.partition.fetch.bytes": 16 * 1024 * 1024,
+        # at the end of the log the broker answers a fetch after this long (default 500)
+        "fetch.wait.max.ms": 100,
+        "socket.timeout.ms": 30_000,
+    }
+
+
 class _ConfluentReader(PartitionReader):
     """librdkafka's consumer. It skips control records without a trace, so the position comes
     from the records it delivers and from its end-of-partition events (which carry the end)."""
@@ -241,23 +263,9 @@ class _ConfluentReader(PartitionReader):
     def __init__(self, settings: Settings, max_records: int) -> None:
         from confluent_kafka import Consumer, KafkaException
 
-        config = {
-            "bootstrap.servers": settings.bootstrap,
-            # librdkafka wants a group id; the reader never joins the group or commits to it
-            "group.id": "skillstream-transform",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_uncommitted",  # as kafka-python's default
-            "fetch.max.bytes": 64 * 1024 * 1024,
-            "max.partition.fetch.bytes": 16 * 1024 * 1024,
-            # at the end of the log the broker answers a fetch after this long (default 500)
-            "fetch.wait.max.ms": 100,
-            "socket.timeout.ms": 30_000,
-            "logger": logging.getLogger("kafka.librdkafka"),
-        }
-        self._consumer = Consumer(config)
+        self._consumer = Consumer(
+            {**_librdkafka_config(settings), "logger": logging.getLogger("kafka.librdkafka")}
+        )
         try:  # kafka-python fails at once when no broker answers; so does this reader
             self._consumer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
         except KafkaException as error:
@@ -297,8 +305,71 @@ class _ConfluentReader(PartitionReader):
         self._consumer.close()
 
 
+def _native_module() -> Any:
+    """The compiled module (native/), or None when it is not built or turned off
+    (`SKILLSTREAM_NATIVE=0`)."""
+    if os.environ.get("SKILLSTREAM_NATIVE", "1") == "0":
+        return None
+    try:
+        import skillstream_native
+    except ImportError:
+        return None
+    return skillstream_native if hasattr(skillstream_native, "KafkaReader") else None
+
+
+# librdkafka's log levels are syslog's
+_SYSLOG_LEVELS = {0: 50, 1: 50, 2: 50, 3: 40, 4: 30, 5: 20, 6: 20, 7: 10}
+
+
+class _NativeReader(PartitionReader):
+    """librdkafka driven from the compiled module (native/src/kafka.rs): the same consumer
+    settings and position rules as `_ConfluentReader`, but a batch is fetched with the
+    interpreter released and becomes record tuples without a Python object per message
+    (confluent-kafka makes a `Message` for each, then five calls make the tuple)."""
+
+    def __init__(self, settings: Settings, max_records: int, native: Any) -> None:
+        self._native = native
+        config = [
+            (name, str(value).lower() if isinstance(value, bool) else str(value))
+            for name, value in _librdkafka_config(settings).items()
+        ]
+        self._reader = native.KafkaReader(config)
+        try:  # kafka-python fails at once when no broker answers; so does this reader
+            self._reader.check_broker(BOOTSTRAP_TIMEOUT_MS)
+        except RuntimeError as error:
+            self.close()
+            raise _unavailable(settings, error) from None
+
+    def _log(self) -> None:
+        logger = logging.getLogger("kafka.librdkafka")
+        for level, facility, message in self._native.kafka_logs():
+            logger.log(_SYSLOG_LEVELS.get(level, logging.DEBUG), "%s: %s", facility, message)
+
+    def seek(self, topic: str, partition: int, offset: int) -> None:
+        self._reader.seek(topic, partition, offset)
+
+    def read(self, max_records: int, timeout: float) -> tuple[list[Record], int]:
+        try:
+            records, position = self._reader.read(max_records, int(timeout * 1000))
+        finally:
+            self._log()
+        return records, position
+
+    def close(self) -> None:
+        self._reader.close()
+        self._log()
+
+
 def partition_reader(settings: Settings, max_records: int) -> PartitionReader:
     """The transform's reader of partitions, with the client the setting `kafka_client` names."""
-    if settings.kafka_client == "confluent-kafka":
+    if settings.kafka_client == "native":
+        native = _native_module()
+        if native is not None:
+            return _NativeReader(settings, max_records, native)
+        log.info(
+            "kafka_client native: the compiled module is not built or is turned off "
+            "(SKILLSTREAM_NATIVE=0); reading with confluent-kafka"
+        )
+    if settings.kafka_client in ("native", "confluent-kafka"):
         return _ConfluentReader(settings, max_records)
     return _KafkaPythonReader(settings, max_records)

@@ -70,9 +70,11 @@ class Settings:
     # thread drains them; below those two, the normalisers take the CPU they leave instead of
     # preempting them. 1M statements on 2 cores: ~5 % faster at 10 than at 0. Linux only.
     transform_normaliser_nice: int = 10
-    # The client that reads Kafka in the transform: confluent-kafka (librdkafka, the faster
-    # reader) or kafka-python (pure Python, the client of everything else).
-    kafka_client: str = "confluent-kafka"
+    # The client that reads Kafka in the transform: native (librdkafka driven from the
+    # compiled module, no Python object per record; confluent-kafka where it is not built),
+    # confluent-kafka (librdkafka through its Python binding) or kafka-python (pure Python,
+    # the client of everything else).
+    kafka_client: str = "native"
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
     baseline_cohort: str = "control"
@@ -226,7 +228,7 @@ def _load_roi(file_section: Any, environ: Mapping[str, str], origin: str) -> Roi
 
 
 # Settings that take one of a few words.
-CHOICES = {"kafka_client": ("kafka-python", "confluent-kafka")}
+CHOICES = {"kafka_client": ("kafka-python", "confluent-kafka", "native")}
 # Counts with a least value (transform_land_rows 0: every batch lands on its own).
 MINIMUMS = {
     "partitions": 1,

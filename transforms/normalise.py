@@ -38,12 +38,15 @@ from skillstream.xapi.statements import (
 from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
 
+log = logging.getLogger("skillstream.transforms")
+
 try:  # the compiled normaliser (native/), built by `make`; Python is its reference
     import skillstream_native as _native
-except ImportError:  # pragma: no cover - a machine without Rust runs the Python normaliser
+except ModuleNotFoundError:  # pragma: no cover - a machine without Rust: the Python normaliser
     _native = None
-
-log = logging.getLogger("skillstream.transforms")
+except ImportError as error:  # pragma: no cover - built, but it does not load here: say so
+    log.warning("the compiled normaliser does not load (%s); normalising in Python", error)
+    _native = None
 
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
 

@@ -64,6 +64,47 @@ def test_a_range_is_read_in_batches_in_offset_order(client_settings: Settings) -
     assert all(b.partition == 0 and b.topic == topic for b in batches)
 
 
+def test_a_source_header_that_is_not_utf8_reads_with_replacement_characters(
+    client_settings: Settings,
+) -> None:
+    """A producer's bad header costs the name its odd bytes, not the run: each client reads
+    the record, with its first `source` header."""
+    producer = kafka.producer(client_settings)
+    headers: list[list[tuple[str, bytes]]] = [
+        [("source", b"lms-\xff")],
+        [],
+        [("other", b"x"), ("source", b"tutor"), ("source", b"later")],
+    ]
+    try:
+        futures = [
+            producer.send(client_settings.statements_topic, value=b"{}", partition=0, headers=h)
+            for h in headers
+        ]
+        producer.flush()
+        assert kafka.wait_acknowledged(futures) == []
+    finally:
+        producer.close()
+
+    batches = read(client_settings, PartitionRange(client_settings.statements_topic, 0, 0, 3), 10)
+
+    assert [r.source for b in batches for r in b.records] == ["lms-\ufffd", None, "tutor"]
+
+
+def test_the_native_client_is_the_compiled_reader_unless_it_is_turned_off(
+    pipeline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kafka._native_module() is None:
+        pytest.skip("native/ is not built (no Rust)")
+    native = pipeline_settings.with_overrides(kafka_client="native")
+    reader = kafka.partition_reader(native, 10)
+    reader.close()
+    assert type(reader).__name__ == "_NativeReader"
+    monkeypatch.setenv("SKILLSTREAM_NATIVE", "0")  # no compiled code: confluent-kafka reads
+    reader = kafka.partition_reader(native, 10)
+    reader.close()
+    assert type(reader).__name__ == "_ConfluentReader"
+
+
 def produce_transaction(settings: Settings, values: list[bytes], transactional_id: str) -> None:
     producer = KafkaProducer(
         bootstrap_servers=settings.bootstrap, transactional_id=transactional_id

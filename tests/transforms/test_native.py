@@ -12,9 +12,11 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import logging
 import math
 import random
 import struct
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -334,3 +336,26 @@ def test_batches_on_threads_with_their_declined_records_in_processes_come_out_th
         assert table.equals(statement_table(rows))
     # the two batches of many declined records sent them to the processes, in two shares each
     assert processes == [2] * 4
+
+
+def test_the_native_kafka_reader_refuses_a_bad_setting_and_reports_no_broker_clearly(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """The reader behind `kafka_client = "native"` (native/src/kafka.rs): librdkafka's own words
+    for a setting it does not know and for a cluster that does not answer, and its log lines
+    passed on to the `kafka.librdkafka` logger, as confluent-kafka's `logger` does."""
+    from skillstream import broker, kafka
+    from tests.conftest import make_settings
+
+    with pytest.raises(RuntimeError, match=r'librdkafka setting no\.such: .*"no\.such"'):
+        native.KafkaReader([("no.such", "1")])
+
+    settings = make_settings(tmp_path, bootstrap=f"localhost:{broker.free_port()}")
+    caplog.set_level(logging.ERROR, logger="kafka.librdkafka")
+    with pytest.raises(
+        kafka.KafkaUnavailable, match=f"no Kafka broker answers at {settings.bootstrap}"
+    ):
+        kafka.partition_reader(settings.with_overrides(kafka_client="native"), 10)
+    refused = [r for r in caplog.records if r.name == "kafka.librdkafka"]
+    assert any(settings.bootstrap in r.getMessage() for r in refused), refused
+    assert native.kafka_logs() == []  # passed on, not kept
