@@ -2,10 +2,11 @@
 
 kafka-python is the client of producers, topics and offsets. Producers are idempotent with
 acks=all, so an acknowledged send is on the broker and a retried send is never written twice.
-The transform's reading of partitions (`partition_reader`) uses confluent-kafka (librdkafka)
-by default, the setting `kafka_client`: it decodes records in C, where kafka-python spends
-~25 µs of Python a record, and in a transform run ~35–50 µs of CPU a statement more in all
-(docs/transform.md). `kafka_client = "kafka-python"` reads with kafka-python instead.
+The transform's reading of partitions (`partition_reader`) uses librdkafka by default, the
+setting `kafka_client`: "native" drives it from the compiled module (native/src/kafka.rs),
+without a Python object per message; "confluent-kafka" through confluent-kafka's binding
+(also where the compiled module is not built); "kafka-python" reads with kafka-python, which
+spends ~25 µs of Python a record decoding it (docs/transform.md).
 """
 
 from __future__ import annotations
