@@ -20,19 +20,23 @@ setup: python broker chromium tools ## .venv with the project, the Kafka broker 
 
 python: $(VENV)/.installed $(VENV)/.native
 
-# The compiled normaliser (native/, Rust): the transform's fast path. Built with the machine's
-# Rust (cargo on PATH or in ~/.cargo/bin) and crates from crates.io; without Rust the
-# transform normalises in Python, with the same results at ~3x the CPU (make bench).
+# The compiled module (native/, Rust): the transform's normaliser and Kafka reader. Built with
+# the machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from crates.io and a C compiler
+# (librdkafka and ring compile C from their crates); without them the transform normalises in
+# Python and reads with confluent-kafka, with the same results at ~3x the CPU (make bench).
 CARGO := $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
+CC_FOUND := $(shell command -v cc 2>/dev/null)
 NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
 
 $(VENV)/.native: $(VENV)/.installed $(NATIVE_SOURCES)
-ifneq ($(CARGO),)
+ifeq ($(CARGO),)
+	@echo "note: no Rust toolchain (cargo): skipping native/; the transform normalises in Python"
+else ifeq ($(CC_FOUND),)
+	@echo "note: no C compiler (cc): skipping native/; the transform normalises in Python"
+else
 	PATH="$(dir $(CARGO)):$$PATH" $(UV) pip install --quiet --python $(BIN)/python \
 	  --reinstall-package skillstream-native ./native
 	@touch $@
-else
-	@echo "note: no Rust toolchain (cargo): skipping native/; the transform normalises in Python"
 endif
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -73,7 +77,7 @@ lint: $(VENV)/.installed ## ruff (lint + format check), mypy, and rustfmt + clip
 	$(BIN)/mypy skillstream ingestion transforms quality dashboards
 ifneq ($(CARGO),)
 	PATH="$(dir $(CARGO)):$$PATH" cargo fmt --manifest-path native/Cargo.toml --check
-	PATH="$(dir $(CARGO)):$$PATH" cargo clippy --manifest-path native/Cargo.toml --quiet -- -D warnings
+	PATH="$(dir $(CARGO)):$$PATH" cargo clippy --release --manifest-path native/Cargo.toml --quiet -- -D warnings
 endif
 
 format: $(VENV)/.installed ## apply ruff's formatting and fixes
