@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -85,6 +86,27 @@ def _log_to_stderr(verbose: bool) -> None:
 @click.version_option(package_name="skillstream")
 def main() -> None:
     """skillstream: xAPI learning events to outcome dashboards and ROI reports."""
+
+
+# Set by a command that has committed and closed all it wrote when it returns: the process
+# then ends without the interpreter's teardown (`entry`).
+_done_and_closed = False
+
+
+def entry() -> None:
+    """The `skillstream` program: `main`; after a command that set `_done_and_closed`, the
+    process ends at once instead of tearing the interpreter down, module by module. After
+    `transform --until-caught-up` of 1M statements that teardown (Beam, pyarrow, DuckDB's
+    binding) took ~0.5 s, with the statements committed and the warehouse closed already."""
+    try:
+        main()
+    except SystemExit as done:
+        if not _done_and_closed or done.code not in (None, 0):
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(0)
 
 
 # ---- broker ------------------------------------------------------------------------------
@@ -526,6 +548,7 @@ def transform(
     beam_args: tuple[str, ...],
 ) -> None:
     """Run the Beam pipeline Kafka -> DuckDB. Extra arguments are Beam pipeline options."""
+    global _done_and_closed
     from kafka.errors import KafkaError
 
     from skillstream.kafka import KafkaUnavailable
@@ -540,6 +563,7 @@ def transform(
     if mode == "once":
         summary = run_until_caught_up(settings, beam_args, batch_size)
         click.echo(orjson.dumps({"partitions": len(summary.ranges), **summary.counters}).decode())
+        _done_and_closed = True  # the run committed; its connections and clients are closed
         return
     stopping = False
 
@@ -772,4 +796,4 @@ def _allow_partial(invoke: Callable[..., Any], command: Any, **kwargs: Any) -> N
 
 
 if __name__ == "__main__":
-    main()
+    entry()
