@@ -14,7 +14,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +22,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from skillstream import native
 from skillstream.settings import Settings
 
 # kafka-python logs every reconnect attempt at WARNING/ERROR; our own messages say what failed.
@@ -306,16 +306,10 @@ class _ConfluentReader(PartitionReader):
         self._consumer.close()
 
 
-def _native_module() -> Any:
-    """The compiled module (native/), or None when it is not built or turned off
-    (`SKILLSTREAM_NATIVE=0`)."""
-    if os.environ.get("SKILLSTREAM_NATIVE", "1") == "0":
-        return None
-    try:
-        import skillstream_native
-    except ImportError:
-        return None
-    return skillstream_native if hasattr(skillstream_native, "KafkaReader") else None
+def native_reader_built() -> bool:
+    """Whether `kafka_client = "native"` reads with the compiled module's reader: it is
+    built and not turned off (`skillstream.native`)."""
+    return hasattr(native.compiled(), "KafkaReader")
 
 
 # librdkafka's log levels are syslog's
@@ -364,9 +358,8 @@ class _NativeReader(PartitionReader):
 def partition_reader(settings: Settings, max_records: int) -> PartitionReader:
     """The transform's reader of partitions, with the client the setting `kafka_client` names."""
     if settings.kafka_client == "native":
-        native = _native_module()
-        if native is not None:
-            return _NativeReader(settings, max_records, native)
+        if native_reader_built():
+            return _NativeReader(settings, max_records, native.compiled())
         log.info(
             "kafka_client native: the compiled module is not built or is turned off "
             "(SKILLSTREAM_NATIVE=0); reading with confluent-kafka"

@@ -27,6 +27,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from skillstream import native
 from skillstream.xapi.identity import canonical_ifi, learner_id
 from skillstream.xapi.profile import COURSE_TYPE, EXT_ATTRIBUTES, EXT_SKILL, VOIDED_VERB
 from skillstream.xapi.statements import (
@@ -39,14 +40,6 @@ from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
 
 log = logging.getLogger("skillstream.transforms")
-
-try:  # the compiled normaliser (native/), built by `make`; Python is its reference
-    import skillstream_native as _native
-except ModuleNotFoundError:  # pragma: no cover - a machine without Rust: the Python normaliser
-    _native = None
-except ImportError as error:  # pragma: no cover - built, but it does not load here: say so
-    log.warning("the compiled normaliser does not load (%s); normalising in Python", error)
-    _native = None
 
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
 
@@ -458,10 +451,9 @@ def normalise_chunk_table(
 
 
 def native_normaliser() -> Any:
-    """The compiled normaliser module, or None when it is not built or turned off."""
-    if os.environ.get("SKILLSTREAM_NATIVE", "1") == "0":
-        return None
-    return _native
+    """The compiled normaliser (`skillstream.native`), or None when it is not built or is
+    turned off."""
+    return native.compiled()
 
 
 def _buffers_array(kind: pa.DataType, length: int, buffers: tuple) -> pa.Array:
@@ -492,7 +484,7 @@ def _native_chunk_table(
     offsets, values, sources, stamps = (
         (list(c) for c in zip(*records, strict=True)) if records else ([], [], [], [])
     )
-    made, declined, buffers = _native.normalise_batch(values, salt)
+    made, declined, buffers = native.compiled().normalise_batch(values, salt)
     positions = pa.Array.from_buffers(pa.uint32(), len(made) // 4, [None, pa.py_buffer(made)])
     count = len(positions)
     columns: dict[str, pa.Array] = {

@@ -21,5 +21,5 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("kafka_client", ["native"]),
     # without the compiled module the native client reads with confluent-kafka, tested already
-    pytest.mark.skipif(kafka._native_module() is None, reason="native/ is not built (no Rust)"),
+    pytest.mark.skipif(not kafka.native_reader_built(), reason="native/ is not built (no Rust)"),
 ]
