@@ -312,8 +312,18 @@ def native_reader_built() -> bool:
     return hasattr(native.compiled(), "KafkaReader")
 
 
-# librdkafka's log levels are syslog's
-_SYSLOG_LEVELS = {0: 50, 1: 50, 2: 50, 3: 40, 4: 30, 5: 20, 6: 20, 7: 10}
+# librdkafka's log levels are syslog's: emergency, alert, critical, error, warning, notice,
+# info, debug
+_SYSLOG_LEVELS = {
+    0: logging.CRITICAL,
+    1: logging.CRITICAL,
+    2: logging.CRITICAL,
+    3: logging.ERROR,
+    4: logging.WARNING,
+    5: logging.INFO,
+    6: logging.INFO,
+    7: logging.DEBUG,
+}
 
 
 class _NativeReader(PartitionReader):

@@ -32,6 +32,16 @@ from tests.conftest import CORPUS, make_settings, run_cli
 # that `make test` runs the two halves on its two workers.
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("kafka_client", ["kafka-python"])]
 
+# What test_exactly_once_<client>.py collect again, each with its own client (not pytestmark).
+__all__ = [
+    "own_broker",
+    "test_a_producer_killed_mid_file_then_the_file_replayed_lands_each_statement_once",
+    "test_a_second_run_lands_nothing_new",
+    "test_the_broker_stopped_and_restarted_mid_run_loses_nothing",
+    "test_the_real_corpora_land_exactly_once_also_when_ingested_twice",
+    "test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice",
+]
+
 BATCH = "200"
 # Records a landing transaction gathers (transform_land_rows): five batches, so that kills
 # also come between the batches of one transaction, and a run lands several transactions.

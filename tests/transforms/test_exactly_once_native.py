@@ -8,14 +8,7 @@ from __future__ import annotations
 import pytest
 
 from skillstream import kafka
-from tests.transforms.test_exactly_once import (  # noqa: F401  (collected here again)
-    own_broker,
-    test_a_producer_killed_mid_file_then_the_file_replayed_lands_each_statement_once,
-    test_a_second_run_lands_nothing_new,
-    test_the_broker_stopped_and_restarted_mid_run_loses_nothing,
-    test_the_real_corpora_land_exactly_once_also_when_ingested_twice,
-    test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice,
-)
+from tests.transforms.test_exactly_once import *  # noqa: F403  (collected here again)
 
 pytestmark = [
     pytest.mark.integration,
