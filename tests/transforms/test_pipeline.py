@@ -9,6 +9,7 @@ import os
 import pickle
 import sys
 import threading
+from pathlib import Path
 
 import apache_beam as beam
 import orjson
@@ -104,8 +105,8 @@ def test_a_batch_size_is_estimated_from_its_parts_without_encoding_it(
         assert encoded[id(batch)] / 4 <= estimate <= encoded[id(batch)] * 4
 
 
-def test_the_pipeline_batches_use_the_batch_coder(tmp_path: object) -> None:
-    settings = settings_module.load(environ={}, cwd=tmp_path)  # type: ignore[arg-type]
+def test_the_pipeline_batches_use_the_batch_coder(tmp_path: Path) -> None:
+    settings = settings_module.load(environ={}, cwd=tmp_path)
     p = beam.Pipeline()
     ranges = p | beam.Create([PartitionRange("xapi.statements", 0, 0, 10)])
     _ = ranges | "LandStatements" >> pipeline.LandStatements(settings, 10)
