@@ -32,7 +32,7 @@ from skillstream.ingestion.simulate import simulate
 from skillstream.xapi.strict_json import loads
 from skillstream.xapi.validate import validate_statement
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "real"
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus" / "real"
 CLIENTS = 4
 ENDPOINT_SECONDS = 12.0
 

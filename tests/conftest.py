@@ -17,7 +17,7 @@ from skillstream import settings as settings_module
 from skillstream.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "data" / "corpus"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
