@@ -20,22 +20,22 @@ setup: python broker chromium tools ## .venv with the project, the Kafka broker 
 
 python: $(VENV)/.installed $(VENV)/.native
 
-# The compiled module (native/, Rust): the transform's normaliser and Kafka reader. Built with
-# the machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from crates.io and a C compiler
+# The compiled module (transforms/native/, Rust): the transform's normaliser and Kafka reader.
+# Built with the machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from crates.io and a C compiler
 # (librdkafka and ring compile C from their crates); without them the transform normalises in
 # Python and reads with confluent-kafka, with the same results at ~3x the CPU (make bench).
 CARGO := $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
 CC_FOUND := $(shell command -v cc 2>/dev/null)
-NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+NATIVE_SOURCES := transforms/native/Cargo.toml transforms/native/Cargo.lock transforms/native/pyproject.toml $(wildcard transforms/native/src/*.rs)
 
 $(VENV)/.native: $(VENV)/.installed $(NATIVE_SOURCES)
 ifeq ($(CARGO),)
-	@echo "note: no Rust toolchain (cargo): skipping native/; the transform normalises in Python"
+	@echo "note: no Rust toolchain (cargo): skipping transforms/native/; the transform normalises in Python"
 else ifeq ($(CC_FOUND),)
-	@echo "note: no C compiler (cc): skipping native/; the transform normalises in Python"
+	@echo "note: no C compiler (cc): skipping transforms/native/; the transform normalises in Python"
 else
 	PATH="$(dir $(CARGO)):$$PATH" $(UV) pip install --quiet --python $(BIN)/python \
-	  --reinstall-package skillstream-native ./native
+	  --reinstall-package skillstream-native ./transforms/native
 	@touch $@
 endif
 
@@ -71,13 +71,13 @@ lock: ## re-resolve requirements.lock from pyproject.toml (and the test tools' l
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 	$(UV) pip compile tests/tools/requirements.in --python-version 3.11 -o tests/tools/requirements.lock
 
-lint: $(VENV)/.installed ## ruff (lint + format check), mypy, and rustfmt + clippy for native/
+lint: $(VENV)/.installed ## ruff (lint + format check), mypy, and rustfmt + clippy for transforms/native/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy skillstream ingestion transforms quality dashboards
 ifneq ($(CARGO),)
-	PATH="$(dir $(CARGO)):$$PATH" cargo fmt --manifest-path native/Cargo.toml --check
-	PATH="$(dir $(CARGO)):$$PATH" cargo clippy --release --manifest-path native/Cargo.toml --quiet -- -D warnings
+	PATH="$(dir $(CARGO)):$$PATH" cargo fmt --manifest-path transforms/native/Cargo.toml --check
+	PATH="$(dir $(CARGO)):$$PATH" cargo clippy --release --manifest-path transforms/native/Cargo.toml --quiet -- -D warnings
 endif
 
 format: $(VENV)/.installed ## apply ruff's formatting and fixes

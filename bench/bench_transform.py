@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
                 assert counters["statements_landed"] == statements, counters
                 c[run_name] = {
                     "kafka_client": client,
-                    "normaliser": "python" if env else "compiled (native/), Python for the rest",
+                    "normaliser": "python" if env else "compiled (transforms/native/), Python for the rest",
                     "seconds": round(seconds, 1),
                     "statements_per_s": round(statements / seconds),
                     "machine_cpu_seconds": round(busy, 1),

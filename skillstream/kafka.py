@@ -3,7 +3,7 @@
 kafka-python is the client of producers, topics and offsets. Producers are idempotent with
 acks=all, so an acknowledged send is on the broker and a retried send is never written twice.
 The transform's reading of partitions (`partition_reader`) uses librdkafka by default, the
-setting `kafka_client`: "native" drives it from the compiled module (native/src/kafka.rs),
+setting `kafka_client`: "native" drives it from the compiled module (transforms/native/src/kafka.rs),
 without a Python object per message; "confluent-kafka" through confluent-kafka's binding
 (also where the compiled module is not built); "kafka-python" reads with kafka-python, which
 spends ~25 µs of Python a record decoding it (docs/transform.md).
@@ -327,7 +327,7 @@ _SYSLOG_LEVELS = {
 
 
 class _NativeReader(PartitionReader):
-    """librdkafka driven from the compiled module (native/src/kafka.rs): the same consumer
+    """librdkafka driven from the compiled module (transforms/native/src/kafka.rs): the same consumer
     settings and position rules as `_ConfluentReader`, but a batch is fetched with the
     interpreter released and becomes record tuples without a Python object per message
     (confluent-kafka makes a `Message` for each, then five calls make the tuple)."""

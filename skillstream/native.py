@@ -1,4 +1,4 @@
-"""The compiled module (native/, Rust, built by `make`): the transform's normaliser
+"""The compiled module (transforms/native/, Rust, built by `make`): the transform's normaliser
 (`transforms/normalise.py`, whose Python code is its reference) and its Kafka reader
 (`kafka_client = "native"`, `skillstream/kafka.py`).
 
@@ -20,7 +20,7 @@ except ModuleNotFoundError:  # pragma: no cover - a machine without Rust
     _module = None
 except ImportError as error:  # pragma: no cover - built, but it does not load here: say so
     log.warning(
-        "the compiled module (native/) does not load (%s); the transform normalises in Python "
+        "the compiled module (transforms/native/) does not load (%s); the transform normalises in Python "
         "and reads with confluent-kafka",
         error,
     )

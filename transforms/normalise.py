@@ -438,7 +438,7 @@ def normalise_chunk_table(
 ) -> tuple[pa.Table, list[tuple]]:
     """normalise_chunk with the rows as an Arrow table: what the worker processes return.
 
-    With the compiled normaliser (`skillstream_native`, built from native/ by `make`) the
+    With the compiled normaliser (`skillstream_native`, built from transforms/native/ by `make`) the
     statements it is sure of are normalised there, into Arrow buffers, and only the rest
     (the invalid ones, and shapes it leaves to Python) take the Python way; the rows keep
     the records' order either way. `SKILLSTREAM_NATIVE=0` turns it off.

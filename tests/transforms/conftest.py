@@ -20,5 +20,5 @@ def kafka_client(request: pytest.FixtureRequest) -> str:
 def client_settings(pipeline_settings: Settings, kafka_client: str) -> Settings:
     """pipeline_settings (a topic and warehouse of the test's own) reading with one client."""
     if kafka_client == "native" and not kafka.native_reader_built():
-        pytest.skip("native/ is not built (no Rust): the native client reads with confluent-kafka")
+        pytest.skip("transforms/native/ is not built (no Rust): the native client reads with confluent-kafka")
     return pipeline_settings.with_overrides(kafka_client=kafka_client)

@@ -14,5 +14,5 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("kafka_client", ["native"]),
     # without the compiled module the native client reads with confluent-kafka, tested already
-    pytest.mark.skipif(not kafka.native_reader_built(), reason="native/ is not built (no Rust)"),
+    pytest.mark.skipif(not kafka.native_reader_built(), reason="transforms/native/ is not built (no Rust)"),
 ]

@@ -94,7 +94,7 @@ def test_the_native_client_is_the_compiled_reader_unless_it_is_turned_off(
     pipeline_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not kafka.native_reader_built():
-        pytest.skip("native/ is not built (no Rust)")
+        pytest.skip("transforms/native/ is not built (no Rust)")
     native = pipeline_settings.with_overrides(kafka_client="native")
     reader = kafka.partition_reader(native, 10)
     reader.close()

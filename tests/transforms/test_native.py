@@ -1,4 +1,4 @@
-"""The compiled normaliser (native/) against its reference, the Python normaliser.
+"""The compiled normaliser (transforms/native/) against its reference, the Python normaliser.
 
 For every record, the native path must give exactly the Python path's result: the same row
 (every column, the landed statement JSON and the content hash byte for byte), or the same
@@ -341,7 +341,7 @@ def test_batches_on_threads_with_their_declined_records_in_processes_come_out_th
 def test_the_native_kafka_reader_refuses_a_bad_setting_and_reports_no_broker_clearly(
     caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    """The reader behind `kafka_client = "native"` (native/src/kafka.rs): librdkafka's own words
+    """The reader behind `kafka_client = "native"` (transforms/native/src/kafka.rs): librdkafka's own words
     for a setting it does not know and for a cluster that does not answer, and its log lines
     passed on to the `kafka.librdkafka` logger, as confluent-kafka's `logger` does."""
     from skillstream import broker, kafka
