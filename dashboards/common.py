@@ -8,7 +8,7 @@ import streamlit as st
 
 from skillstream.dashboards import data
 
-# Metric -> anchor on the Metric definitions page (which quotes DESIGN §4).
+# Metric -> anchor on the Metric definitions page (which quotes docs/design.md §4).
 DEFINITIONS = {
     "enrolled": "enrolled",
     "completion_rate": "completion-rate",
@@ -85,7 +85,7 @@ def provenance(build: data.Published, metric: str, label: str | None = None) -> 
 
 
 def hide_small_groups(frame: pd.DataFrame, count_column: str, what: str = "group") -> pd.DataFrame:
-    """Rows with fewer than k learners removed, with a note saying how many (DESIGN §2)."""
+    """Rows with fewer than k learners removed, with a note saying how many (docs/design.md §2)."""
     k = data.k_anonymity()
     small = frame[count_column] < k
     if small.any():
