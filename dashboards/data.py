@@ -267,7 +267,7 @@ def cohort_comparison(build: Published) -> pd.DataFrame:
 
 
 def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
-    """Team × skill: members, members who mastered the skill, their share (DESIGN §4).
+    """Team × skill: members, members who mastered the skill, their share (docs/design.md §4).
 
     Without filters other than team and skill this is the published capability_matrix. Other
     filters narrow the members: the learners of the team matching them in either learner-grain
