@@ -1,5 +1,5 @@
-"""The metric definitions of DESIGN §4, quoted: one home for the Metric definitions page and the
-method notes of the ROI report."""
+"""The metric definitions of docs/design.md §4, quoted: one home for the Metric definitions page
+and the method notes of the ROI report."""
 
 from __future__ import annotations
 
@@ -78,6 +78,6 @@ METRICS: list[tuple[str, str, str]] = [
         "engagement",
         "per week (Monday, UTC) and group: active learners (learners with ≥ 1 statement), "
         "sessions, active minutes, practice attempts, hints requested and feedback given "
-        "(marts.engagement_weekly; not a DESIGN §4 metric)",
+        "(marts.engagement_weekly; docs/design.md §4)",
     ),
 ]
