@@ -20,7 +20,7 @@ if not build.newest_is_published and build.newest_build_id != build.build_id:
     )
 st.caption(
     f"Build {build.build_id}, built {build.built_at} UTC · "
-    "completion rate = completed / enrolled (DESIGN §4)"
+    "completion rate = completed / enrolled (docs/design.md §4)"
 )
 
 chosen = st.multiselect("Program", data.programs(build), placeholder="All programs")
