@@ -1,4 +1,5 @@
-"""The exact meaning of every number on the dashboard (DESIGN §4), linked from each chart."""
+"""The exact meaning of every number on the dashboard (docs/design.md §4), linked from each
+chart."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 from skillstream.dashboards.definitions import METRICS, PREAMBLE
 
 st.title("Metric definitions")
-st.caption("Quoted from DESIGN §4, the contract every part of skillstream builds against.")
+st.caption("Quoted from docs/design.md §4, the contract every part of skillstream builds against.")
 st.markdown(PREAMBLE)
 for anchor, metric, definition in METRICS:
     st.subheader(metric, anchor=anchor)
