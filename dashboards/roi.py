@@ -1,4 +1,4 @@
-"""What-if ROI (Phillips, DESIGN §4) for the ROI page and the report's sensitivity view.
+"""What-if ROI (Phillips, docs/design.md §4) for the ROI page and the report's sensitivity view.
 
 The formula's home is the mart `roi_quarterly` (dbt, per learner, in SQL). It publishes each
 cohort's cost and benefit components next to the assumptions it used (`roi_assumptions`).
