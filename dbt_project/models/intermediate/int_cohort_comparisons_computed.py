@@ -1,4 +1,4 @@
-"""Each cohort against the baseline cohort, all time (DESIGN §4 cohort comparison).
+"""Each cohort against the baseline cohort, all time (docs/design.md §4 cohort comparison).
 
 completion_rate (per program) and retention_30d_rate (per skill): difference in proportions
 with a 95 % Newcombe-Wilson interval; median_days_to_competency (per skill): difference in
