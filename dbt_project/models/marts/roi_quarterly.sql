@@ -1,5 +1,5 @@
 {#-
-    ROI (Phillips) per quarter x cohort (DESIGN §4). A learner counts in the quarter of
+    ROI (Phillips) per quarter x cohort (docs/design.md §4). A learner counts in the quarter of
     their first statement in any program. Assumptions come from vars (the `roi` settings)
     and are listed in marts.roi_assumptions.
       costs    = programme cost per learner + seat-time hours x hourly cost
