@@ -13,7 +13,7 @@ Planted effects (`Effects`, settable by name) follow the L&D literature by defau
 completion 25 %, pilot 75 %; pilot time to competency half of control's; 30-day retention
 15 % in control, doubled in the pilot; $1,500 per employee per year. Because every scored
 statement on a skill before mastery is below θ and the retention check is the only scored
-statement on it after mastery, the marts' definitions (DESIGN §4) recover exactly what was
+statement on it after mastery, the marts' definitions (docs/design.md §4) recover exactly what was
 planted, up to sampling noise and the end of the simulated window.
 """
 
@@ -59,7 +59,7 @@ from skillstream.xapi.profile import (
 )
 
 DEFAULT_START = date(2026, 7, 1)
-MASTERY_THRESHOLD = 0.8  # the default θ of DESIGN §4; scores are planted around it
+MASTERY_THRESHOLD = 0.8  # the default θ of docs/design.md §4; scores are planted around it
 ORGS = ("acme-europe", "acme-americas")
 ROLES = ("analyst", "engineer", "manager", "specialist", "support")
 HOURLY_COST = {
