@@ -154,7 +154,7 @@ def _answer_submitted(event: dict[str, Any], tutor: str, session: str) -> dict[s
     if not isinstance(correct, bool):
         raise TutorEventError("correct: must be true or false")
     score = _unit_interval(event, "score", required=False)
-    # No score is made up from `correct`: one right answer is not mastery (DESIGN §4).
+    # No score is made up from `correct`: one right answer is not mastery (docs/design.md §4).
     result: dict[str, Any] = {"success": correct, "completion": True}
     if score is not None:
         result["score"] = {"scaled": score}
