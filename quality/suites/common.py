@@ -34,7 +34,8 @@ def unexpected_rows(check: str, description: str, query: str) -> Any:
 
 
 def small_group_flag(check_n: str, k: int) -> Any:
-    """`is_small_group` is set exactly when the group has fewer than k learners (DESIGN §2)."""
+    """`is_small_group` is set exactly when the group has fewer than k learners
+    (docs/design.md §2)."""
     return unexpected_rows(
         "small_groups_flagged",
         f"is_small_group is true exactly when {check_n} < k = {k}",
