@@ -1,4 +1,5 @@
-"""The `skillstream` command line (DESIGN §3). One click group; results a script can parse."""
+"""The `skillstream` command line (docs/design.md §3). One click group; results a script can
+parse."""
 
 from __future__ import annotations
 
