@@ -1,4 +1,4 @@
-"""`skillstream forget`: erase one learner everywhere (DESIGN §2, Privacy).
+"""`skillstream forget`: erase one learner everywhere (docs/design.md §2, Privacy).
 
 One DuckDB transaction records the learner's id (the salted hash, never the IFI) in the
 tombstone table `raw.forgotten_learners` and deletes the learner from every raw table. The
