@@ -2,27 +2,27 @@
 
 kafka-python is the client of producers, topics and offsets. Producers are idempotent with
 acks=all, so an acknowledged send is on the broker and a retried send is never written twice.
-The transform's reading of partitions (`partition_reader`) uses librdkafka by default, the
-setting `kafka_client`: "native" drives it from the compiled module (transforms/native/src/kafka.rs),
-without a Python object per message; "confluent-kafka" through confluent-kafka's binding
-(also where the compiled module is not built); "kafka-python" reads with kafka-python, which
-spends ~25 µs of Python a record decoding it (docs/transform.md).
+The transform reads partitions (`PartitionReader`) with librdkafka through confluent-kafka:
+its C client decodes a fetch without Python code per record, where kafka-python spends
+~25 µs of Python a record (docs/transform.md).
 """
 
 from __future__ import annotations
 
-import abc
 import contextlib
 import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from confluent_kafka import Consumer as ConfluentConsumer
+from confluent_kafka import KafkaError as ConfluentError
+from confluent_kafka import KafkaException
+from confluent_kafka import TopicPartition as ConfluentTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from skillstream import native
 from skillstream.settings import Settings
 
 # kafka-python logs every reconnect attempt at WARNING/ERROR; our own messages say what failed.
@@ -187,23 +187,6 @@ def wait_acknowledged(futures: Iterable[Any], timeout: float = 60.0) -> list[Exc
 Record = tuple[int, bytes | None, str | None, int]
 
 
-class PartitionReader(abc.ABC):
-    """Reads one partition at a time from a given offset, in offset order, without a group."""
-
-    @abc.abstractmethod
-    def seek(self, topic: str, partition: int, offset: int) -> None:
-        """Read `topic[partition]` from `offset` on."""
-
-    @abc.abstractmethod
-    def read(self, max_records: int, timeout: float) -> tuple[list[Record], int]:
-        """Up to `max_records` records (waiting up to `timeout` seconds for them) and the
-        position after them: the next offset to read, past any control records, so a reader
-        of an offset range knows when it has reached the range's end."""
-
-    @abc.abstractmethod
-    def close(self) -> None: ...
-
-
 def _source(headers: Any) -> str | None:
     """The first `source` header's value: ingestion names where each record came from.
     Bytes that are not UTF-8 read as U+FFFD: an odd header never stops the transform."""
@@ -213,33 +196,8 @@ def _source(headers: Any) -> str | None:
     return None
 
 
-class _KafkaPythonReader(PartitionReader):
-    def __init__(self, settings: Settings, max_records: int) -> None:
-        self._consumer = consumer(settings, max_poll_records=max_records)
-        self._tp: TopicPartition | None = None
-
-    def seek(self, topic: str, partition: int, offset: int) -> None:
-        self._tp = TopicPartition(topic, partition)
-        self._consumer.assign([self._tp])
-        self._consumer.seek(self._tp, offset)
-
-    def read(self, max_records: int, timeout: float) -> tuple[list[Record], int]:
-        assert self._tp is not None, "seek first"
-        fetched = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
-        records = [
-            (m.offset, m.value, _source(m.headers), m.timestamp) for m in fetched.get(self._tp, [])
-        ]
-        position = self._consumer.position(self._tp)
-        if position is None:
-            position = records[-1][0] + 1 if records else 0
-        return records, position
-
-    def close(self) -> None:
-        self._consumer.close()
-
-
 def _librdkafka_config(settings: Settings) -> dict[str, Any]:
-    """How the librdkafka readers (confluent-kafka's and the native one) read partitions."""
+    """How the transform's reader reads partitions."""
     return {
         "bootstrap.servers": settings.bootstrap,
         # librdkafka wants a group id; the reader never joins the group or commits to it
@@ -248,26 +206,25 @@ def _librdkafka_config(settings: Settings) -> dict[str, Any]:
         "enable.auto.offset.store": False,
         "enable.partition.eof": True,
         "auto.offset.reset": "earliest",
-        "isolation.level": "read_uncommitted",  # as kafka-python's default
+        # records of aborted transactions are read too: the transform lands what producers sent
+        "isolation.level": "read_uncommitted",
         "fetch.max.bytes": 64 * 1024 * 1024,
         "max.partition.fetch.bytes": 16 * 1024 * 1024,
         # at the end of the log the broker answers a fetch after this long (default 500)
         "fetch.wait.max.ms": 100,
         "socket.timeout.ms": 30_000,
+        "logger": logging.getLogger("kafka.librdkafka"),
     }
 
 
-class _ConfluentReader(PartitionReader):
-    """librdkafka's consumer. It skips control records without a trace, so the position comes
+class PartitionReader:
+    """Reads one partition at a time from a given offset, in offset order, without a group:
+    librdkafka's consumer. It skips control records without a trace, so the position comes
     from the records it delivers and from its end-of-partition events (which carry the end)."""
 
-    def __init__(self, settings: Settings, max_records: int) -> None:
-        from confluent_kafka import Consumer, KafkaException
-
-        self._consumer = Consumer(
-            {**_librdkafka_config(settings), "logger": logging.getLogger("kafka.librdkafka")}
-        )
-        try:  # kafka-python fails at once when no broker answers; so does this reader
+    def __init__(self, settings: Settings) -> None:
+        self._consumer = ConfluentConsumer(_librdkafka_config(settings))
+        try:  # fail at once when no broker answers, not at the first read
             self._consumer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
         except KafkaException as error:
             self._consumer.close()
@@ -275,15 +232,14 @@ class _ConfluentReader(PartitionReader):
         self._position = 0
 
     def seek(self, topic: str, partition: int, offset: int) -> None:
-        from confluent_kafka import TopicPartition as ConfluentTopicPartition
-
+        """Read `topic[partition]` from `offset` on."""
         self._consumer.assign([ConfluentTopicPartition(topic, partition, offset)])
         self._position = offset
 
     def read(self, max_records: int, timeout: float) -> tuple[list[Record], int]:
-        from confluent_kafka import KafkaError as ConfluentError
-        from confluent_kafka import KafkaException
-
+        """Up to `max_records` records (waiting up to `timeout` seconds for them) and the
+        position after them: the next offset to read, past any control records, so a reader
+        of an offset range knows when it has reached the range's end."""
         records: list[Record] = []
         for message in self._consumer.consume(num_messages=max_records, timeout=timeout):
             error = message.error()
@@ -304,76 +260,3 @@ class _ConfluentReader(PartitionReader):
 
     def close(self) -> None:
         self._consumer.close()
-
-
-def native_reader_built() -> bool:
-    """Whether `kafka_client = "native"` reads with the compiled module's reader: it is
-    built and not turned off (`skillstream.native`)."""
-    return hasattr(native.compiled(), "KafkaReader")
-
-
-# librdkafka's log levels are syslog's: emergency, alert, critical, error, warning, notice,
-# info, debug
-_SYSLOG_LEVELS = {
-    0: logging.CRITICAL,
-    1: logging.CRITICAL,
-    2: logging.CRITICAL,
-    3: logging.ERROR,
-    4: logging.WARNING,
-    5: logging.INFO,
-    6: logging.INFO,
-    7: logging.DEBUG,
-}
-
-
-class _NativeReader(PartitionReader):
-    """librdkafka driven from the compiled module (transforms/native/src/kafka.rs): the same consumer
-    settings and position rules as `_ConfluentReader`, but a batch is fetched with the
-    interpreter released and becomes record tuples without a Python object per message
-    (confluent-kafka makes a `Message` for each, then five calls make the tuple)."""
-
-    def __init__(self, settings: Settings, max_records: int, native: Any) -> None:
-        self._native = native
-        config = [
-            (name, str(value).lower() if isinstance(value, bool) else str(value))
-            for name, value in _librdkafka_config(settings).items()
-        ]
-        self._reader = native.KafkaReader(config)
-        try:  # kafka-python fails at once when no broker answers; so does this reader
-            self._reader.check_broker(BOOTSTRAP_TIMEOUT_MS)
-        except RuntimeError as error:
-            self.close()
-            raise _unavailable(settings, error) from None
-
-    def _log(self) -> None:
-        logger = logging.getLogger("kafka.librdkafka")
-        for level, facility, message in self._native.kafka_logs():
-            logger.log(_SYSLOG_LEVELS.get(level, logging.DEBUG), "%s: %s", facility, message)
-
-    def seek(self, topic: str, partition: int, offset: int) -> None:
-        self._reader.seek(topic, partition, offset)
-
-    def read(self, max_records: int, timeout: float) -> tuple[list[Record], int]:
-        try:
-            records, position = self._reader.read(max_records, int(timeout * 1000))
-        finally:
-            self._log()
-        return records, position
-
-    def close(self) -> None:
-        self._reader.close()
-        self._log()
-
-
-def partition_reader(settings: Settings, max_records: int) -> PartitionReader:
-    """The transform's reader of partitions, with the client the setting `kafka_client` names."""
-    if settings.kafka_client == "native":
-        if native_reader_built():
-            return _NativeReader(settings, max_records, native.compiled())
-        log.info(
-            "kafka_client native: the compiled module is not built or is turned off "
-            "(SKILLSTREAM_NATIVE=0); reading with confluent-kafka"
-        )
-    if settings.kafka_client in ("native", "confluent-kafka"):
-        return _ConfluentReader(settings, max_records)
-    return _KafkaPythonReader(settings, max_records)
