@@ -99,7 +99,7 @@ class Settings:
     lrs_port: int = 8080
     lrs_max_request_bytes: int = 10 * 1024 * 1024  # larger requests get 413
     lrs_retry_after_seconds: int = 5  # Retry-After of a 503 when Kafka cannot be reached
-    # dbt models (DESIGN §4): cohort comparison bootstrap, engagement sessions, incremental
+    # dbt models (docs/design.md §4): cohort comparison bootstrap, engagement sessions, incremental
     # statement-level models re-read statements landed this long before the last run.
     comparison_seed: int = 20260701
     comparison_resamples: int = 2000
