@@ -1,4 +1,4 @@
-"""Cohort comparison statistics (DESIGN §4): honest 95 % intervals for the marts.
+"""Cohort comparison statistics (docs/design.md §4): honest 95 % intervals for the marts.
 
 - Differences in proportions (completion rate, retention): Newcombe's hybrid score interval
   (Newcombe 1998, method 10), built from the Wilson score interval of each proportion.
