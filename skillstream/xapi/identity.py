@@ -1,6 +1,6 @@
 """Learner identity: canonical Inverse Functional Identifiers and salted learner ids.
 
-DESIGN §2: `learner_id` = lowercase hex SHA-256 of (salt + canonical IFI), where the
+docs/design.md §2: `learner_id` = lowercase hex SHA-256 of (salt + canonical IFI), where the
 canonical IFI is `mbox` lowercased (with `mailto:`), `mbox_sha1sum` as given, `openid` as
 given, and `account` as `homePage|name`.
 """
