@@ -1,4 +1,4 @@
-"""The project's xAPI profile (DESIGN §3) and the ADL vocabulary the metrics rely on."""
+"""The project's xAPI profile (docs/design.md §3) and the ADL vocabulary the metrics rely on."""
 
 PROFILE = "https://w3id.org/skillstream/ext"
 EXT_SKILL = f"{PROFILE}/skill"
