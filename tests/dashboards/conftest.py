@@ -1,7 +1,7 @@
 """A published build with known marts, made through the real publish step.
 
 The marts are small and hand-made at the grain and with the columns agreed between the
-engineers (DESIGN §4 plus the learner-grain marts), so each page's numbers are known.
+engineers (docs/design.md §4 plus the learner-grain marts), so each page's numbers are known.
 """
 
 from __future__ import annotations
