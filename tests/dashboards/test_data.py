@@ -26,7 +26,7 @@ def test_capability_unfiltered_is_the_published_matrix(build: data.Published) ->
     assert rows(frame, "team", "skill_id", "learners", "mastered") == [
         ("team-a", SKILL, 40, 28),
         ("team-b", SKILL, 36, 12),
-        ("team-c", SKILL, 7, 0),  # members without statements count, as DESIGN says
+        ("team-c", SKILL, 7, 0),  # members without statements count, as docs/design.md §4 says
     ]
 
 
