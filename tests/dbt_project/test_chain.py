@@ -1,6 +1,6 @@
 """The whole chain on a tiny hand-made organisation: file -> Kafka -> Beam -> DuckDB -> dbt -> GX.
 
-Every number asserted here is worked out by hand in the comments from DESIGN §4.
+Every number asserted here is worked out by hand in the comments from docs/design.md §4.
 """
 
 from __future__ import annotations
