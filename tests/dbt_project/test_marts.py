@@ -1,9 +1,9 @@
-"""The marts of DESIGN §4 on a small hand-made warehouse, loaded in three increments.
+"""The marts of docs/design.md §4 on a small hand-made warehouse, loaded in three increments.
 
 raw.* is written here directly, as the Beam pipeline would land it (a voiding statement
 that lands later flags its target `is_voided`). After each load `dbt build` runs
 incrementally; then `dbt build --full-refresh` must give identical marts, and every number
-below is worked out by hand from DESIGN §4 in the comments.
+below is worked out by hand from docs/design.md §4 in the comments.
 """
 
 from __future__ import annotations
