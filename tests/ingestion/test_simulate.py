@@ -1,5 +1,5 @@
 """The simulator: deterministic, valid, shaped like the real sources, and its planted effects
-measurable by DESIGN §4's definitions (here computed straight from the statements; the
+measurable by docs/design.md §4's definitions (here computed straight from the statements; the
 known-answer test in tests/dbt_project checks the marts)."""
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_tutor_statements_are_what_the_tutor_source_makes_of_the_same_events() -
 
 
 def design_metrics(statements: list[dict[str, Any]], cohort_of: dict[str, str]) -> dict[str, Any]:
-    """Completion, days to competency and 30-day retention per cohort, by DESIGN §4."""
+    """Completion, days to competency and 30-day retention per cohort, by docs/design.md §4."""
     by_learner: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in statements:
         by_learner[s["actor"]["mbox"]].append(s)
