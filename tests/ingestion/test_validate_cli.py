@@ -1,4 +1,4 @@
-"""`skillstream validate PATH --json [--xapi-version]` as DESIGN §3 describes it."""
+"""`skillstream validate PATH --json [--xapi-version]` as docs/design.md §3 describes it."""
 
 from __future__ import annotations
 
