@@ -1,4 +1,4 @@
-"""Exactly-once landing against the real broker and warehouse (DESIGN §2): SIGKILLs of the
+"""Exactly-once landing against the real broker and warehouse (docs/design.md §2): SIGKILLs of the
 transform (also inside the warehouse transaction), a producer killed mid-file and the file
 replayed, the broker stopped and restarted mid-run. Each test compares the ids landed with
 the ids produced: nothing lost, nothing twice. Here the transform reads with kafka-python;
