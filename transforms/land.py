@@ -1,5 +1,5 @@
 """Landing: one DuckDB transaction per batch writes the statements, the quarantined events and
-the partition's next offset together (DESIGN §2, exactly-once landing).
+the partition's next offset together (docs/design.md §2, exactly-once landing).
 
 The offset row is the proof of what has landed. A batch that starts before it overlaps what
 is already landed and is trimmed; a batch that starts after it would leave a hole, and is
