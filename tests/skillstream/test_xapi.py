@@ -1,8 +1,18 @@
 import hashlib
 
+import orjson
 import pytest
 
-from skillstream.xapi.identity import IdentityError, canonical_ifi, learner_id, roster_ifi
+from skillstream.xapi.identity import (
+    PSEUDONYM_HOME_PAGE,
+    IdentityError,
+    actor_ifi,
+    canonical_ifi,
+    learner_id,
+    pseudonymised_statement,
+    roster_ifi,
+    scrubbed_payload,
+)
 from skillstream.xapi.statements import (
     content_hash,
     derived_statement_id,
@@ -136,3 +146,119 @@ def test_the_fast_timestamp_path_reads_the_same_instant(value: str) -> None:
         == []
     )
     assert parse_validated_timestamp(value) == parse_timestamp(value)
+
+
+ADA = {"objectType": "Agent", "name": "Ada Lovelace", "mbox": "mailto:Ada@Example.com"}
+BOB = {"name": "Bob Stone", "account": {"homePage": "https://lms.example", "name": "bob-7"}}
+CAROL = {"name": "Carol Ng", "openid": "https://id.example/carol"}
+DAN = {"objectType": "Agent", "name": "Dan Ito", "mbox_sha1sum": "a" * 40}
+TEAM = {"objectType": "Group", "name": "Team Blue", "member": [BOB, CAROL]}
+SALT = "s"
+ACTIVITY = {"id": "https://lms.example/a"}
+UUID_UPPER = "0F4B0A39-6A0B-4A57-A7B8-57A4B3CFE0A1"
+# every role in which a statement names a person (xAPI 2.0 Data 2.4)
+EVERY_ROLE = {
+    "id": UUID_UPPER,
+    "actor": {**TEAM, "mbox": "mailto:blue@example.com"},
+    "verb": {"id": "https://verbs.example/mentored"},
+    "object": {
+        "objectType": "SubStatement",
+        "actor": ADA,
+        "verb": {"id": "https://verbs.example/graded"},
+        "object": DAN,
+        "context": {"instructor": CAROL},
+    },
+    "context": {
+        "instructor": DAN,
+        "team": TEAM,
+        "contextAgents": [{"objectType": "contextAgent", "agent": ADA}],
+        "contextGroups": [{"objectType": "contextGroup", "group": TEAM}],
+        "statement": {"objectType": "StatementRef", "id": UUID_UPPER},
+    },
+    "authority": {"objectType": "Group", "member": [ADA, DAN]},
+    "timestamp": "2026-07-01T12:00:00Z",
+}
+PEOPLE = (
+    "Lovelace",
+    "Ada@",
+    "Bob",
+    "Carol",
+    "Dan",
+    "Blue",
+    "example.com",
+    "bob-7",
+    "/carol",
+    "a" * 40,
+)
+
+
+def pseudonym(ifi: str, object_type: str = "Agent") -> dict:
+    return {
+        "objectType": object_type,
+        "account": {"homePage": PSEUDONYM_HOME_PAGE, "name": learner_id(ifi, SALT)},
+    }
+
+
+def test_every_person_in_every_role_is_their_learner_id_without_a_name() -> None:
+    assert not validate_statement(EVERY_ROLE)
+    stored = pseudonymised_statement(EVERY_ROLE, SALT)
+    text = orjson.dumps(stored).decode()
+    assert not [person for person in PEOPLE if person.lower() in text.lower()]
+    ada, dan = pseudonym("mailto:ada@example.com"), pseudonym("a" * 40)
+    bob, carol = pseudonym("https://lms.example|bob-7"), pseudonym("https://id.example/carol")
+    team = {"objectType": "Group", "member": [bob, carol]}
+    assert stored["actor"] == {
+        **pseudonym("mailto:blue@example.com", "Group"),
+        "member": [bob, carol],
+    }
+    assert stored["object"]["actor"] == ada and stored["object"]["object"] == dan
+    assert stored["object"]["context"] == {"instructor": carol}
+    context = stored["context"]
+    assert (context["instructor"], context["team"]) == (dan, team)
+    assert context["contextAgents"] == [{"objectType": "contextAgent", "agent": ada}]
+    assert context["contextGroups"] == [{"objectType": "contextGroup", "group": team}]
+    assert stored["authority"] == {"objectType": "Group", "member": [ada, dan]}
+    assert not validate_statement(stored)  # still a statement, of the same shape
+    assert list(stored) == list(EVERY_ROLE)
+
+
+def test_statement_ids_are_stored_lowercase() -> None:
+    stored = pseudonymised_statement(EVERY_ROLE, SALT)
+    assert stored["id"] == stored["context"]["statement"]["id"] == UUID_UPPER.lower()
+    voiding = {"actor": ADA, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"}}
+    voiding["object"] = {"objectType": "StatementRef", "id": UUID_UPPER}
+    assert pseudonymised_statement(voiding, SALT)["object"]["id"] == UUID_UPPER.lower()
+
+
+def test_an_anonymous_group_actor_is_one_unit_of_its_members() -> None:
+    group = {"objectType": "Group", "member": [BOB, ADA, BOB]}
+    reordered = {"objectType": "Group", "member": [{"mbox": "mailto:ada@example.COM"}, BOB]}
+    assert actor_ifi(group) == actor_ifi(reordered) != actor_ifi({**group, "member": [BOB]})
+    assert actor_ifi(ADA) == canonical_ifi(ADA)
+    with pytest.raises(IdentityError):
+        actor_ifi({"objectType": "Group", "member": []})
+
+
+def test_a_quarantined_json_payload_keeps_its_shape_without_names_or_emails() -> None:
+    invalid = {
+        **EVERY_ROLE,
+        "actor": {"name": "Ada Lovelace", "mbox": "Ada@Example.com"},  # no mailto:
+        "verb": {"display": {"en": "mailed bob.stone@example.org"}},
+        "context": {"instructor": {"name": "Dan Ito", "mbox": "mailto:dan@x.org", "openid": 5}},
+    }
+    payload = orjson.loads(scrubbed_payload(orjson.dumps(invalid), SALT))
+    text = orjson.dumps(payload).decode()
+    assert not [person for person in (*PEOPLE, "dan@x", "Ito") if person.lower() in text.lower()]
+    assert payload["actor"] == {"account": pseudonym("mailto:ada@example.com")["account"]}
+    bob = learner_id("mailto:bob.stone@example.org", SALT)
+    assert payload["verb"] == {"display": {"en": f"mailed {bob}"}}
+    # two identifiers: each its learner id (or a marker), no account to mistake for one
+    instructor = payload["context"]["instructor"]
+    assert instructor == {"mbox": learner_id("mailto:dan@x.org", SALT), "openid": "[removed]"}
+
+
+def test_a_quarantined_payload_that_is_not_json_has_its_emails_replaced() -> None:
+    payload = b'{"actor": {"mbox": "mailto:Ada@Example.com", "name": "Ada"}, oops'
+    text = scrubbed_payload(payload, SALT)
+    assert "example.com" not in text.lower()
+    assert learner_id("mailto:ada@example.com", SALT) in text
