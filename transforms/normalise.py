@@ -28,7 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from skillstream import native
-from skillstream.xapi.identity import canonical_ifi, learner_id
+from skillstream.xapi.identity import (
+    actor_ifi,
+    learner_id,
+    pseudonymised_statement,
+    scrubbed_payload,
+    scrubbed_text,
+)
 from skillstream.xapi.profile import COURSE_TYPE, EXT_ATTRIBUTES, EXT_SKILL, VOIDED_VERB
 from skillstream.xapi.statements import (
     content_hash,
@@ -40,8 +46,6 @@ from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
 
 log = logging.getLogger("skillstream.transforms")
-
-PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
 
 # Column order of the rows NormaliseBatches emits; raw.statements adds is_voided, landed_at.
 STATEMENT_COLUMNS = (
@@ -246,21 +250,6 @@ def _number(value: Any) -> float | None:
     return float(value) if kind is float or kind is int else None
 
 
-def pseudonymised(
-    statement: dict[str, Any], learner: str, statement_id: str | None = None
-) -> dict[str, Any]:
-    """The statement with its actor replaced by the learner id: no name or email is landed
-    (and with `statement_id` as its id, when given: one derived for a statement without)."""
-    copy = dict(statement)
-    if statement_id is not None:
-        copy["id"] = statement_id
-    copy["actor"] = {
-        "objectType": "Agent",
-        "account": {"homePage": PSEUDONYM_HOME_PAGE, "name": learner},
-    }
-    return copy
-
-
 def normalise(
     statement: dict[str, Any],
     salt: str,
@@ -274,8 +263,13 @@ def normalise(
     `received` is the Kafka record's timestamp (UTC): `stored_at` when the statement has no
     `stored`, and `kafka_timestamp`, from which freshness (in Kafka -> in DuckDB) is measured.
     """
+    learner = learner_id(actor_ifi(statement["actor"]), salt)
+    # What is stored, hashed and read below names no one (no name, no email; docs/privacy.md).
+    # The content hash is of it too: of the original, an unsalted hash would confirm a guessed
+    # email against the stored statement.
+    statement = pseudonymised_statement(statement, salt)
+    statement_hash = content_hash(statement)
     statement_id = statement.get("id") or derived_statement_id(statement)
-    learner = learner_id(canonical_ifi(statement["actor"]), salt)
     target = statement["object"]
     object_type = target.get("objectType", "Activity")
     definition = target.get("definition") or {}
@@ -337,8 +331,8 @@ def normalise(
         source,
         partition,
         offset,
-        content_hash(statement),
-        orjson.dumps(pseudonymised(statement, learner, statement_id)).decode(),
+        statement_hash,
+        orjson.dumps({**statement, "id": statement_id}).decode(),
         received,
     )
 
@@ -371,9 +365,9 @@ def _normalise_payload(
     salt: str,
 ) -> tuple[tuple | None, tuple | None]:
     def reject(reasons: list[str], statement_id: Any = None) -> tuple[None, tuple]:
-        sid = statement_id if isinstance(statement_id, str) else None
-        text = payload.decode("utf-8", errors="replace")
-        return None, (partition, offset, sid, source, reasons, text)
+        sid = statement_id.lower() if isinstance(statement_id, str) else None
+        reasons = [scrubbed_text(reason, salt) for reason in reasons]
+        return None, (partition, offset, sid, source, reasons, scrubbed_payload(payload, salt))
 
     try:
         statement = loads(payload)  # strict JSON, as at ingestion: duplicate keys are refused

@@ -16,7 +16,8 @@ from skillstream.transforms.normalise import (
     normalise_record,
 )
 from skillstream.transforms.pipeline import NormaliseBatches
-from skillstream.xapi.identity import learner_id
+from skillstream.xapi.identity import PSEUDONYM_HOME_PAGE, actor_ifi, learner_id
+from skillstream.xapi.statements import content_hash
 
 COURSE = "https://lms.example/courses/c1"
 STATEMENT = {
@@ -78,6 +79,84 @@ def test_no_name_or_email_is_landed() -> None:
     row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
     landed = row[STATEMENT_COLUMNS.index("statement")]
     assert "Ada" not in landed and "example.com" not in landed.lower()
+
+
+def landed_fields(statement: dict, salt: str = "s") -> dict:
+    row, reject = normalise_record(record(orjson.dumps(statement)), partition=0, salt=salt)
+    assert reject is None, reject
+    return dict(zip(STATEMENT_COLUMNS, row, strict=True))
+
+
+def test_no_one_in_any_role_is_landed_by_name_or_email() -> None:
+    bob = {"name": "Bob Stone", "mbox": "mailto:bob@example.org"}
+    team = {"objectType": "Group", "name": "Team Blue", "member": [bob]}
+    every_role = dict(
+        STATEMENT,
+        context={
+            **STATEMENT["context"],
+            "instructor": bob,
+            "team": team,
+            "contextAgents": [{"objectType": "contextAgent", "agent": bob}],
+        },
+        authority={"name": "Bob Stone", "mbox": "mailto:bob@example.org"},
+    )
+    landed = landed_fields(every_role)["statement"]
+    assert not [text for text in ("Ada", "Bob", "Blue", "@example") if text in landed]
+    bob_id = learner_id("mailto:bob@example.org", "s")
+    assert orjson.loads(landed)["context"]["team"]["member"][0]["account"]["name"] == bob_id
+
+
+def test_what_a_statement_says_is_hashed_as_stored() -> None:
+    """The content hash is of the pseudonymised statement: a display name or an email's case
+    changes nothing; another person or salt does; the hash confirms no guessed email."""
+    fields = landed_fields(STATEMENT)
+    stored = orjson.loads(fields["statement"])
+    assert fields["content_hash"] == content_hash(stored)
+    renamed = dict(STATEMENT, actor={"name": "A. L.", "mbox": "mailto:ADA@example.com"})
+    assert landed_fields(renamed)["content_hash"] == fields["content_hash"]
+    other = dict(STATEMENT, actor={"mbox": "mailto:eve@example.com"})
+    assert landed_fields(other)["content_hash"] != fields["content_hash"]
+    assert landed_fields(STATEMENT, salt="t")["content_hash"] != fields["content_hash"]
+    assert fields["content_hash"] != content_hash(STATEMENT)
+
+
+def test_an_anonymous_group_actor_lands_as_one_unit() -> None:
+    members = [{"mbox": "mailto:ada@example.com"}, {"mbox": "mailto:bob@example.org"}]
+    group = dict(STATEMENT, actor={"objectType": "Group", "name": "Pair", "member": members})
+    fields = landed_fields(group)
+    assert fields["learner_id"] == learner_id(actor_ifi(group["actor"]), "s")
+    assert fields["learner_id"] not in {learner_id(m["mbox"], "s") for m in members}
+    assert orjson.loads(fields["statement"])["actor"] == {
+        "objectType": "Group",
+        "member": [
+            {"objectType": "Agent", "account": {"homePage": PSEUDONYM_HOME_PAGE, "name": i}}
+            for i in (learner_id(m["mbox"], "s") for m in members)
+        ],
+    }
+
+
+def test_statement_ids_are_landed_lowercase() -> None:
+    upper = STATEMENT["id"].upper()
+    fields = landed_fields(dict(STATEMENT, id=upper))
+    assert fields["statement_id"] == orjson.loads(fields["statement"])["id"] == STATEMENT["id"]
+    voiding = dict(
+        STATEMENT,
+        id="9a3c4ba4-6e54-4c4b-8e8e-2d7a3e3c1b10",
+        verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+        object={"objectType": "StatementRef", "id": upper},
+    )
+    fields = landed_fields(voiding)
+    assert fields["voids_statement_id"] == fields["object_id"] == STATEMENT["id"]
+
+
+def test_a_rejected_statement_keeps_no_name_or_email() -> None:
+    invalid = dict(STATEMENT, id=STATEMENT["id"].upper(), verb={})
+    invalid["actor"] = {"name": "Ada", "mbox": "Ada@Example.com"}  # no mailto: either
+    _, reject = normalise_record(record(orjson.dumps(invalid)), 0, "s")
+    assert reject[2] == STATEMENT["id"]
+    assert "Ada" not in reject[5] and "example.com" not in reject[5].lower()
+    assert learner_id("mailto:ada@example.com", "s") in reject[5]
+    assert "verb.id: is required and must be an IRI string" in reject[4]
 
 
 def test_a_statement_without_id_gets_the_same_id_every_time() -> None:
