@@ -18,7 +18,6 @@ navigation = st.navigation(
             st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/compare:"),
             st.Page(PAGES / "capability.py", title="Capability", icon=":material/grid_on:"),
             st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/timeline:"),
-            st.Page(PAGES / "completion.py", title="Completion", icon=":material/task_alt:"),
             st.Page(PAGES / "roi.py", title="ROI", icon=":material/payments:"),
         ],
         "Operations": [
