@@ -15,17 +15,22 @@ Sources register under the entry-point group `skillstream.sources` and load thro
 
 Two kinds exist: `StatementSource` (events to `xapi.statements`; file, lrs, caliper,
 tutor) and `TableSource` (batch imports of business data into `raw.*`; roster, kpis).
-docs/add-a-source.md shows a complete one.
+docs/add-a-source.md shows a complete one. A source maps records with a `mapping` that
+raises `MappingError` (via `Record`) naming the column it cannot map; `file.py` holds the
+resumable readers and cursors plugins share (`FileCursor`, `read_csv`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 import click
+
+from skillstream.xapi.validate import validate_statement
 
 if TYPE_CHECKING:
     from skillstream.settings import Settings
@@ -89,6 +94,49 @@ class SourceContext:
 ReadEvents = Callable[..., Iterable["RawEvent | Checkpoint"]]
 
 
+class MappingError(ValueError):
+    """A record a source cannot map to a statement: which column, and why."""
+
+    def __init__(self, column: str, problem: str) -> None:
+        super().__init__(f"column {column!r}: {problem}")
+        self.column = column
+
+
+class Record(dict[str, Any]):
+    """One record a source read (a CSV row, a JSON event), by column. Reading a missing or
+    empty column raises a `MappingError` naming it, where a dict raises `KeyError('score')`;
+    `number` refuses what is not a finite number in range the same way."""
+
+    def __getitem__(self, column: str) -> Any:
+        if column not in self:
+            raise MappingError(column, "missing")
+        value = super().__getitem__(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise MappingError(column, "empty")
+        return value
+
+    def number(self, column: str, low: float | None = None, high: float | None = None) -> float:
+        value = self[column]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise MappingError(column, f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise MappingError(column, f"{value!r} is not a finite number")
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise MappingError(column, f"{value!r} is not between {low} and {high}")
+        return number
+
+
+RecordMapping = Callable[[Record], dict[str, Any]]
+
+
+def statement_errors(statement: Any) -> list[str]:
+    """Why the pipeline would quarantine this statement, in the quarantine's words
+    (`path: rule`); empty when it is valid. For a source that checks its mapping's output."""
+    return validate_statement(statement)
+
+
 @dataclass(frozen=True)
 class StatementSource:
     """Produces xAPI statements to Kafka.
@@ -96,6 +144,9 @@ class StatementSource:
     `read(context, **options)` yields RawEvents and Checkpoints. `parameters` are the
     click arguments and options of `skillstream ingest NAME`. `cursor_key(**options)`
     names the cursor of one input (a file, an LRS endpoint): None means no cursor.
+    `mapping(record)` maps one record the source read to a statement, raising ValueError
+    (`MappingError`) when it cannot; `skillstream dlq replay` runs the source's dead
+    letters through it again. None: the source reads statements as they are.
     """
 
     name: str
@@ -103,6 +154,7 @@ class StatementSource:
     read: ReadEvents
     parameters: tuple[click.Parameter, ...] = ()
     cursor_key: Callable[..., str | None] = lambda **options: None
+    mapping: RecordMapping | None = None
 
 
 @dataclass(frozen=True)

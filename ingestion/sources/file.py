@@ -1,24 +1,35 @@
 """The file source: statements from `.json` (one statement or an array), `.ndjson`/`.jsonl`
-(one statement per line), each optionally gzip-compressed.
+(one statement per line), each optionally gzip-compressed; and the file readers every
+source built on files shares (caliper, tutor, plugins such as docs/add-a-source.md's).
 
-Resumable: the cursor keeps, per file, how many events were produced and acknowledged and
-a fingerprint of the file's head; a rerun after a crash skips what Kafka already has (an
-appended NDJSON log continues where it stopped; a different file under the same name
-starts over).
+Resumable: the cursor (`FileCursor`) keeps, per file, how many events were produced and
+acknowledged and a fingerprint of the file's head; a rerun after a crash skips what Kafka
+already has (an appended NDJSON log continues where it stopped; a different file under the
+same name starts over). `read_csv` reads a CSV export the same way.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import click
 import orjson
 
-from skillstream.ingestion.sources import Checkpoint, RawEvent, SourceContext, StatementSource
+from skillstream.ingestion.sources import (
+    Checkpoint,
+    MappingError,
+    RawEvent,
+    Record,
+    RecordMapping,
+    SourceContext,
+    SourceError,
+    StatementSource,
+)
 from skillstream.xapi.strict_json import JsonInputError, loads
 
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
@@ -133,13 +144,38 @@ def fingerprint(path: Path, length: int = _FINGERPRINT_BYTES) -> tuple[str, int]
     return hashlib.sha256(head).hexdigest(), len(head)
 
 
-def _resume_at(path: Path, done: dict[str, Any]) -> int:
+def _resume_at(path: Path, done: Mapping[str, Any]) -> int:
     """Where to resume a file read before: its position if it is the same file (or the
     same file grown), else 0."""
     if "fingerprint" not in done:
         return 0
     digest, _ = fingerprint(path, done.get("head", _FINGERPRINT_BYTES))
     return int(done.get("next", 0)) if digest == done["fingerprint"] else 0
+
+
+class FileCursor:
+    """A source's cursor over files (`{"files": {path: position}}`): per file, how far it
+    was read and a fingerprint of its head. A position counts only for the file whose head
+    it fingerprinted, so a file exported again under the same name (new rows first) is read
+    from its start, and a file that only grew continues where it stopped."""
+
+    def __init__(self, cursor: Mapping[str, Any]) -> None:
+        self._files = {k: dict(v) for k, v in cursor.get("files", {}).items()}
+        self._heads: dict[str, tuple[str, int]] = {}
+
+    def start(self, path: Path) -> int:
+        """The position to read `path` from (0 for a file not read before)."""
+        name = str(path.resolve())
+        start = _resume_at(path, self._files.get(name, {}))
+        self._heads[name] = fingerprint(path)
+        return start
+
+    def checkpoint(self, path: Path, position: int) -> Checkpoint:
+        """`path` is read up to `position` (after `start(path)`)."""
+        name = str(path.resolve())
+        digest, head = self._heads[name]
+        self._files[name] = {"fingerprint": digest, "head": head, "next": position}
+        return Checkpoint({"files": {k: dict(v) for k, v in self._files.items()}})
 
 
 Convert = Callable[[RawEvent], Iterable[RawEvent]]
@@ -150,12 +186,9 @@ def read_files(
 ) -> Iterator[RawEvent | Checkpoint]:
     """Events of every file, checkpointing per file position; `convert` turns each record
     read into the statement events it stands for (adapters such as Caliper and tutor)."""
-    files: dict[str, Any] = {k: dict(v) for k, v in context.cursor.get("files", {}).items()}
+    cursor = FileCursor(context.cursor)
     for path in paths:
-        name = str(path.resolve())
-        start = _resume_at(path, files.get(name, {}))
-        digest, head = fingerprint(path)
-        position = start
+        start = position = cursor.start(path)
         since_checkpoint = 0
         for record in read_file(path, start):
             if convert is None or record.error is not None:
@@ -165,11 +198,57 @@ def read_files(
             position = record.index + 1
             since_checkpoint += 1
             if since_checkpoint >= CHECKPOINT_EVERY:
-                files[name] = {"fingerprint": digest, "head": head, "next": position}
-                yield Checkpoint({"files": files})
+                yield cursor.checkpoint(path, position)
                 since_checkpoint = 0
-        files[name] = {"fingerprint": digest, "head": head, "next": max(position, start)}
-        yield Checkpoint({"files": files})
+        yield cursor.checkpoint(path, max(position, start))
+
+
+def mapped(record: Record, mapping: RecordMapping, origin: str, where: str) -> RawEvent:
+    """The statement event of one record, or its dead letter: `where` (e.g. `line 7`) and
+    why `mapping` cannot map it, in its words (`column 'score': 'lots' is not a number`)."""
+    payload = orjson.dumps(record)
+    try:
+        statement = mapping(record)
+    except (KeyError, TypeError, ValueError) as error:
+        problem = str(error) if isinstance(error, MappingError) else f"cannot map: {error!r}"
+        return RawEvent(payload, origin, f"{where}: {problem}")
+    return RawEvent(orjson.dumps(statement), origin, statement=statement)
+
+
+def read_csv(
+    context: SourceContext, path: Path, mapping: RecordMapping
+) -> Iterator[RawEvent | Checkpoint]:
+    """The rows of a CSV file with a header line, each mapped to a statement by
+    `mapping(row)`, resumable with `FileCursor`. Origins are `path:LINE` (1-based; the
+    header is line 1); a row `mapping` cannot map is dead-lettered with its line and the
+    column (`line 7: column 'score': 'lots' is not a number`)."""
+    cursor = FileCursor(context.cursor)
+    start = position = cursor.start(path)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = csv.reader(handle)
+        try:
+            header = next(rows, [])
+            line = rows.line_num + 1
+            for index, values in enumerate(rows):
+                first, line = line, rows.line_num + 1  # a quoted value may span lines
+                if index >= start and values:
+                    yield _row_event(path, header, values, first, mapping)
+                position = index + 1
+                if position % CHECKPOINT_EVERY == 0 and position > start:
+                    yield cursor.checkpoint(path, position)
+        except UnicodeDecodeError as error:
+            raise SourceError(f"{path}: line {line}: not UTF-8 text ({error.reason})") from None
+    yield cursor.checkpoint(path, max(position, start))
+
+
+def _row_event(
+    path: Path, header: list[str], values: list[str], line: int, mapping: RecordMapping
+) -> RawEvent:
+    origin = f"{path}:{line}"
+    if len(values) > len(header):
+        extra = f"{len(values)} values, the header names {len(header)} columns"
+        return RawEvent(orjson.dumps(values), origin, f"line {line}: {extra}")
+    return mapped(Record(zip(header, values, strict=False)), mapping, origin, f"line {line}")
 
 
 def read(context: SourceContext, paths: tuple[Path, ...]) -> Iterator[RawEvent | Checkpoint]:

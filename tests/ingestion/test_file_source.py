@@ -2,8 +2,17 @@ import gzip
 from pathlib import Path
 
 import orjson
+import pytest
 
-from skillstream.ingestion.sources.file import read_file
+from skillstream.ingestion.sources import (
+    Checkpoint,
+    MappingError,
+    Record,
+    SourceContext,
+    events_only,
+)
+from skillstream.ingestion.sources.file import read_csv, read_file
+from skillstream.settings import Settings
 
 STATEMENT = {
     "actor": {"mbox": "mailto:a@b.c"},
@@ -57,3 +66,56 @@ def test_ndjson_under_a_json_name(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(STATEMENT) + b"\n" + orjson.dumps(STATEMENT) + b"\nnope\n")
     events = list(read_file(path))
     assert [e.error is None for e in events] == [True, True, False]
+
+
+def _title(row: Record) -> dict:
+    return {"object": {"id": "https://quiz.example/" + row["quiz"]}, "score": row.number("score")}
+
+
+def test_csv_rows_carry_the_line_they_start_on_and_reasons_name_the_column(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "quiz.csv"
+    path.write_text(
+        'quiz,score,note\nq1,0.5,"two\nlines"\n\nq2,lots,\nq3\nq4,1,x,extra\n,0.1,\n',
+        encoding="utf-8",
+    )
+    events = list(events_only(read_csv(SourceContext(settings, {}), path, _title)))
+    assert [e.origin for e in events] == [f"{path}:{n}" for n in (2, 5, 6, 7, 8)]
+    assert events[0].statement == {"object": {"id": "https://quiz.example/q1"}, "score": 0.5}
+    assert [e.error for e in events[1:]] == [
+        "line 5: column 'score': 'lots' is not a number",
+        "line 6: column 'score': missing",
+        "line 7: 4 values, the header names 3 columns",
+        "line 8: column 'quiz': empty",
+    ]
+    assert orjson.loads(events[1].payload) == {"quiz": "q2", "score": "lots", "note": ""}
+
+
+def test_a_csv_read_again_resumes_unless_its_head_changed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "quiz.csv"
+    path.write_text("quiz,score\nq1,0.5\nq2,0.6\n")
+
+    def run(cursor: dict) -> tuple[list[str], dict]:
+        items = list(read_csv(SourceContext(settings, cursor), path, _title))
+        state = dict(next(i for i in reversed(items) if isinstance(i, Checkpoint)).state)
+        return [e.origin.rsplit(":", 1)[1] for e in events_only(items)], state
+
+    origins, state = run({})
+    assert origins == ["2", "3"]
+    with path.open("a") as handle:
+        handle.write("q3,0.7\n")
+    origins, state = run(state)
+    assert origins == ["4"]
+    path.write_text("quiz,score\nq9,0.9\nq1,0.5\nq2,0.6\nq3,0.7\n")  # exported again
+    assert run(state)[0] == ["2", "3", "4", "5"]
+
+
+def test_record_number_refuses_out_of_range_and_non_finite() -> None:
+    row = Record(score="1.5", ratio="nan")
+    with pytest.raises(MappingError, match=r"column 'score': '1.5' is not between 0 and 1"):
+        row.number("score", 0, 1)
+    with pytest.raises(MappingError, match=r"column 'ratio': 'nan' is not a finite number"):
+        row.number("ratio")
