@@ -5,7 +5,7 @@ statements as (
     select * from {{ ref('stg_xapi__statements') }}
     where not is_voided
         -- voiding is an administrative act, not learning activity
-        and verb_id is distinct from 'http://adlnet.gov/expapi/verbs/voided'
+        and verb_id is distinct from {{ verb('voided') }}
 ),
 
 gaps as (
@@ -42,13 +42,13 @@ final as (
             coalesce(sum(duration_seconds), 0)
         ) / 60.0 as active_minutes,
         count(*) filter (
-            where verb_id = 'http://adlnet.gov/expapi/verbs/answered'
+            where verb_id = {{ verb('answered') }}
         ) as practice_attempts,
         count(*) filter (
-            where verb_id = 'https://w3id.org/skillstream/verbs/requested-hint'
+            where verb_id = {{ verb('requested-hint') }}
         ) as hints_requested,
         count(*) filter (
-            where verb_id = 'https://w3id.org/skillstream/verbs/received-feedback'
+            where verb_id = {{ verb('received-feedback') }}
         ) as feedback_given
     from numbered
     group by learner_id, session_number

@@ -15,7 +15,7 @@ evidence as (
     select
         *,
         score_scaled >= {{ threshold }}
-            or verb_id = 'http://adlnet.gov/expapi/verbs/mastered' as is_mastery_evidence
+            or verb_id = {{ verb('mastered') }} as is_mastery_evidence
     from skill_statements
 ),
 

@@ -4,7 +4,7 @@ statements as (
     select * from {{ ref('stg_xapi__statements') }}
     where not is_voided
         -- whoever voids a statement is not a learner for having done so
-        and verb_id is distinct from 'http://adlnet.gov/expapi/verbs/voided'
+        and verb_id is distinct from {{ verb('voided') }}
 ),
 
 roster as (

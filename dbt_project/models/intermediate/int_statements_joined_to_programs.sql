@@ -52,10 +52,7 @@ final as (
         *,
         object_id = program_id
             and (
-                verb_id in (
-                    'http://adlnet.gov/expapi/verbs/completed',
-                    'http://adlnet.gov/expapi/verbs/passed'
-                )
+                verb_id in {{ verbs(['completed', 'passed']) }}
                 or coalesce(is_completion, false)
             ) as is_program_completion
     from joined
