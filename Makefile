@@ -20,10 +20,10 @@ setup: python broker chromium tools ## .venv with the project, the Kafka broker 
 
 python: $(VENV)/.installed $(VENV)/.native
 
-# The compiled module (transforms/native/, Rust): the transform's normaliser and Kafka reader.
-# Built with the machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from crates.io and a C compiler
-# (librdkafka and ring compile C from their crates); without them the transform normalises in
-# Python and reads with confluent-kafka, with the same results at ~3x the CPU (make bench).
+# The compiled module (transforms/native/, Rust): the transform's normaliser. Built with the
+# machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from crates.io and a C compiler
+# (ring and mimalloc compile C and assembly from their crates); without them the transform
+# normalises in Python, with the same results at ~3x the CPU (make bench).
 CARGO := $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
 CC_FOUND := $(shell command -v cc 2>/dev/null)
 NATIVE_SOURCES := transforms/native/Cargo.toml transforms/native/Cargo.lock transforms/native/pyproject.toml $(wildcard transforms/native/src/*.rs)

@@ -15,10 +15,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import Consumer as ConfluentConsumer
-from confluent_kafka import KafkaError as ConfluentError
-from confluent_kafka import KafkaException
-from confluent_kafka import TopicPartition as ConfluentTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -206,7 +202,8 @@ def _librdkafka_config(settings: Settings) -> dict[str, Any]:
         "enable.auto.offset.store": False,
         "enable.partition.eof": True,
         "auto.offset.reset": "earliest",
-        # records of aborted transactions are read too: the transform lands what producers sent
+        # the plan's end offsets are high watermarks (kafka-python's `end_offsets`): a reader
+        # of committed records only could stop short of them behind an open transaction
         "isolation.level": "read_uncommitted",
         "fetch.max.bytes": 64 * 1024 * 1024,
         "max.partition.fetch.bytes": 16 * 1024 * 1024,
@@ -223,7 +220,10 @@ class PartitionReader:
     from the records it delivers and from its end-of-partition events (which carry the end)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._consumer = ConfluentConsumer(_librdkafka_config(settings))
+        # confluent-kafka is imported where it reads (~50 ms), not by every command
+        from confluent_kafka import Consumer, KafkaException
+
+        self._consumer = Consumer(_librdkafka_config(settings))
         try:  # fail at once when no broker answers, not at the first read
             self._consumer.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
         except KafkaException as error:
@@ -233,6 +233,8 @@ class PartitionReader:
 
     def seek(self, topic: str, partition: int, offset: int) -> None:
         """Read `topic[partition]` from `offset` on."""
+        from confluent_kafka import TopicPartition as ConfluentTopicPartition
+
         self._consumer.assign([ConfluentTopicPartition(topic, partition, offset)])
         self._position = offset
 
@@ -240,6 +242,9 @@ class PartitionReader:
         """Up to `max_records` records (waiting up to `timeout` seconds for them) and the
         position after them: the next offset to read, past any control records, so a reader
         of an offset range knows when it has reached the range's end."""
+        from confluent_kafka import KafkaError as ConfluentError
+        from confluent_kafka import KafkaException
+
         records: list[Record] = []
         for message in self._consumer.consume(num_messages=max_records, timeout=timeout):
             error = message.error()

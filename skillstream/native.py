@@ -1,9 +1,8 @@
-"""The compiled module (transforms/native/, Rust, built by `make`): the transform's normaliser
-(`transforms/normalise.py`, whose Python code is its reference) and its Kafka reader
-(`kafka_client = "native"`, `skillstream/kafka.py`).
+"""The compiled module (transforms/native/, Rust, built by `make`): the transform's normaliser,
+held to the Python normaliser (`transforms/normalise.py`), its reference.
 
-Without it, or with `SKILLSTREAM_NATIVE=0`, the transform normalises in Python and reads
-with confluent-kafka: the same results at about 3x the CPU (docs/transform.md).
+Without it, or with `SKILLSTREAM_NATIVE=0`, the transform normalises in Python: the same
+results at about 3x the CPU (docs/transform.md).
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ except ModuleNotFoundError:  # pragma: no cover - a machine without Rust
     _module = None
 except ImportError as error:  # pragma: no cover - built, but it does not load here: say so
     log.warning(
-        "the compiled module (transforms/native/) does not load (%s); the transform normalises in Python "
-        "and reads with confluent-kafka",
+        "the compiled module (transforms/native/) does not load (%s); "
+        "the transform normalises in Python",
         error,
     )
     _module = None

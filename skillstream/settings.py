@@ -70,11 +70,6 @@ class Settings:
     # thread drains them; below those two, the normalisers take the CPU they leave instead of
     # preempting them. 1M statements on 2 cores: ~5 % faster at 10 than at 0. Linux only.
     transform_normaliser_nice: int = 10
-    # The client that reads Kafka in the transform: native (librdkafka driven from the
-    # compiled module, no Python object per record; confluent-kafka where it is not built),
-    # confluent-kafka (librdkafka through its Python binding) or kafka-python (pure Python,
-    # the client of everything else).
-    kafka_client: str = "native"
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
     baseline_cohort: str = "control"
@@ -227,8 +222,6 @@ def _load_roi(file_section: Any, environ: Mapping[str, str], origin: str) -> Roi
     return RoiSettings(**values)
 
 
-# Settings that take one of a few words.
-CHOICES = {"kafka_client": ("kafka-python", "confluent-kafka", "native")}
 # Counts with a least value (transform_land_rows 0: every batch lands on its own).
 MINIMUMS = {
     "partitions": 1,
@@ -243,8 +236,6 @@ MAXIMUMS = {"transform_normaliser_nice": 19}
 
 def _coerce(name: str, raw: Any, origin: str) -> Any:
     kind = Settings.__dataclass_fields__[name].type
-    if name in CHOICES and str(raw) not in CHOICES[name]:
-        raise SettingsError(f"{origin}: expected one of {', '.join(CHOICES[name])}, got {raw!r}")
     try:
         if kind == "Path":
             return Path(os.path.expanduser(str(raw)))

@@ -70,7 +70,7 @@ class ReadPartitionRange(beam.DoFn):
         self._read = beam.metrics.Metrics.counter("skillstream", "records_read")
 
     def setup(self) -> None:
-        self._reader = kafka.partition_reader(self._settings, self._batch_size)
+        self._reader = kafka.PartitionReader(self._settings)
 
     def teardown(self) -> None:
         reader = getattr(self, "_reader", None)

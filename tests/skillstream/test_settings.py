@@ -48,18 +48,6 @@ def test_the_normaliser_nice_is_a_linux_nice_step_from_0_to_19(tmp_path: Path) -
     assert same.transform_normaliser_nice == 0
 
 
-def test_the_kafka_client_is_one_of_the_three_it_can_be(tmp_path: Path) -> None:
-    assert load(environ={}, cwd=tmp_path).kafka_client == "native"
-    chosen = load(environ={"SKILLSTREAM_KAFKA_CLIENT": "kafka-python"}, cwd=tmp_path)
-    assert chosen.kafka_client == "kafka-python"
-    (tmp_path / "skillstream.toml").write_text('kafka_client = "librdkafka"\n')
-    with pytest.raises(
-        SettingsError,
-        match=r"expected one of kafka-python, confluent-kafka, native, got 'librdkafka'",
-    ):
-        load(environ={}, cwd=tmp_path)
-
-
 def test_an_unknown_setting_in_the_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "skillstream.toml").write_text('bootstrapp = "x:1"\n')
     with pytest.raises(SettingsError, match=r"unknown setting.*bootstrapp"):

@@ -1,8 +1,7 @@
 """Exactly-once landing against the real broker and warehouse (docs/design.md §2): SIGKILLs of the
 transform (also inside the warehouse transaction), a producer killed mid-file and the file
 replayed, the broker stopped and restarted mid-run. Each test compares the ids landed with
-the ids produced: nothing lost, nothing twice. Here the transform reads with kafka-python;
-test_exactly_once_confluent.py runs the same tests reading with confluent-kafka."""
+the ids produced: nothing lost, nothing twice."""
 
 from __future__ import annotations
 
@@ -28,19 +27,7 @@ from skillstream.settings import Settings
 from skillstream.transforms.land import SLEEP_IN_TRANSACTION_ENV
 from tests.conftest import CORPUS, make_settings, run_cli
 
-# The same tests read with confluent-kafka in test_exactly_once_confluent.py: a file each, so
-# that `make test` runs the two halves on its two workers.
-pytestmark = [pytest.mark.integration, pytest.mark.parametrize("kafka_client", ["kafka-python"])]
-
-# What test_exactly_once_<client>.py collect again, each with its own client (not pytestmark).
-__all__ = [
-    "own_broker",
-    "test_a_producer_killed_mid_file_then_the_file_replayed_lands_each_statement_once",
-    "test_a_second_run_lands_nothing_new",
-    "test_the_broker_stopped_and_restarted_mid_run_loses_nothing",
-    "test_the_real_corpora_land_exactly_once_also_when_ingested_twice",
-    "test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice",
-]
+pytestmark = pytest.mark.integration
 
 BATCH = "200"
 # Records a landing transaction gathers (transform_land_rows): five batches, so that kills
@@ -173,22 +160,22 @@ class Transform:
         return self.process.wait(timeout=timeout)
 
 
-def test_a_second_run_lands_nothing_new(client_settings: Settings, tmp_path: Path) -> None:
-    produced = produce_simulated(client_settings, tmp_path, learners=40)
-    first = orjson.loads(run_cli(client_settings, "transform", "--until-caught-up").stdout)
+def test_a_second_run_lands_nothing_new(pipeline_settings: Settings, tmp_path: Path) -> None:
+    produced = produce_simulated(pipeline_settings, tmp_path, learners=40)
+    first = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
     assert first["statements_landed"] == len(produced)
-    second = orjson.loads(run_cli(client_settings, "transform", "--until-caught-up").stdout)
+    second = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
     assert second == {"partitions": 0}
-    assert_exactly_once(client_settings, produced)
+    assert_exactly_once(pipeline_settings, produced)
 
 
 def test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice(
-    client_settings: Settings, tmp_path: Path
+    pipeline_settings: Settings, tmp_path: Path
 ) -> None:
-    client_settings = client_settings.with_overrides(transform_land_rows=LAND_ROWS)
-    produced = produce_simulated(client_settings, tmp_path, learners=2000)
+    pipeline_settings = pipeline_settings.with_overrides(transform_land_rows=LAND_ROWS)
+    produced = produce_simulated(pipeline_settings, tmp_path, learners=2000)
     invalid = [b'{"id": "not-a-statement"}', b"{oops", b"", b'{"a": 1, "a": 2}'] * 10
-    produce_raw(client_settings, invalid)
+    produce_raw(pipeline_settings, invalid)
     rng = random.Random(2026)
     # Every run pauses inside each landing transaction, so that kills land there too.
     slow = {SLEEP_IN_TRANSACTION_ENV: "0.15"}
@@ -197,7 +184,7 @@ def test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice(
     while sum(kills.values()) < 21 and attempts < 40:
         attempts += 1
         moment = list(kills)[attempts % 3]
-        run = Transform(client_settings, "--until-caught-up", "--batch-size", BATCH, env=slow)
+        run = Transform(pipeline_settings, "--until-caught-up", "--batch-size", BATCH, env=slow)
         if moment == "in transaction":
             reached = run.wait_for(" in transaction ", occurrence=rng.randint(1, 3))
         elif moment == "between batches":
@@ -212,22 +199,22 @@ def test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice(
             break  # the run finished: everything has landed
     assert sum(kills.values()) >= 20, f"only {kills} kills before the input was all landed"
     assert min(kills.values()) >= 5, kills
-    assert landed(client_settings)[0], "the kills left nothing landed: they came too early"
-    assert set(landed(client_settings)[0]) != produced, "the input landed before the kills"
+    assert landed(pipeline_settings)[0], "the kills left nothing landed: they came too early"
+    assert set(landed(pipeline_settings)[0]) != produced, "the input landed before the kills"
 
-    summary = orjson.loads(run_cli(client_settings, "transform", "--until-caught-up").stdout)
+    summary = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
     assert summary["partitions"] > 0
-    assert_exactly_once(client_settings, produced)
+    assert_exactly_once(pipeline_settings, produced)
     quarantined = query(
-        client_settings,
+        pipeline_settings,
         "SELECT count(*), count(DISTINCT (kafka_partition, kafka_offset)) FROM raw.quarantine",
     )
     assert quarantined == [(len(invalid), len(invalid))]
     # The DLQ is at least once (a kill after the send, before COMMIT, repeats a dead letter);
     # its keys name the record, so each invalid record is there under one key.
-    dlq = kafka.consumer(client_settings, consumer_timeout_ms=3000)
+    dlq = kafka.consumer(pipeline_settings, consumer_timeout_ms=3000)
     try:
-        dlq.subscribe([client_settings.dlq_topic])
+        dlq.subscribe([pipeline_settings.dlq_topic])
         keys = {message.key for message in dlq}
     finally:
         dlq.close()
@@ -235,20 +222,20 @@ def test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice(
 
 
 def test_a_producer_killed_mid_file_then_the_file_replayed_lands_each_statement_once(
-    client_settings: Settings, tmp_path: Path
+    pipeline_settings: Settings, tmp_path: Path
 ) -> None:
-    statements, produced = simulate(client_settings, tmp_path, learners=3000)
+    statements, produced = simulate(pipeline_settings, tmp_path, learners=3000)
     ingest = subprocess.Popen(
         [sys.executable, "-m", "skillstream.cli", "ingest", "file", str(statements)],
-        env={**os.environ, **client_settings.as_env()},
+        env={**os.environ, **pipeline_settings.as_env()},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    probe = kafka.consumer(client_settings)
+    probe = kafka.consumer(pipeline_settings)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            topic = kafka.offsets(client_settings, client_settings.statements_topic, probe)
+            topic = kafka.offsets(pipeline_settings, pipeline_settings.statements_topic, probe)
             if sum(end for _, end in topic.values()) >= len(produced) // 4:
                 break
             time.sleep(0.02)
@@ -256,14 +243,14 @@ def test_a_producer_killed_mid_file_then_the_file_replayed_lands_each_statement_
         probe.close()
     ingest.send_signal(signal.SIGKILL)
     ingest.wait()
-    before_replay = sum(end_offsets(client_settings).values())
+    before_replay = sum(end_offsets(pipeline_settings).values())
     assert 0 < before_replay < len(produced), "the producer was not killed mid-file"
     # What reached Kafka before the kill lands; then the whole file is produced again.
-    run_cli(client_settings, "transform", "--until-caught-up")
-    run_cli(client_settings, "ingest", "file", "--restart", str(statements))
-    summary = orjson.loads(run_cli(client_settings, "transform", "--until-caught-up").stdout)
-    assert_exactly_once(client_settings, produced)
-    in_kafka = sum(end_offsets(client_settings).values())
+    run_cli(pipeline_settings, "transform", "--until-caught-up")
+    run_cli(pipeline_settings, "ingest", "file", "--restart", str(statements))
+    summary = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
+    assert_exactly_once(pipeline_settings, produced)
+    in_kafka = sum(end_offsets(pipeline_settings).values())
     assert in_kafka == before_replay + len(produced)
     assert summary["statements_duplicates"] == before_replay
     assert summary.get("statements_conflicts", 0) == 0
@@ -283,9 +270,9 @@ def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 def test_the_broker_stopped_and_restarted_mid_run_loses_nothing(
-    own_broker: Settings, kafka_client: str, tmp_path: Path
+    own_broker: Settings, tmp_path: Path
 ) -> None:
-    own_broker = own_broker.with_overrides(kafka_client=kafka_client, transform_land_rows=LAND_ROWS)
+    own_broker = own_broker.with_overrides(transform_land_rows=LAND_ROWS)
     produced = produce_simulated(own_broker, tmp_path, learners=1500)
     run = Transform(
         own_broker,
@@ -306,7 +293,7 @@ def test_the_broker_stopped_and_restarted_mid_run_loses_nothing(
 
 
 def test_the_real_corpora_land_exactly_once_also_when_ingested_twice(
-    client_settings: Settings, tmp_path: Path
+    pipeline_settings: Settings, tmp_path: Path
 ) -> None:
     ralph = CORPUS / "real" / "ralph-potsie-statements.ndjson.gz"
     datasim = CORPUS / "real" / "datasim-tccc-dev.json"
@@ -315,13 +302,13 @@ def test_the_real_corpora_land_exactly_once_also_when_ingested_twice(
     }
     produced |= {s["id"] for s in orjson.loads(datasim.read_bytes())}
     assert len(produced) == 22_000 + 2_814
-    run_cli(client_settings, "ingest", "file", str(ralph), str(datasim))
-    first = orjson.loads(run_cli(client_settings, "transform", "--until-caught-up").stdout)
+    run_cli(pipeline_settings, "ingest", "file", str(ralph), str(datasim))
+    first = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
     assert first["statements_landed"] == len(produced)
-    run_cli(client_settings, "ingest", "file", "--restart", str(ralph), str(datasim))
-    second = orjson.loads(run_cli(client_settings, "transform", "--until-caught-up").stdout)
+    run_cli(pipeline_settings, "ingest", "file", "--restart", str(ralph), str(datasim))
+    second = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
     assert second["statements_duplicates"] == len(produced)
     assert second.get("statements_landed", 0) == 0
     assert second.get("statements_conflicts", 0) == 0
-    assert_exactly_once(client_settings, produced)
-    assert query(client_settings, "SELECT count(*) FROM raw.quarantine") == [(0,)]
+    assert_exactly_once(pipeline_settings, produced)
+    assert query(pipeline_settings, "SELECT count(*) FROM raw.quarantine") == [(0,)]

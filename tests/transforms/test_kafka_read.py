@@ -1,6 +1,6 @@
-"""Reading partition ranges from the real broker with each client the transform can use:
-batches in offset order, the `source` header and timestamps, ranges that end in or span a
-transaction's control record, and a clear error when no broker answers."""
+"""Reading partition ranges from the real broker: batches in offset order, the `source`
+header and timestamps, ranges that end in or span a transaction's control record, and a clear
+error when no broker answers."""
 
 from __future__ import annotations
 
@@ -33,12 +33,12 @@ def end_of_partition_0(settings: Settings) -> int:
     return kafka.offsets(settings, settings.statements_topic)[0][1]
 
 
-def test_a_range_is_read_in_batches_in_offset_order(client_settings: Settings) -> None:
-    producer = kafka.producer(client_settings)
+def test_a_range_is_read_in_batches_in_offset_order(pipeline_settings: Settings) -> None:
+    producer = kafka.producer(pipeline_settings)
     try:
         futures = [
             producer.send(
-                client_settings.statements_topic,
+                pipeline_settings.statements_topic,
                 value=f"record {i}".encode(),
                 partition=0,
                 timestamp_ms=1_782_900_000_000 + i,
@@ -50,9 +50,9 @@ def test_a_range_is_read_in_batches_in_offset_order(client_settings: Settings) -
         assert kafka.wait_acknowledged(futures) == []
     finally:
         producer.close()
-    topic = client_settings.statements_topic
+    topic = pipeline_settings.statements_topic
 
-    batches = read(client_settings, PartitionRange(topic, 0, 5, 23), batch_size=10)
+    batches = read(pipeline_settings, PartitionRange(topic, 0, 5, 23), batch_size=10)
 
     assert [(b.start, b.end) for b in batches] == [(5, 15), (15, 23)]
     assert [b.closes_range for b in batches] == [False, True]  # the landing waits for no more
@@ -65,11 +65,11 @@ def test_a_range_is_read_in_batches_in_offset_order(client_settings: Settings) -
 
 
 def test_a_source_header_that_is_not_utf8_reads_with_replacement_characters(
-    client_settings: Settings,
+    pipeline_settings: Settings,
 ) -> None:
-    """A producer's bad header costs the name its odd bytes, not the run: each client reads
+    """A producer's bad header costs the name its odd bytes, not the run: the reader reads
     the record, with its first `source` header."""
-    producer = kafka.producer(client_settings)
+    producer = kafka.producer(pipeline_settings)
     headers: list[list[tuple[str, bytes]]] = [
         [("source", b"lms-\xff")],
         [],
@@ -77,7 +77,7 @@ def test_a_source_header_that_is_not_utf8_reads_with_replacement_characters(
     ]
     try:
         futures = [
-            producer.send(client_settings.statements_topic, value=b"{}", partition=0, headers=h)
+            producer.send(pipeline_settings.statements_topic, value=b"{}", partition=0, headers=h)
             for h in headers
         ]
         producer.flush()
@@ -85,24 +85,11 @@ def test_a_source_header_that_is_not_utf8_reads_with_replacement_characters(
     finally:
         producer.close()
 
-    batches = read(client_settings, PartitionRange(client_settings.statements_topic, 0, 0, 3), 10)
+    batches = read(
+        pipeline_settings, PartitionRange(pipeline_settings.statements_topic, 0, 0, 3), 10
+    )
 
     assert [r.source for b in batches for r in b.records] == ["lms-\ufffd", None, "tutor"]
-
-
-def test_the_native_client_is_the_compiled_reader_unless_it_is_turned_off(
-    pipeline_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not kafka.native_reader_built():
-        pytest.skip("transforms/native/ is not built (no Rust)")
-    native = pipeline_settings.with_overrides(kafka_client="native")
-    reader = kafka.partition_reader(native, 10)
-    reader.close()
-    assert type(reader).__name__ == "_NativeReader"
-    monkeypatch.setenv("SKILLSTREAM_NATIVE", "0")  # no compiled code: confluent-kafka reads
-    reader = kafka.partition_reader(native, 10)
-    reader.close()
-    assert type(reader).__name__ == "_ConfluentReader"
 
 
 def produce_transaction(settings: Settings, values: list[bytes], transactional_id: str) -> None:
@@ -119,25 +106,25 @@ def produce_transaction(settings: Settings, values: list[bytes], transactional_i
         producer.close()
 
 
-def test_ranges_that_end_in_or_span_control_records_close(client_settings: Settings) -> None:
+def test_ranges_that_end_in_or_span_control_records_close(pipeline_settings: Settings) -> None:
     """A transactional producer leaves a commit marker after its records: an offset that no
     client delivers. A range ending there must still close, not wait for it."""
-    topic = client_settings.statements_topic
-    produce_transaction(client_settings, [b"a", b"b", b"c"], f"{topic}-1")
-    assert end_of_partition_0(client_settings) == 4  # 3 records and the marker
+    topic = pipeline_settings.statements_topic
+    produce_transaction(pipeline_settings, [b"a", b"b", b"c"], f"{topic}-1")
+    assert end_of_partition_0(pipeline_settings) == 4  # 3 records and the marker
 
-    first = read(client_settings, PartitionRange(topic, 0, 0, 4), batch_size=10)
+    first = read(pipeline_settings, PartitionRange(topic, 0, 0, 4), batch_size=10)
 
     assert [(b.start, b.end) for b in first] == [(0, 4)]
     assert first[0].closes_range
     assert [r.value for r in first[0].records] == [b"a", b"b", b"c"]
 
-    produce_transaction(client_settings, [b"d", b"e"], f"{topic}-2")
-    produce_transaction(client_settings, [b"f"], f"{topic}-3")
-    end = end_of_partition_0(client_settings)
+    produce_transaction(pipeline_settings, [b"d", b"e"], f"{topic}-2")
+    produce_transaction(pipeline_settings, [b"f"], f"{topic}-3")
+    end = end_of_partition_0(pipeline_settings)
     assert end == 4 + 3 + 2  # two more records and marker, one more record and marker
 
-    spanned = read(client_settings, PartitionRange(topic, 0, 4, end), batch_size=2)
+    spanned = read(pipeline_settings, PartitionRange(topic, 0, 4, end), batch_size=2)
 
     assert spanned[0].start == 4 and spanned[-1].end == end
     assert [b.closes_range for b in spanned] == [False] * (len(spanned) - 1) + [True]
@@ -154,10 +141,10 @@ def no_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     )
 
 
-def test_no_broker_is_a_clear_error_not_a_hang(no_broker: Settings, kafka_client: str) -> None:
+def test_no_broker_is_a_clear_error_not_a_hang(no_broker: Settings) -> None:
     started = time.monotonic()
     with pytest.raises(
         kafka.KafkaUnavailable, match=f"no Kafka broker answers at {no_broker.bootstrap}"
     ):
-        kafka.partition_reader(no_broker.with_overrides(kafka_client=kafka_client), 10)
+        kafka.PartitionReader(no_broker)
     assert time.monotonic() - started < 30

@@ -12,11 +12,9 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-import logging
 import math
 import random
 import struct
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -284,6 +282,39 @@ def test_rows_keep_the_records_order_when_python_takes_some() -> None:
     assert table["kafka_offset"].to_pylist() == list(range(len(values)))
 
 
+def test_people_in_every_role_and_ids_in_any_case_come_out_the_same() -> None:
+    """Both ways store and hash the statement as pseudonymised: the native rules take an Agent
+    actor (its name dropped) and lowercase the statement's own id, also one derived from the
+    stored content; people in other roles and a StatementRef in upper case go the Python way."""
+    statements = simulated(learners=3, days=10)[:60]
+    ada = {"name": "Ada Lovelace", "mbox": "mailto:Ada@Example.com"}
+    team = {"objectType": "Group", "name": "Blue", "member": [ada]}
+    native_values, python_values = [], []
+    for i, statement in enumerate(statements):
+        upper = dict(statement, id=statement["id"].upper())
+        anonymous = {k: v for k, v in statement.items() if k != "id"}
+        native_values += [orjson.dumps(upper), orjson.dumps(anonymous)]
+        roles = copy.deepcopy(statement)
+        roles["context"][["instructor", "team", "contextAgents", "contextGroups"][i % 4]] = [
+            ada,
+            team,
+            [{"objectType": "contextAgent", "agent": ada}],
+            [{"objectType": "contextGroup", "group": team}],
+        ][i % 4]
+        voiding = dict(upper, verb={"id": "http://adlnet.gov/expapi/verbs/voided"})
+        voiding["object"] = {"objectType": "StatementRef", "id": statement["id"].upper()}
+        group_actor = dict(statement, actor=team)
+        python_values += [orjson.dumps(roles), orjson.dumps(voiding), orjson.dumps(group_actor)]
+    values = native_values + python_values
+    made, declined = assert_same(records_of(values))
+    assert (made, declined) == (len(native_values), len(python_values))
+    table, _ = normalise._native_chunk_table(records_of(values), 5, SALT)
+    landed = "\n".join(table["statement"].to_pylist())
+    assert "Ada" not in landed and "Blue" not in landed and "@" not in landed
+    ids = table["statement_id"].to_pylist() + table["voids_statement_id"].drop_null().to_pylist()
+    assert len(ids) == len(values) + len(statements) and ids == [i.lower() for i in ids]
+
+
 def test_floats_are_written_as_orjson_writes_them() -> None:
     rng = random.Random(5)
     base = simulated(learners=1, days=5)[0]
@@ -336,26 +367,3 @@ def test_batches_on_threads_with_their_declined_records_in_processes_come_out_th
         assert table.equals(statement_table(rows))
     # the two batches of many declined records sent them to the processes, in two shares each
     assert processes == [2] * 4
-
-
-def test_the_native_kafka_reader_refuses_a_bad_setting_and_reports_no_broker_clearly(
-    caplog: pytest.LogCaptureFixture, tmp_path: Path
-) -> None:
-    """The reader behind `kafka_client = "native"` (transforms/native/src/kafka.rs): librdkafka's own words
-    for a setting it does not know and for a cluster that does not answer, and its log lines
-    passed on to the `kafka.librdkafka` logger, as confluent-kafka's `logger` does."""
-    from skillstream import broker, kafka
-    from tests.conftest import make_settings
-
-    with pytest.raises(RuntimeError, match=r'librdkafka setting no\.such: .*"no\.such"'):
-        native.KafkaReader([("no.such", "1")])
-
-    settings = make_settings(tmp_path, bootstrap=f"localhost:{broker.free_port()}")
-    caplog.set_level(logging.ERROR, logger="kafka.librdkafka")
-    with pytest.raises(
-        kafka.KafkaUnavailable, match=f"no Kafka broker answers at {settings.bootstrap}"
-    ):
-        kafka.partition_reader(settings.with_overrides(kafka_client="native"), 10)
-    refused = [r for r in caplog.records if r.name == "kafka.librdkafka"]
-    assert any(settings.bootstrap in r.getMessage() for r in refused), refused
-    assert native.kafka_logs() == []  # passed on, not kept

@@ -8,7 +8,6 @@
 
 mod formats;
 mod json;
-mod kafka;
 mod validate;
 
 use json::J;
@@ -575,7 +574,5 @@ fn normalise_batch<'py>(
 #[pymodule]
 fn skillstream_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(normalise_batch, module)?)?;
-    module.add_function(wrap_pyfunction!(kafka::kafka_logs, module)?)?;
-    module.add_class::<kafka::KafkaReader>()?;
     Ok(())
 }
