@@ -18,9 +18,13 @@ from typing import Any
 import duckdb
 import orjson
 
-from skillstream.xapi.identity import IdentityError, canonical_ifi, learner_id, roster_ifi
-
-PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"  # as transforms/normalise.py lands actors
+from skillstream.xapi.identity import (
+    PSEUDONYM_HOME_PAGE,
+    IdentityError,
+    canonical_ifi,
+    learner_id,
+    roster_ifi,
+)
 
 _LEARNER_ID = re.compile(r"[0-9a-f]{64}")
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}")
@@ -111,17 +115,6 @@ def _belongs(payload: str, learner: str, ifi: str | None, salt: str) -> bool:
     return ifi is not None and all(part.lower() in text for part in _ifi_texts(ifi))
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.columns "
-            "WHERE table_catalog = current_database() AND table_schema = ? "
-            "AND table_name = ? AND column_name = 'learner_id'",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def _delete(con: duckdb.DuckDBPyConnection, table: str, learner: str) -> int:
     return int(con.execute(f"DELETE FROM {table} WHERE learner_id = ?", [learner]).fetchall()[0][0])
 
@@ -156,8 +149,6 @@ def erase(
                 keys,
             )
         erased["raw.quarantine"] = len(keys)
-        if _table_exists(con, "pii", "learner_identity"):
-            erased["pii.learner_identity"] = _delete(con, "pii.learner_identity", learner)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

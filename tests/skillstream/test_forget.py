@@ -134,12 +134,6 @@ def test_erase_removes_the_learner_from_every_raw_table_in_one_go(settings: Sett
             "INSERT INTO raw.quarantine VALUES ('t', 0, ?, NULL, NULL, ['r'], ?, now())",
             [offset, payload],
         )
-    con.execute("CREATE SCHEMA pii")
-    con.execute("CREATE TABLE pii.learner_identity (learner_id VARCHAR, email VARCHAR)")
-    con.execute(
-        "INSERT INTO pii.learner_identity VALUES (?, 'bob@example.com'), (?, 'ada@example.com')",
-        [BOB, ADA],
-    )
 
     summary = forget.erase(con, BOB, "mailto:bob@example.com", SALT)
 
@@ -149,11 +143,9 @@ def test_erase_removes_the_learner_from_every_raw_table_in_one_go(settings: Sett
         "raw.roster": 1,
         "raw.kpi_observations": 2,
         "raw.quarantine": 4,
-        "pii.learner_identity": 1,
     }
     assert forget.remaining(con, BOB) == {}
     assert forget.remaining(con, ADA) == {
-        "pii.learner_identity": 1,
         "raw.kpi_observations": 1,
         "raw.roster": 1,
         "raw.statements": 1,
