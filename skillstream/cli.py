@@ -83,7 +83,20 @@ def _log_to_stderr(verbose: bool) -> None:
     logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """click exits 2 on a usage error, the code that here means "some input dead-lettered"
+    (docs/design.md §3.2); a usage error is a user error and exits 1, so that a cron job can tell
+    the two apart."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            error.exit_code = EXIT_USER_ERROR
+            raise
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="skillstream")
 def main() -> None:
     """skillstream: xAPI learning events to outcome dashboards and ROI reports."""
