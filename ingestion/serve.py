@@ -16,9 +16,11 @@ Retry-After, never 200. A client that retries after a 503 should set statement i
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import re
+import secrets
 import threading
 import uuid
 from base64 import b64decode
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -39,6 +42,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillstream import kafka
 from skillstream.ingestion.produce import partition_key
+from skillstream.ingestion.serve_attachments import (
+    AttachmentStore,
+    BadAttachments,
+    check_signatures,
+    match_parts,
+    split_multipart,
+)
+from skillstream.ingestion.serve_http import SecurityHeaders, Tls, server_config
 from skillstream.settings import Settings
 from skillstream.xapi import formats
 from skillstream.xapi.schema import definitions, openapi_request_body
@@ -148,28 +159,42 @@ class KafkaSink:
 # ---- request handling ----------------------------------------------------------------------
 
 
-def _authenticate(request: Request, credentials: dict[str, Credential]) -> Credential:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    unauthorized = ApiError(
-        401, "authentication required: HTTP Basic with a source's key and secret"
-    )
-    unauthorized.headers["WWW-Authenticate"] = REALM
-    if scheme.lower() != "basic" or not token:
-        raise unauthorized
-    try:
-        key, _, secret = b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
-    except (Base64Error, UnicodeDecodeError, ValueError):
-        raise unauthorized from None
-    credential = credentials.get(key)
-    if credential is None or not hmac.compare_digest(credential.secret.encode(), secret.encode()):
-        unauthorized.message = "unknown key or wrong secret"
-        raise unauthorized
-    return credential
+class Gate:
+    """HTTP Basic against the configured credentials. An unknown key costs what a wrong
+    secret costs: both compare the given secret with one of the same kind (a random dummy
+    for an unknown key), so timing does not tell which keys exist."""
+
+    def __init__(self, credentials: dict[str, Credential]) -> None:
+        self._credentials = credentials
+        self._dummy = Credential("-", "-", secrets.token_urlsafe(32))
+
+    def check(self, authorization: str | None) -> Credential:
+        unauthorized = ApiError(
+            401,
+            "authentication required: HTTP Basic with a source's key and secret",
+            headers={"WWW-Authenticate": REALM},
+        )
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "basic" or not token:
+            raise unauthorized
+        try:
+            key, _, secret = b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+        except (Base64Error, UnicodeDecodeError, ValueError):
+            raise unauthorized from None
+        credential = self._credentials.get(key)
+        expected = (credential or self._dummy).secret
+        matches = hmac.compare_digest(_digest(expected), _digest(secret))
+        if credential is None or not matches:
+            unauthorized.message = "unknown key or wrong secret"
+            raise unauthorized
+        return credential
 
 
-def _xapi_version(request: Request) -> str:
-    value = request.headers.get(VERSION_HEADER)
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+def _xapi_version(value: str | None) -> str:
     if value is None:
         raise ApiError(400, f"the {VERSION_HEADER} header is required (1.0.3 or 2.0.0)")
     value = value.strip()
@@ -178,17 +203,34 @@ def _xapi_version(request: Request) -> str:
     return value
 
 
+def _answer_version(asked: str | None, default: str) -> str:
+    """The version an answer carries: the latest patch of the version asked in."""
+    asked = (asked or "").strip()
+    if asked.startswith("1."):
+        return "1.0.3"
+    if asked.startswith("2."):
+        return "2.0.0"
+    return default
+
+
 async def _body(request: Request, limit: int) -> bytes:
-    too_large = ApiError(413, f"the request is larger than {limit} bytes")
+    """The body, at most `limit` bytes. A larger one is read on (up to `limit` more bytes)
+    and discarded before the 413, so a client that sends all before it reads hears it."""
+    too_large = ApiError(
+        413, f"the request is larger than {limit} bytes", headers={"Connection": "close"}
+    )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isdigit() and int(declared) > 2 * limit:
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > 2 * limit:
+            break
+    if size > limit:
+        raise too_large
     return b"".join(chunks)
 
 
@@ -211,18 +253,7 @@ def _request_reasons(statements: list[Any], version: str, prefixed: bool) -> lis
         prefix = f"[{index}]" if prefixed else ""
         for error in validate_statement(statement, version=version):
             reasons.append(_prefixed(prefix, error))
-        if not isinstance(statement, dict):
-            continue
-        for position, attachment in enumerate(statement.get("attachments") or []):
-            if isinstance(attachment, dict) and "fileUrl" not in attachment:
-                reasons.append(
-                    _prefixed(
-                        prefix,
-                        f"attachments[{position}].fileUrl: is required, as this endpoint "
-                        "takes no multipart attachment data",
-                    )
-                )
-        statement_id = statement.get("id")
+        statement_id = statement.get("id") if isinstance(statement, dict) else None
         if isinstance(statement_id, str):
             normal = statement_id.lower()
             if normal in seen:
@@ -254,36 +285,73 @@ def _stamp(statement: dict[str, Any], credential: Credential, version: str, now:
     return str(statement_id)
 
 
-def prepare(
-    body: bytes, single: bool, statement_id: str | None, version: str, credential: Credential
-) -> tuple[list[dict[str, Any]], list[str]]:
+@dataclass(frozen=True)
+class Submission:
+    """One request to store statements, however it arrived (headers or the form of the
+    alternate request syntax)."""
+
+    body: bytes
+    content_type: str
+    single: bool
+    statement_id: str | None
+    version: str
+    credential: Credential
+
+
+@dataclass
+class Prepared:
+    statements: list[dict[str, Any]]
+    ids: list[str]
+    attachments: dict[str, bytes]  # data by sha2
+
+
+def prepare(submission: Submission) -> Prepared:
     """Parse and validate a whole request, then stamp its statements; ApiError if any
-    statement is invalid (and then none is accepted)."""
+    statement or attachment is invalid (and then none is accepted)."""
+    content_type = submission.content_type.lower()
+    body, parts = submission.body, []
+    try:
+        if content_type.startswith("multipart/mixed"):
+            body, parts = split_multipart(body, submission.content_type)
+        elif content_type.startswith("multipart/"):
+            raise ApiError(400, "a multipart request must be multipart/mixed")
+        statements = _parsed(body, submission)
+        data = match_parts(statements, parts)
+        check_signatures(statements, data)
+    except BadAttachments as error:
+        raise ApiError(400, error.message, error.reasons) from None
+    now = _now()
+    ids = [
+        _stamp(statement, submission.credential, submission.version, now)
+        for statement in statements
+    ]
+    return Prepared(statements, ids, data)
+
+
+def _parsed(body: bytes, submission: Submission) -> list[dict[str, Any]]:
     try:
         document = loads(body)
     except JsonInputError as error:
         raise ApiError(400, "the body is not valid JSON", [f"$: {error}"]) from None
-    statements = _statements_of(document, single)
+    statements = _statements_of(document, submission.single)
+    statement_id = submission.statement_id
     if statement_id is not None and isinstance(statements[0], dict):
         given = statements[0].get("id")
         if given is not None and str(given).lower() != statement_id.lower():
             raise ApiError(400, "the statement's id differs from statementId")
         statements[0].setdefault("id", statement_id)
-    reasons = _request_reasons(
-        statements, version, prefixed=not single and isinstance(document, list)
-    )
+    prefixed = not submission.single and isinstance(document, list)
+    reasons = _request_reasons(statements, submission.version, prefixed)
     if reasons:
         raise ApiError(400, "invalid statement(s); none was accepted", reasons)
-    now = _now()
-    ids = [_stamp(statement, credential, version, now) for statement in statements]
-    return statements, ids
+    return statements
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _error_response(error: ApiError, version: str = "2.0.0") -> JSONResponse:
+def _error_response(error: ApiError, version: str) -> JSONResponse:
     body: dict[str, Any] = {"error": error.message}
     if error.reasons:
         body["reasons"] = error.reasons
@@ -294,6 +362,63 @@ def _error_response(error: ApiError, version: str = "2.0.0") -> JSONResponse:
     )
 
 
+# Resources of an LRS this endpoint does not serve, and why (docs/validation.md).
+NOT_SERVED = (
+    "this endpoint is an analytics sink: it stores statements (POST, PUT /xapi/statements) "
+    "and keeps no identity, so it serves no statements, State, profiles, Agents or "
+    "Activities back; read the results in the warehouse or dashboards, or put an LRS in "
+    "front that forwards statements here (or that `skillstream ingest lrs` pulls from)"
+)
+_XAPI_RESOURCES = frozenset(
+    {
+        "statements",
+        "activities",
+        "activities/state",
+        "activities/profile",
+        "agents",
+        "agents/profile",
+        "about",
+    }
+)
+_FORM_HEADERS = ("authorization", "x-experience-api-version", "content-type")
+
+
+def _not_served(method: str, resource: str) -> ApiError:
+    resource = resource.strip("/")
+    if resource == "statements":
+        message = f"{method} /xapi/statements is not supported: {NOT_SERVED}"
+        return ApiError(405, message, headers={"Allow": "POST, PUT"})
+    if resource == "about":
+        return ApiError(405, "/xapi/about answers GET only", headers={"Allow": "GET"})
+    if resource in _XAPI_RESOURCES:
+        message = f"the {resource} resource is not served: {NOT_SERVED}"
+        return ApiError(405, message, headers={"Allow": ""})
+    return ApiError(404, f"no such resource: /xapi/{resource}")
+
+
+def _statement_id(value: str | None) -> str:
+    if value is None:
+        raise ApiError(400, "PUT needs the statementId parameter")
+    if not formats.is_uuid(value):
+        raise ApiError(400, "statementId must be a UUID")
+    return value
+
+
+def _known_parameters(request: Request, known: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """The form of the alternate request syntax; header names in lower case."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=64)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ApiError(400, f"the form body cannot be read: {error}") from None
+    return {(k.lower() if k.lower() in _FORM_HEADERS else k): v for k, v in pairs}
+
+
 # ---- the application -----------------------------------------------------------------------
 
 
@@ -301,7 +426,19 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
     credentials = parse_credentials(settings.lrs_credentials)
     if not credentials:
         raise ValueError("no credentials: set SKILLSTREAM_LRS_CREDENTIALS=source:key:secret[,...]")
+    if settings.lrs_attachments not in ("store", "drop"):
+        raise ValueError(
+            f"lrs_attachments: expected store or drop, got {settings.lrs_attachments!r}"
+        )
+    default_version = settings.lrs_default_xapi_version
+    if default_version not in ("1.0.3", "2.0.0"):
+        raise ValueError(
+            f"lrs_default_xapi_version: expected 1.0.3 or 2.0.0, got {default_version!r}"
+        )
+    gate = Gate(credentials)
     sink = sink or KafkaSink(settings)
+    store = AttachmentStore(settings.attachments_dir, keep=settings.lrs_attachments == "store")
+    limit = settings.lrs_max_request_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -316,49 +453,51 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.add_middleware(SecurityHeaders)
     app.state.sink = sink
-    default_openapi = app.openapi
+    _publish_schemas(app)
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = default_openapi()
-            document.setdefault("components", {}).setdefault("schemas", {}).update(definitions())
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    def version_of(request: Request) -> str:
+        known = getattr(request.state, "xapi_version", None)
+        return known or _answer_version(request.headers.get(VERSION_HEADER), default_version)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return _error_response(error)
+        return _error_response(error, version_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         headers = dict(error.headers or {})
         message = "method not allowed" if error.status_code == 405 else str(error.detail).lower()
-        return _error_response(ApiError(error.status_code, message, headers=headers))
+        return _error_response(
+            ApiError(error.status_code, message, headers=headers), version_of(request)
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return _error_response(ApiError(500, f"internal error: {type(error).__name__}"))
+        return _error_response(ApiError(500, "internal error"), version_of(request))
 
-    async def accept(request: Request, single: bool, statement_id: str | None) -> list[str]:
-        credential = _authenticate(request, credentials)
-        version = _xapi_version(request)
-        content_type = request.headers.get("content-type", "application/json").lower()
-        if content_type.startswith("multipart/"):
-            raise ApiError(400, "multipart requests are not supported: send attachments by fileUrl")
-        body = await _body(request, settings.lrs_max_request_bytes)
-        if len(body) > _INLINE_BODY_BYTES:  # keep the event loop free for other requests
-            statements, ids = await run_in_threadpool(
-                prepare, body, single, statement_id, version, credential
-            )
+    def admit(
+        request: Request, authorization: str | None, asked: str | None
+    ) -> tuple[Credential, str]:
+        """Authenticate, then read the version: the order every resource and method share."""
+        credential = gate.check(authorization)
+        version = _xapi_version(asked)
+        request.state.xapi_version = _answer_version(version, default_version)
+        return credential, version
+
+    async def accept(request: Request, submission: Submission) -> list[str]:
+        if len(submission.body) > _INLINE_BODY_BYTES:  # keep the event loop free for others
+            prepared = await run_in_threadpool(prepare, submission)
         else:
-            statements, ids = prepare(body, single, statement_id, version, credential)
+            prepared = prepare(submission)
+        if prepared.attachments:
+            await run_in_threadpool(store.put, prepared.attachments)
+        credential = submission.credential
         origin = f"http {request.client.host if request.client else '-'} {credential.key}"
         try:
-            await run_in_threadpool(sink.produce, statements, credential.source, origin)
+            await run_in_threadpool(sink.produce, prepared.statements, credential.source, origin)
         except kafka.KafkaUnavailable as error:
             log.warning("503: %s", error)
             raise ApiError(
@@ -366,14 +505,45 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
                 "Kafka cannot be reached or did not acknowledge every statement; retry later",
                 headers={"Retry-After": str(settings.lrs_retry_after_seconds)},
             ) from None
-        return ids
+        return prepared.ids
 
-    statement_body = openapi_request_body()
+    def answer(request: Request, ids: list[str] | None) -> Response:
+        headers = {VERSION_HEADER: version_of(request)}
+        if ids is None:
+            return Response(status_code=204, headers=headers)
+        return JSONResponse(ids, headers=headers)
+
+    async def alternate(request: Request) -> Response:
+        """xAPI 1.0.3 Communication 1.3: the method in the query, all else in the form."""
+        method = request.query_params["method"].upper()
+        form = _form(await _body(request, limit))
+        credential, version = admit(
+            request,
+            form.get("authorization") or request.headers.get("authorization"),
+            form.get("x-experience-api-version") or request.headers.get(VERSION_HEADER),
+        )
+        if not version.startswith("1."):
+            raise ApiError(400, "the alternate request syntax (method=) is xAPI 1.0.x only")
+        if set(request.query_params) != {"method"}:
+            raise ApiError(400, "with method=, every other parameter goes in the form body")
+        if method not in ("POST", "PUT"):
+            raise _not_served(method, "statements")
+        single = method == "PUT"
+        submission = Submission(
+            body=form.get("content", "").encode("utf-8"),
+            content_type=form.get("content-type", "application/json"),
+            single=single,
+            statement_id=_statement_id(form.get("statementId")) if single else None,
+            version=version,
+            credential=credential,
+        )
+        ids = await accept(request, submission)
+        return answer(request, None if single else ids)
 
     @app.post(
         "/xapi/statements",
         summary="Store one statement or an array of statements",
-        openapi_extra={"requestBody": statement_body},
+        openapi_extra={"requestBody": openapi_request_body()},
         responses={
             200: {"description": "the ids of the stored statements, in request order"},
             400: {"description": "invalid request: reasons name the JSON path and rule"},
@@ -382,37 +552,44 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
             503: {"description": "Kafka cannot be reached; see Retry-After"},
         },
     )
-    async def post_statements(request: Request) -> JSONResponse:
-        ids = await accept(request, single=False, statement_id=None)
-        return JSONResponse(ids, headers={VERSION_HEADER: _answer_version(request)})
+    async def post_statements(request: Request) -> Response:
+        if "method" in request.query_params:
+            return await alternate(request)
+        credential, version = admit(
+            request, request.headers.get("authorization"), request.headers.get(VERSION_HEADER)
+        )
+        _known_parameters(request, set())
+        submission = Submission(
+            body=await _body(request, limit),
+            content_type=request.headers.get("content-type", "application/json"),
+            single=False,
+            statement_id=None,
+            version=version,
+            credential=credential,
+        )
+        return answer(request, await accept(request, submission))
 
     @app.put(
         "/xapi/statements",
-        summary="Store one statement with the given id",
+        summary="Store one statement with the given id (the statementId query parameter)",
         status_code=204,
         openapi_extra={"requestBody": openapi_request_body(single=True)},
     )
-    async def put_statement(request: Request, statementId: str | None = None) -> Response:  # noqa: N803
-        if statementId is None:
-            _authenticate(request, credentials)
-            raise ApiError(400, "PUT needs the statementId query parameter")
-        if not formats.is_uuid(statementId):
-            raise ApiError(400, "statementId must be a UUID")
-        await accept(request, single=True, statement_id=statementId)
-        return Response(status_code=204, headers={VERSION_HEADER: _answer_version(request)})
-
-    @app.api_route(
-        "/xapi/statements",
-        methods=["GET", "DELETE", "PATCH"],
-        include_in_schema=False,
-    )
-    async def statements_not_allowed(request: Request) -> JSONResponse:
-        raise ApiError(
-            405,
-            f"{request.method} is not supported: this endpoint only stores statements "
-            "(POST, PUT); query the warehouse or dashboards instead",
-            headers={"Allow": "POST, PUT"},
+    async def put_statement(request: Request) -> Response:
+        credential, version = admit(
+            request, request.headers.get("authorization"), request.headers.get(VERSION_HEADER)
         )
+        _known_parameters(request, {"statementId"})
+        submission = Submission(
+            body=await _body(request, limit),
+            content_type=request.headers.get("content-type", "application/json"),
+            single=True,
+            statement_id=_statement_id(request.query_params.get("statementId")),
+            version=version,
+            credential=credential,
+        )
+        await accept(request, submission)
+        return answer(request, None)
 
     @app.get("/xapi/about", summary="The xAPI versions this endpoint speaks")
     async def about(request: Request) -> JSONResponse:
@@ -431,19 +608,42 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
                     }
                 },
             },
-            headers={VERSION_HEADER: _answer_version(request)},
+            headers={VERSION_HEADER: version_of(request)},
         )
+
+    @app.api_route("/xapi/{resource:path}", methods=_ALL_METHODS, include_in_schema=False)
+    async def not_served(request: Request, resource: str) -> Response:
+        admit(request, request.headers.get("authorization"), request.headers.get(VERSION_HEADER))
+        raise _not_served(request.method, resource)
 
     return app
 
 
-def _answer_version(request: Request) -> str:
-    asked = request.headers.get(VERSION_HEADER, "2.0.0")
-    return "1.0.3" if asked.startswith("1.") else "2.0.0"
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
-def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> None:
+def _publish_schemas(app: FastAPI) -> None:
+    """The OpenAPI description carries the data model's JSON Schema."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = default_openapi()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(definitions())
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    tls: Tls | None = None,
+) -> None:
     import uvicorn
 
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    config = server_config(create_app(settings), settings, host, port, log_level, tls)
+    uvicorn.Server(config).run()

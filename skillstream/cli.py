@@ -437,17 +437,37 @@ def validate(path: str, as_json: bool, xapi_version: str) -> None:
     show_default=True,
     help="debug also logs every request.",
 )
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --tls-cert: serve HTTPS. Without TLS, serve only on localhost (or behind a "
+    "TLS-terminating proxy): HTTP Basic credentials travel in clear text.",
+)
 @friendly
-def serve(host: str | None, port: int | None, log_level: str) -> None:
+def serve(
+    host: str | None, port: int | None, log_level: str, tls_cert: Path | None, tls_key: Path | None
+) -> None:
     """The xAPI Statements resource (LRS writes) at /xapi/statements; produces to Kafka."""
     from skillstream.ingestion.serve import serve as run_server
+    from skillstream.ingestion.serve_http import Tls
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls = Tls(tls_cert, tls_key) if tls_cert and tls_key else None
     settings = _settings()
     host = host or settings.lrs_host
     port = port or settings.lrs_port
-    click.echo(f"xAPI endpoint: http://{host}:{port}/xapi/ (OpenAPI: /openapi.json)", err=True)
+    scheme = "https" if tls else "http"
+    click.echo(f"xAPI endpoint: {scheme}://{host}:{port}/xapi/ (OpenAPI: /openapi.json)", err=True)
+    if tls is None and host not in ("localhost", "127.0.0.1", "::1"):
+        click.echo(
+            f"warning: serving plain HTTP on {host}: credentials travel in clear text; "
+            "use --tls-cert/--tls-key or a TLS-terminating proxy",
+            err=True,
+        )
     try:
-        run_server(settings, host, port, log_level)
+        run_server(settings, host, port, log_level, tls)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
 

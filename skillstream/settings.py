@@ -94,6 +94,15 @@ class Settings:
     lrs_port: int = 8080
     lrs_max_request_bytes: int = 10 * 1024 * 1024  # larger requests get 413
     lrs_retry_after_seconds: int = 5  # Retry-After of a 503 when Kafka cannot be reached
+    # A request must arrive whole (headers and body) this long after the connection opened
+    # or the previous answer, else the connection is closed: a slow client holds nothing.
+    lrs_request_timeout_seconds: float = 30.0
+    lrs_max_connections: int = 200  # more connections at once are answered 503
+    # Attachment bytes of multipart requests: "store" keeps them under
+    # SKILLSTREAM_HOME/attachments/<sha256>, "drop" keeps only their metadata.
+    lrs_attachments: str = "store"
+    # The version answered to a request without X-Experience-API-Version (it gets 400).
+    lrs_default_xapi_version: str = "2.0.0"
     # dbt models (docs/design.md §4): cohort comparison bootstrap, engagement sessions, incremental
     # statement-level models re-read statements landed this long before the last run.
     comparison_seed: int = 20260701
@@ -106,6 +115,11 @@ class Settings:
     @property
     def kafka_libs(self) -> Path:
         return self.cache / f"kafka-{KAFKA_VERSION}" / "libs"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Attachment data received by `skillstream serve`, one file per SHA-256."""
+        return self.home / "attachments"
 
     @property
     def broker_dir(self) -> Path:
