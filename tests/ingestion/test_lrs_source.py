@@ -3,11 +3,14 @@ backend) on its own port, with HTTP Basic credentials made by `ralph auth`."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +23,7 @@ from skillstream.broker import free_port
 from skillstream.ingestion import run as run_module
 from skillstream.ingestion.sources import Checkpoint, StatementSource
 from skillstream.ingestion.sources import lrs as lrs_source
-from skillstream.ingestion.sources.lrs.helpers import Endpoint, LrsPullError
+from skillstream.ingestion.sources.lrs.helpers import Client, Endpoint, LrsPullError
 from skillstream.settings import Settings
 from tests.conftest import run_cli
 from tests.ingestion.test_ingest_file import read_topic
@@ -202,3 +205,69 @@ def test_wrong_credentials_are_a_clear_error(ralph: Ralph, pipeline_settings: Se
     assert "check the credentials" in result.stderr
     with pytest.raises(LrsPullError, match="not an http"):
         Endpoint.parse("ftp://x", None, "1.0.3")
+
+
+class _RecordingLrs(http.server.ThreadingHTTPServer):
+    """A stand-in LRS that answers one StatementResult and records each request's
+    Authorization header; its `more` link is whatever the test sets."""
+
+    def __init__(self, more: str | None) -> None:
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+        self.more = more
+        self.authorizations: list[str | None] = []
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/xapi/"
+
+
+class _RecordingHandler(http.server.BaseHTTPRequestHandler):
+    server: _RecordingLrs
+
+    def do_GET(self) -> None:
+        self.server.authorizations.append(self.headers.get("Authorization"))
+        result: dict = {"statements": []}
+        if self.server.more and "page=2" not in self.path:
+            result["more"] = self.server.more
+        body = orjson.dumps(result)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def recording_lrs(more: str | None = None) -> Iterator[_RecordingLrs]:
+    server = _RecordingLrs(more)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_credentials_go_to_the_configured_host_only() -> None:
+    with recording_lrs() as elsewhere:
+        # The same machine under another name is another host, as far as HTTP is concerned.
+        foreign = elsewhere.base.replace("127.0.0.1", "localhost") + "statements?page=2"
+        with recording_lrs(more=foreign) as lrs:
+            client = Client(Endpoint.parse(lrs.base, "key:secret", "1.0.3"))
+            with pytest.raises(LrsPullError, match="credentials are sent to the configured LRS"):
+                list(client.pages(None, None, 10))
+            assert lrs.authorizations[0] is not None and lrs.authorizations[0].startswith("Basic")
+        assert elsewhere.authorizations == []
+
+
+def test_a_more_link_on_the_same_host_is_followed_with_credentials() -> None:
+    with recording_lrs() as lrs:
+        lrs.more = "/xapi/statements?page=2"
+        client = Client(Endpoint.parse(lrs.base, "key:secret", "1.0.3"))
+        assert len(list(client.pages(None, None, 10))) == 2
+        assert len(lrs.authorizations) == 2
+        assert all(a and a.startswith("Basic") for a in lrs.authorizations)

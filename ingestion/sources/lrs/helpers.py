@@ -1,7 +1,8 @@
 """Talking to another LRS: authentication and the xAPI paging of GET /statements.
 
 xAPI Communication 2.1.3: a StatementResult holds `statements` and, when there are more,
-a `more` IRL relative to the LRS's host; `since`/`until` are exclusive/inclusive stored
+a `more` IRL relative to the LRS's host (one that leads elsewhere is refused: the
+credentials go to the configured LRS only); `since`/`until` are exclusive/inclusive stored
 times; `ascending=true` returns the oldest first.
 """
 
@@ -84,6 +85,16 @@ class Client:
             raise LrsPullError(f"GET {url}: the answer is not a StatementResult")
         return result
 
+    def _same_origin(self, url: str) -> str:
+        """`url`, if it is on the configured scheme, host and port: the credentials go
+        there only, so a `more` link elsewhere is refused rather than followed."""
+        if _origin(url) != _origin(self.endpoint.base):
+            raise LrsPullError(
+                f"the LRS's `more` link {url} leaves {_origin(self.endpoint.base)}; "
+                "credentials are sent to the configured LRS only"
+            )
+        return url
+
     def pages(
         self, since: str | None, until: str | None, page_size: int, more: str | None = None
     ) -> Iterator[tuple[list[Any], str | None]]:
@@ -100,8 +111,16 @@ class Client:
         while True:
             result = self.get(url, params)
             next_page = result.get("more") or None
-            next_url = urljoin(self.endpoint.base, next_page) if next_page else None
+            next_url = (
+                self._same_origin(urljoin(self.endpoint.base, next_page)) if next_page else None
+            )
             yield result["statements"], next_url
             if next_url is None:
                 return
             url, params = next_url, None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or default}"
