@@ -27,6 +27,7 @@ EXIT_PARTIAL = 2
 def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.broker import BrokerError
     from skillstream.dashboards.report import ReportError
+    from skillstream.ingestion.dlq import DeadLetterError
     from skillstream.ingestion.produce import ProduceError
     from skillstream.ingestion.simulate import PostError
     from skillstream.ingestion.sources import SourceError
@@ -45,6 +46,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ImportFileError,
         WarehouseBusy,
         ReportError,
+        DeadLetterError,
         settings_module.SettingsError,
         FileNotFoundError,
     )
@@ -363,6 +365,64 @@ def _print_import(result: dict[str, Any]) -> None:
 def ingest() -> None:
     """Produce statements from a source to Kafka (sources are plugins: entry-point group
     skillstream.sources)."""
+
+
+@main.group()
+def dlq() -> None:
+    """Dead letters (xapi.dlq): what did not become a statement, and why; replay them."""
+
+
+def _letter_filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--source", help="Only the letters of this source.")(command)
+    return click.option(
+        "--since", metavar="TIME", help="Only letters received at or after TIME (UTC)."
+    )(command)
+
+
+@dlq.command("list")
+@_letter_filters
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per letter.")
+@friendly
+def dlq_list(source: str | None, since: str | None, as_json: bool) -> None:
+    """Dead letters, oldest first: ID, received, source, origin, reason."""
+    from skillstream.ingestion import dlq as letters
+
+    settings = _settings()
+    moment = letters.since_time(since) if since else None
+    for letter in letters.selected(settings, source, moment):
+        click.echo(orjson.dumps(letter.summary()).decode() if as_json else letter.line())
+
+
+@dlq.command("show")
+@click.argument("letter_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@friendly
+def dlq_show(letter_id: str, as_json: bool) -> None:
+    """One dead letter whole, with its payload (ID as `dlq list` shows it)."""
+    from skillstream.ingestion import dlq as letters
+
+    letter = letters.find(_settings(), letter_id)
+    if as_json:
+        click.echo(orjson.dumps({**letter.summary(), "payload": letter.payload}).decode())
+    else:
+        click.echo("\n".join(letter.lines()))
+
+
+@dlq.command("replay")
+@_letter_filters
+@friendly
+def dlq_replay(source: str | None, since: str | None) -> None:
+    """Run dead letters again through their source's mapping (statements: the validator)
+    and produce what now passes; a letter replayed once is not sent again."""
+    from skillstream.ingestion import dlq as letters
+
+    settings = _settings()
+    result = letters.replay(settings, source, letters.since_time(since) if since else None)
+    for letter, reason in result.failures:
+        click.echo(f"still failing {letter.id} {letter.origin}: {reason}", err=True)
+    click.echo(orjson.dumps(result.summary(settings)).decode())
+    if result.still_failing:
+        sys.exit(EXIT_PARTIAL)
 
 
 @main.group()

@@ -302,4 +302,5 @@ source = StatementSource(
     read=read,
     parameters=(paths_argument(),),
     cursor_key=lambda **options: "files",
+    mapping=to_statement,
 )
