@@ -14,6 +14,7 @@ use json::J;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use sha1::Digest;
+use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
 // The normaliser allocates a small object for nearly every JSON value it reads; mimalloc's
@@ -94,6 +95,25 @@ fn canonical_ifi(actor: &J<'_>) -> Option<String> {
         .or_else(|| actor.get("openid"))?
         .str()
         .map(str::to_owned)
+}
+
+/// `pseudonymous_agent` of an Agent actor: the learner id as an account, no name, no IFI.
+fn pseudonymous_agent<'j>(learner: &str) -> J<'j> {
+    let text = |value: &'static str| J::S(Cow::Borrowed(value));
+    J::O(vec![
+        (Cow::Borrowed("objectType"), text("Agent")),
+        (
+            Cow::Borrowed("account"),
+            J::O(vec![
+                (Cow::Borrowed("homePage"), text(PSEUDONYM_HOME_PAGE)),
+                (Cow::Borrowed("name"), J::S(Cow::Owned(learner.to_owned()))),
+            ]),
+        ),
+    ])
+}
+
+fn has_upper_case(id: Option<&str>) -> bool {
+    id.is_some_and(|id| id.bytes().any(|b| b.is_ascii_uppercase()))
 }
 
 fn as_list<'a>(value: Option<&'a J<'a>>) -> &'a [J<'a>] {
@@ -227,53 +247,67 @@ fn normalise<'a>(statement: &'a J<'a>, salt: &str, learners: &mut Learners) -> O
     let voids = (verb_id == validate::VOIDED_VERB && object_type == "StatementRef")
         .then_some(object_id)
         .flatten();
+    // A StatementRef's id is stored lowercase (`pseudonymised_statement`); rewriting the
+    // object or context for it is left to Python, as an upper-case reference is rare.
+    let context_ref = context.and_then(|c| c.get("statement"));
+    if (object_type == "StatementRef" && has_upper_case(object_id))
+        || has_upper_case(context_ref.and_then(|r| r.get("id")).and_then(J::str))
+    {
+        return None;
+    }
 
-    // content_hash: the statement less the properties the LRS sets, keys sorted
-    let entries = statement.entries()?;
+    // The statement as stored names no one: the actor is the pseudonymous learner (the
+    // rules here take no other Agent or Group), the id lowercase.
+    let actor_entry = (Cow::Borrowed("actor"), pseudonymous_agent(&learner));
+    let entries: Vec<&(Cow<str>, J)> = statement
+        .entries()?
+        .iter()
+        .map(|entry| {
+            if entry.0 == "actor" {
+                &actor_entry
+            } else {
+                entry
+            }
+        })
+        .collect();
+
+    // content_hash: the stored statement less the properties the LRS sets, keys sorted
     let mut canonical = Vec::with_capacity(1024);
     let mut content: Vec<_> = entries
         .iter()
+        .copied()
         .filter(|(k, _)| !CONTENT_EXCLUDED.contains(&k.as_ref()))
         .collect();
     content.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     json::write_entries(&mut canonical, content.into_iter(), true);
     let content_hash = sha256_hex(&[&canonical]);
-    let derived_id;
     let statement_id = match statement.get("id") {
-        Some(id) => id.str()?,
-        None => {
-            derived_id = derived_statement_id(&content_hash);
-            &derived_id
-        }
+        Some(id) => id.str()?.to_ascii_lowercase(),
+        None => derived_statement_id(&content_hash),
     };
 
-    // the statement as landed: its actor replaced by the pseudonymous learner
     let mut landed = Vec::with_capacity(canonical.len() + 64);
     landed.push(b'{');
-    for (i, (key, value)) in entries.iter().enumerate() {
+    for (i, (key, value)) in entries.iter().copied().enumerate() {
         if i > 0 {
             landed.push(b',');
         }
         json::write_str(&mut landed, key);
         landed.push(b':');
-        if key == "actor" {
-            landed.extend_from_slice(b"{\"objectType\":\"Agent\",\"account\":{\"homePage\":");
-            json::write_str(&mut landed, PSEUDONYM_HOME_PAGE);
-            landed.extend_from_slice(b",\"name\":");
-            json::write_str(&mut landed, &learner);
-            landed.extend_from_slice(b"}}");
+        if key == "id" {
+            json::write_str(&mut landed, &statement_id);
         } else {
             json::write(&mut landed, value, false);
         }
     }
     if statement.get("id").is_none() {
-        landed.extend_from_slice(b",\"id\":"); // `copy["id"] = ...`: a new key goes last
-        json::write_str(&mut landed, statement_id);
+        landed.extend_from_slice(b",\"id\":"); // `{**statement, "id": ...}`: a new key goes last
+        json::write_str(&mut landed, &statement_id);
     }
     landed.push(b'}');
 
     Some(Row {
-        statement_id: statement_id.to_owned(),
+        statement_id,
         strings: [
             Some(verb_id),
             object_id,
