@@ -1,4 +1,5 @@
-"""The quality gate: the last checkpoint, its Data Docs, recent builds, quarantine reasons."""
+"""The quality gate: the last checkpoint, its Data Docs, recent builds, quarantine reasons,
+dead letters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 from skillstream import settings as settings_module
 from skillstream.dashboards import data
+from skillstream.dashboards.dead_letters import show_dead_letters
 from skillstream.quality.publish import read_status
 
 st.title("Data quality")
@@ -76,3 +78,5 @@ else:
     st.altair_chart(chart, width="stretch", key="quarantine_reasons")
     st.caption("Read live from raw.quarantine.")
     st.dataframe(reasons, hide_index=True, width="stretch")
+
+show_dead_letters()

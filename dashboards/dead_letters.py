@@ -1,0 +1,47 @@
+"""Dead letters on the Data quality page. They live on Kafka's dead-letter topic, not in
+the warehouse, so the page reads the topic (briefly, cached) and counts the letters no
+replay has sent yet by source and reason; `skillstream dlq` lists and replays them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from skillstream import settings as settings_module
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def dead_letters_by_reason() -> dict[str, Any]:
+    """{"topic", "reasons": [{source, reason, letters, latest}]}, or {"error": why}."""
+    from skillstream import broker, kafka
+    from skillstream.ingestion import dlq
+
+    settings = settings_module.load()
+    host, port = settings.bootstrap_host_port
+    if not broker.port_open(host, port):
+        return {"error": f"no Kafka broker answers at {settings.bootstrap}"}
+    try:
+        return {"topic": settings.dlq_topic, "reasons": dlq.by_reason(dlq.read_letters(settings))}
+    except kafka.KafkaUnavailable as error:
+        return {"error": str(error)}
+
+
+def show_dead_letters() -> None:
+    st.subheader("Dead letters")
+    found = dead_letters_by_reason()
+    if "error" in found:
+        st.info(f"Dead letters cannot be read: {found['error']}.")
+        return
+    if not found["reasons"]:
+        st.success(f"No dead letter waits on {found['topic']}.")
+        return
+    reasons = pd.DataFrame(found["reasons"])
+    st.caption(
+        f"{int(reasons['letters'].sum())} event(s) on {found['topic']} did not become "
+        "statements (a source could not read or map them, or the transform refused them). "
+        "`skillstream dlq list` shows each; `skillstream dlq replay` sends them again once "
+        "the cause is fixed."
+    )
+    st.dataframe(reasons, hide_index=True, width="stretch")
