@@ -100,7 +100,7 @@ LOAD_1 = [
 # Load 2, landed 2026-09-15: the voiding of s008 (landing after its target), retention checks.
 LOAD_2 = [
     stmt(11, "admin", "voided", "", "2026-09-01 09:00", voids=8),
-    # p1's first scored statement at >= mastered_at + 30 days (08-02 09:10 exactly): 0.7, not retained
+    # p1's first scored statement at >= mastered_at + 30 days (08-02 09:10): 0.7, not retained
     stmt(12, "p1", "answered", ITEM, "2026-08-02 09:10", skills=(S,), score=0.7),
     stmt(13, "p1", "answered", ITEM, "2026-08-05 09:00", skills=(S,), score=0.95),
     # c2: 08-01 is before 08-04 09:00, not a check; 08-10 is the first check: retained
@@ -337,27 +337,30 @@ def test_roi_quarterly_and_its_assumptions(loaded) -> None:
     rows = query(
         settings,
         "SELECT quarter, cohort, learners, costs, benefits, net_benefit, roi_pct, bcr, "
-        "payback_months, seat_time_saved_value, competency_days_value, kpi_value "
-        "FROM marts.roi_quarterly ORDER BY 1, 2",
+        "payback_months, seat_time_saved_value, competency_days_value, kpi_value, "
+        "learners_with_seat_time, seat_time_coverage FROM marts.roi_quarterly ORDER BY 1, 2",
     )
-    # baseline seat time: c1 2 h, c2 1 h -> mean 1.5 h per learner.
-    # p1: saved (1.5 - 1) x 50 = 25; competency days 2.0 = control median 2.0 -> 0;
-    #     KPI (16 - 11) tickets a day x 2 x 365 days = 3650.   u1: (1.5 - 0) x 60 = 90.
-    # p2 (Q4): saved (1.5 - 0.5) x 50 = 50. p3 is in no program: not in the ROI.
+    # A learner's seat time is known when each of their programs has a duration: c1's module
+    # of Q has none, so only c2 (1 h) is known in the baseline -> mean 1 h per learner.
+    # p1: saved (1 - 1) x 50 = 0; competency days 2.0 = control median 2.0 -> 0;
+    #     KPI (16 - 11) tickets a day x 2 x 365 days = 3650.
+    # u1's statements carry no duration: its seat time is unknown, so nothing is saved for it
+    # (not the baseline's whole mean), and the Q3 pilot's seat-time coverage is 1 of 2.
+    # p2 (Q4): P has a duration (0.5 h), Q none: unknown, nothing saved, coverage 0.
+    # p3 is in no program: not in the ROI.
     # control: costs 2 x 1000 + 2 h x 40 + 1 h x 40 = 2120; no seat-time or competency-day
     # benefit against itself; team t2's KPI: (26 - 20) x 2 x 365 = 4380, shared by c1 and c2.
     q3_pilot_costs = 2 * 1000 + 1 * 50 + 0 * 60
-    q3_pilot_benefits = 25 + 90 + 3650
+    q3_pilot_benefits = 0 + 3650
     expected = [
         ("2026Q3", "control", 2, 2120, 4380, 4380 - 2120, (4380 - 2120) / 2120 * 100,
-         4380 / 2120, 2120 / (4380 / 12), 0, 0, 4380),
+         4380 / 2120, 2120 / (4380 / 12), 0, 0, 4380, 1, 0.5),
         ("2026Q3", "pilot", 2, q3_pilot_costs, q3_pilot_benefits,
          q3_pilot_benefits - q3_pilot_costs,
          (q3_pilot_benefits - q3_pilot_costs) / q3_pilot_costs * 100,
          q3_pilot_benefits / q3_pilot_costs, q3_pilot_costs / (q3_pilot_benefits / 12),
-         115, 0, 3650),
-        ("2026Q4", "pilot", 1, 1025, 50, -975, -975 / 1025 * 100, 50 / 1025, 1025 / (50 / 12),
-         50, 0, 0),
+         0, 0, 3650, 1, 0.5),
+        ("2026Q4", "pilot", 1, 1025, 0, -1025, -100.0, 0.0, None, 0, 0, 0, 0, 0.0),
     ]  # fmt: skip
     assert len(rows) == len(expected)
     for row, want in zip(rows, expected, strict=True):

@@ -5,10 +5,15 @@
       costs    = programme cost per learner + seat-time hours x hourly cost
                  (the roster's hourly_cost, else the loaded hourly cost)
       benefits = seat time saved against the baseline cohort's mean per learner x hourly cost
+                 (learners with a known seat time only, see below)
                + days to competency gained against the baseline cohort's median on the skill
                  x value of a competent day
                + KPI-linked gains (int_kpi_gains_valued)
     The baseline cohort has no seat-time or competency-day benefit against itself.
+    A learner's seat time is known when each of their programs has a statement with a
+    result.duration; a learner without one has an unknown seat time, not zero, so neither
+    the baseline's mean nor anyone's seat time saved counts them, and seat_time_coverage
+    says which share of the learners the seat-time figures stand on.
 -#}
 {%- set baseline = var('baseline_cohort') -%}
 
@@ -32,6 +37,7 @@ learners as (
         any_value(cohort) as cohort,
         {{ quarter_of('min(first_seen_at)') }} as quarter,
         sum(seat_time_hours) as seat_time_hours,
+        bool_and(is_seat_time_known) as is_seat_time_known,
         coalesce(any_value(hourly_cost), cast({{ var('roi_loaded_hourly_cost') }} as double))
             as hourly_cost
     from learner_programs
@@ -41,7 +47,7 @@ learners as (
 baseline_seat_time as (
     select avg(seat_time_hours) as mean_seat_time_hours
     from learners
-    where cohort = '{{ baseline }}'
+    where cohort = '{{ baseline }}' and is_seat_time_known
 ),
 
 baseline_competency as (
@@ -68,7 +74,7 @@ valued as (
         cast({{ var('roi_programme_cost_per_learner') }} as double) as programme_cost,
         learners.seat_time_hours * learners.hourly_cost as seat_time_cost,
         case
-            when learners.cohort = '{{ baseline }}' then 0
+            when learners.cohort = '{{ baseline }}' or not learners.is_seat_time_known then 0
             else coalesce(
                 (baseline_seat_time.mean_seat_time_hours - learners.seat_time_hours)
                     * learners.hourly_cost,
@@ -89,6 +95,7 @@ summed as (
         quarter,
         cohort,
         count(*) as learners,
+        count(*) filter (where is_seat_time_known) as learners_with_seat_time,
         sum(programme_cost) as programme_cost,
         sum(seat_time_cost) as seat_time_cost,
         sum(seat_time_saved_value) as seat_time_saved_value,
@@ -117,6 +124,8 @@ final as (
         seat_time_saved_value,
         competency_days_value,
         kpi_value,
+        learners_with_seat_time,
+        learners_with_seat_time / learners as seat_time_coverage,
         learners < {{ var('k_anonymity') }} as is_small_group
     from summed
 )
