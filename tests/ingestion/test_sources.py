@@ -175,3 +175,15 @@ def test_sigkill_mid_file_then_rerun_loses_nothing(
         for r in read_topic(pipeline_settings, pipeline_settings.statements_topic)
     }
     assert len(ids) == count  # every statement arrived; repeats land once downstream
+
+
+def test_sources_check_statements_in_the_quarantine_s_words() -> None:
+    from skillstream.ingestion.sources import statement_errors
+    from skillstream.transforms.normalise import normalise_record
+    from skillstream.transforms.records import KafkaRecord
+
+    invalid = {**statement(1), "timestamp": "yesterday", "result": {"score": {"scaled": 3}}}
+    _, reject = normalise_record(KafkaRecord(0, orjson.dumps(invalid), "quizcsv", 0), 0, "salt")
+    assert reject is not None
+    assert statement_errors(invalid) == reject[4]  # the reasons raw.quarantine keeps
+    assert statement_errors(statement(1)) == []
