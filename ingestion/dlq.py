@@ -31,8 +31,10 @@ from skillstream.ingestion.produce import StatementProducer
 from skillstream.ingestion.sources import (
     RawEvent,
     Record,
+    RecordMapping,
     SourceError,
     StatementSource,
+    installed_names,
     load_source,
 )
 from skillstream.settings import Settings
@@ -200,38 +202,45 @@ class ReplayMarks:
         os.replace(temporary, self.path)
 
 
-def replayed(letter: DeadLetter, mapping_of: dict[str, Any]) -> RawEvent:
-    """The letter run again through what refused it: a RawEvent with the statement, or
-    with `error` saying why it still fails."""
+def replayed(letter: DeadLetter, mapping: RecordMapping | None) -> RawEvent:
+    """The letter run again through what refused it, `mapping` (its source's, None for a
+    letter of statements) and then the validator: a RawEvent with the statement, or with
+    `error` saying why it still fails."""
     origin = letter.origin or letter.id
+    payload = letter.payload.encode()
     try:
-        record = loads(letter.payload.encode())
+        record = loads(payload)
     except JsonInputError as error:
-        return RawEvent(letter.payload.encode(), origin, f"$: {error}")
-    mapping = None if letter.stage == "transform" else mapping_of.get(letter.source)
-    if isinstance(mapping, str):
-        return RawEvent(letter.payload.encode(), origin, mapping)
+        return RawEvent(payload, origin, f"$: {error}")
     if mapping is not None:
         if not isinstance(record, dict):
-            return RawEvent(letter.payload.encode(), origin, "the record is not a JSON object")
+            return RawEvent(payload, origin, "the record is not a JSON object")
         try:
             record = mapping(Record(record))
         except (KeyError, TypeError, ValueError) as error:
-            return RawEvent(letter.payload.encode(), origin, str(error))
+            return RawEvent(payload, origin, str(error))
     errors = validate_statement(record)
     if errors:
-        return RawEvent(letter.payload.encode(), origin, "; ".join(errors))
+        return RawEvent(payload, origin, "; ".join(errors))
     return RawEvent(orjson.dumps(record), origin, statement=record)
 
 
-def _mapping(source: str) -> Any:
-    """The source's mapping; None for a source that reads statements as they are; a
-    reason (str) when the source is not installed."""
+def mapping_of(letter: DeadLetter) -> RecordMapping | None:
+    """What refused the letter besides the validator: its source's mapping; None for the
+    transform's letters and for sources that read statements as they are (also `serve`,
+    which is no plugin). A plugin that no longer loads refuses every letter, saying so."""
+    if letter.stage == "transform" or letter.source not in installed_names():
+        return None
     try:
-        loaded = load_source(source)
+        source = load_source(letter.source)
     except SourceError as error:
-        return f"cannot replay: {error}"
-    return loaded.mapping if isinstance(loaded, StatementSource) else None
+        reason = f"cannot replay: {error}"
+
+        def refuse(record: Record) -> dict[str, Any]:
+            raise ValueError(reason)
+
+        return refuse
+    return source.mapping if isinstance(source, StatementSource) else None
 
 
 @dataclass
@@ -268,7 +277,7 @@ def replay(
 ) -> ReplayResult:
     """Send what now passes of the selected letters not replayed before, then mark them."""
     result = ReplayResult()
-    mapping_of: dict[str, Any] = {}
+    mappings: dict[tuple[str, str], RecordMapping | None] = {}
     producers: dict[str, StatementProducer] = {}
     sent: list[str] = []
     try:
@@ -276,9 +285,10 @@ def replay(
             if letter.replayed_at is not None:
                 result.already_replayed += 1
                 continue
-            if letter.source not in mapping_of:
-                mapping_of[letter.source] = _mapping(letter.source)
-            event = replayed(letter, mapping_of)
+            key = (letter.stage, letter.source)
+            if key not in mappings:
+                mappings[key] = mapping_of(letter)
+            event = replayed(letter, mappings[key])
             if event.error is not None:
                 result.still_failing += 1
                 result.failures.append((letter, event.error))

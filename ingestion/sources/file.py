@@ -10,6 +10,7 @@ same name starts over). `read_csv` reads a CSV export the same way.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -27,7 +28,6 @@ from skillstream.ingestion.sources import (
     Record,
     RecordMapping,
     SourceContext,
-    SourceError,
     StatementSource,
 )
 from skillstream.xapi.strict_json import JsonInputError, loads
@@ -220,25 +220,49 @@ def read_csv(
 ) -> Iterator[RawEvent | Checkpoint]:
     """The rows of a CSV file with a header line, each mapped to a statement by
     `mapping(row)`, resumable with `FileCursor`. Origins are `path:LINE` (1-based; the
-    header is line 1); a row `mapping` cannot map is dead-lettered with its line and the
-    column (`line 7: column 'score': 'lots' is not a number`)."""
+    header is line 1); a row `mapping` cannot map, or that is not UTF-8, is dead-lettered
+    with its line and why (`line 7: column 'score': 'lots' is not a number`)."""
     cursor = FileCursor(context.cursor)
     start = position = cursor.start(path)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = csv.reader(handle)
-        try:
-            header = next(rows, [])
-            line = rows.line_num + 1
-            for index, values in enumerate(rows):
-                first, line = line, rows.line_num + 1  # a quoted value may span lines
-                if index >= start and values:
+    with path.open("rb") as handle:
+        lines = _TextLines(handle)
+        rows = csv.reader(lines)
+        header = next(rows, [])
+        line = rows.line_num + 1
+        for index, values in enumerate(rows):
+            first, line = line, rows.line_num + 1  # a quoted value may span lines
+            if index >= start and values:
+                if lines.undecodable & set(range(first, line)):
+                    reason = f"line {first}: not UTF-8 text (shown with U+FFFD)"
+                    yield RawEvent(orjson.dumps(values), f"{path}:{first}", reason)
+                else:
                     yield _row_event(path, header, values, first, mapping)
-                position = index + 1
-                if position % CHECKPOINT_EVERY == 0 and position > start:
-                    yield cursor.checkpoint(path, position)
-        except UnicodeDecodeError as error:
-            raise SourceError(f"{path}: line {line}: not UTF-8 text ({error.reason})") from None
+            position = index + 1
+            if position % CHECKPOINT_EVERY == 0 and position > start:
+                yield cursor.checkpoint(path, position)
     yield cursor.checkpoint(path, max(position, start))
+
+
+class _TextLines:
+    """The lines of a binary file as text, each decoded alone, so one line that is not
+    UTF-8 is dead-lettered (its 1-based number is in `undecodable`) and not the file."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._numbered = enumerate(handle, start=1)
+        self.undecodable: set[int] = set()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        number, raw = next(self._numbered)
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.undecodable.add(number)
+            return raw.decode("utf-8", errors="replace")
 
 
 def _row_event(

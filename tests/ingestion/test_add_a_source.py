@@ -96,7 +96,7 @@ def test_install_the_documented_source_and_run_it(
         "dead_letters": 2,
         "topic": pipeline_settings.statements_topic,
     }
-    assert first.stderr.splitlines() == [
+    assert [line for line in first.stderr.splitlines() if "dead-lettered" in line] == [
         f"dead-lettered {results}:3: line 3: column 'score': 'lots' is not a number",
         f"dead-lettered {results}:4: line 4: column 'email': empty",
     ]

@@ -9,6 +9,7 @@ import pytest
 
 from skillstream import kafka
 from skillstream.ingestion import dlq
+from skillstream.ingestion.sources import Record
 from skillstream.settings import Settings
 from skillstream.transforms.land import dead_letter_value
 from tests.conftest import run_cli
@@ -161,3 +162,23 @@ def test_letters_group_by_reason_without_their_line() -> None:
             "latest": "2026-03-03T00:00:00Z",
         },
     ]
+
+
+def test_a_replayed_letter_passes_the_mapping_and_then_the_validator() -> None:
+    def letter(payload: str) -> dlq.DeadLetter:
+        return dlq.DeadLetter("0:5", "quizcsv", "r.csv:7", "", "", "ingest", payload)
+
+    def mapping(row: Record) -> dict:
+        return {**VALID, "result": {"score": {"scaled": row.number("score")}}}
+
+    assert dlq.replayed(letter('{"score": "lots"}'), mapping).error == (
+        "column 'score': 'lots' is not a number"
+    )
+    assert dlq.replayed(letter('{"score": "3"}'), mapping).error == (
+        "result.score.scaled: must be a number between -1 and 1"
+    )
+    assert dlq.replayed(letter('["0.5"]'), mapping).error == "the record is not a JSON object"
+    passed = dlq.replayed(letter('{"score": "0.5"}'), mapping)
+    assert (passed.error, passed.origin) == (None, "r.csv:7")
+    assert passed.statement == {**VALID, "result": {"score": {"scaled": 0.5}}}
+    assert dlq.replayed(letter("{not json"), None).error.startswith("$: malformed JSON")

@@ -119,3 +119,20 @@ def test_record_number_refuses_out_of_range_and_non_finite() -> None:
         row.number("score", 0, 1)
     with pytest.raises(MappingError, match=r"column 'ratio': 'nan' is not a finite number"):
         row.number("ratio")
+
+
+def test_a_csv_line_that_is_not_utf8_is_dead_lettered_alone(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        "\ufeffquiz,score\nq1,0.5\n".encode() + "qu\u00e9,0.6\nq3,1\n".encode("latin-1")
+    )
+    events = list(events_only(read_csv(SourceContext(settings, {}), path, _title)))
+    assert [e.error for e in events] == [
+        None,
+        "line 3: not UTF-8 text (shown with U+FFFD)",
+        None,
+    ]
+    assert orjson.loads(events[1].payload) == ["qu\ufffd", "0.6"]
+    assert events[2].statement == {"object": {"id": "https://quiz.example/q3"}, "score": 1.0}
