@@ -42,7 +42,9 @@ from skillstream import stats, warehouse
 from skillstream.dashboards import data, roi
 from skillstream.quality.publish import read_status
 from skillstream.transforms.land import land_batch
-from skillstream.transforms.normalise import NormalisedBatch, normalise_chunk_table, worker_pool
+from skillstream.transforms.native_bridge import normalise_chunk_table
+from skillstream.transforms.pools import worker_pool
+from skillstream.transforms.records import NormalisedBatch
 
 TARGET_STATEMENTS = 10_000_000
 STATEMENTS_PER_LEARNER = 83  # the default simulated organisation writes 83-84 per learner

@@ -25,7 +25,8 @@ from skillstream.build import run_dbt
 from skillstream.ingestion.roster import parse_roster
 from skillstream.ingestion.simulate import simulate, write_roster
 from skillstream.transforms.land import land_batch
-from skillstream.transforms.normalise import NormalisedBatch, normalise
+from skillstream.transforms.normalise import normalise
+from skillstream.transforms.records import NormalisedBatch
 
 LEARNERS = 5000
 DAYS = 90

@@ -43,7 +43,7 @@ from bench.common import write_result
 from skillstream import broker, kafka
 from skillstream import settings as settings_module
 from skillstream.settings import Settings
-from skillstream.transforms.normalise import native_normaliser
+from skillstream.transforms.native_bridge import native_normaliser
 
 CLI = (sys.executable, "-m", "skillstream.cli")
 YARDSTICK_SQL = """

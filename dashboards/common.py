@@ -3,10 +3,10 @@ k-anonymity rule and each chart's provenance line. Layout only; SQL lives in dat
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from skillstream.dashboards import data
+from skillstream.dashboards import data, suppression
+from skillstream.run import freshness_line
 
 # Metric -> anchor on the Metric definitions page (which quotes docs/design.md §4).
 DEFINITIONS = {
@@ -32,6 +32,7 @@ def published_or_stop(title: str) -> data.Published:
             "No build has been published yet. Run `skillstream build` after landing statements."
         )
         st.stop()
+    st.caption(freshness_line())
     if not build.newest_is_published and build.newest_build_id != build.build_id:
         reasons = "; ".join(f"{f['check']} ({f['detail']})" for f in build.newest_failures[:3])
         st.warning(
@@ -84,15 +85,20 @@ def provenance(build: data.Published, metric: str, label: str | None = None) -> 
     )
 
 
-def hide_small_groups(frame: pd.DataFrame, count_column: str, what: str = "group") -> pd.DataFrame:
-    """Rows with fewer than k learners removed, with a note saying how many (docs/design.md §2)."""
-    k = data.k_anonymity()
-    small = frame[count_column] < k
-    if small.any():
+def note_hidden(*tables: suppression.Shown, what: str = "group") -> None:
+    """Say how many groups the k-anonymity rule hides, and that some figures are hidden."""
+    k = max((t.k for t in tables), default=data.privacy().k)
+    hidden = max((t.hidden_groups for t in tables), default=0)
+    if hidden:
         st.caption(
-            f"{int(small.sum())} {what}(s) with fewer than {k} learners are hidden (k-anonymity)."
+            f"{hidden} {what}(s) with fewer than {k} learners, or that would let one be "
+            "worked out from a total, are hidden (k-anonymity)."
         )
-    return frame[~small].reset_index(drop=True)
+    if any(t.hidden.to_numpy().any() for t in tables):
+        st.caption(
+            f"Figures resting on fewer than {k} learners show as “fewer than {k}” or are left "
+            "out of the charts."
+        )
 
 
 # Money and ratios of the ROI tables, formatted as the report prints them.

@@ -17,7 +17,8 @@ import streamlit as st
 from skillstream import settings as settings_module
 from skillstream import warehouse
 from skillstream.dashboards.roi import RoiComponents
-from skillstream.quality.publish import read_status
+from skillstream.dashboards.suppression import Figure, Privacy
+from skillstream.quality.publish import open_snapshot, read_status
 
 
 @dataclass(frozen=True)
@@ -45,47 +46,17 @@ def published_build() -> Published | None:
     )
 
 
-@st.cache_resource(max_entries=2)
-def _connection(snapshot: str) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(snapshot, read_only=True)
-
-
 def query(build: Published, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
-    cursor = _connection(str(build.snapshot)).cursor()  # a cursor per query: reruns run in threads
+    # a cursor per query: reruns run in threads
+    cursor = open_snapshot(str(build.snapshot)).cursor()
     try:
         return cursor.execute(sql, parameters or []).df()
     finally:
         cursor.close()
 
 
-def k_anonymity() -> int:
-    return settings_module.load().k_anonymity
-
-
-def programs(build: Published) -> list[str]:
-    frame = query(build, "SELECT DISTINCT program_id FROM marts.cohort_outcomes ORDER BY 1")
-    return list(frame["program_id"])
-
-
-def completion_by_cohort(build: Published, program_ids: list[str], k: int) -> pd.DataFrame:
-    """Completion per cohort and program over all quarters; groups under k flagged."""
-    return query(
-        build,
-        """
-        SELECT
-            cohort,
-            program_id,
-            sum(enrolled)::BIGINT AS enrolled,
-            sum(completed)::BIGINT AS completed,
-            sum(completed) / sum(enrolled) AS completion_rate,
-            sum(enrolled) < ? AS is_small_group
-        FROM marts.cohort_outcomes
-        WHERE len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], program_id)
-        GROUP BY cohort, program_id
-        ORDER BY program_id, cohort
-        """,
-        [k, program_ids, program_ids],
-    )
+def privacy() -> Privacy:
+    return Privacy.from_settings(settings_module.load())
 
 
 # ---- filters ---------------------------------------------------------------------------------
@@ -146,7 +117,7 @@ def where(table: str, filters: Filters) -> tuple[str, list[Any]]:
 
 def missing_tables(build: Published, *tables: str) -> list[str]:
     """Which of these marts the published build lacks."""
-    cursor = _connection(str(build.snapshot)).cursor()
+    cursor = open_snapshot(str(build.snapshot)).cursor()
     try:
         present = warehouse.table_names(cursor, "marts")
     finally:
@@ -161,7 +132,7 @@ def filter_options(build: Published) -> dict[str, list[str]]:
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def _filter_options(snapshot: str) -> dict[str, list[str]]:
-    con = _connection(snapshot).cursor()
+    con = open_snapshot(snapshot).cursor()
     try:
         present = warehouse.table_names(con, "marts")
         options: dict[str, set[str]] = {name: set() for name in FILTER_NAMES}
@@ -176,83 +147,93 @@ def _filter_options(snapshot: str) -> dict[str, list[str]]:
     return {name: sorted(values) for name, values in options.items()}
 
 
-# ---- Overview --------------------------------------------------------------------------------
+# ---- figures of learners in programs and skills (Overview, Cohorts, Capability, the report) ----
+
+# Each figure's k-anonymity basis: the columns counting the distinct learners it derives from.
+PROGRAM_FIGURES = (
+    Figure("learners", ("learners",)),
+    Figure("enrolments", ("learners",)),
+    Figure("completed", ("completed_learners", "not_completed_learners")),
+    Figure("completion_rate", ("completed_learners", "not_completed_learners")),
+    Figure("seat_time_hours", ("learners",)),
+)
+SKILL_FIGURES = (
+    Figure("learners", ("learners",)),
+    Figure("mastered", ("mastered_learners", "not_mastered_learners")),
+    Figure("mastery_rate", ("mastered_learners", "not_mastered_learners")),
+    Figure("median_days_to_competency", ("competent_learners",)),
+    Figure("p75_days_to_competency", ("competent_learners",)),
+    Figure("days_to_competency", ("competent_learners",)),
+    Figure("retention_checked", ("checked_learners",)),
+    Figure("retained", ("retained_learners", "not_retained_learners")),
+    Figure("retention_30d_rate", ("retained_learners", "not_retained_learners")),
+    Figure("mean_latest_score", ("learners",)),
+)
+GROUPINGS = {"quarter": "quarter", "cohort": "cohort", "team": "team", "role": "role"}
 
 
-def program_kpis_by_quarter(build: Published, filters: Filters) -> pd.DataFrame:
-    """Per quarter: learners enrolled, completion rate, seat time."""
+def group_columns(by: tuple[str, ...], subject: str) -> list[str]:
+    """The columns of a grouping; "subject" is the program (or skill) itself."""
+    return [subject if name == "subject" else GROUPINGS[name] for name in by]
+
+
+def program_figures(build: Published, filters: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per group (`by`: quarter, cohort, team, role, subject = program): learners, enrolments,
+    completions, completion rate (completed / enrolled, over learner × program), seat time."""
     clause, parameters = where("learner_programs", filters)
+    grouping = ", ".join(group_columns(by, "program_id"))
     return query(
         build,
         f"""
-        SELECT quarter,
+        SELECT {grouping},
                count(DISTINCT learner_id)::BIGINT AS learners,
                count(*)::BIGINT AS enrolments,
-               count(*) FILTER (WHERE completed)::BIGINT AS completions,
+               count(*) FILTER (WHERE completed)::BIGINT AS completed,
                avg(completed::INTEGER) AS completion_rate,
-               sum(seat_time_hours) AS seat_time_hours
+               sum(seat_time_hours) AS seat_time_hours,
+               count(DISTINCT learner_id) FILTER (WHERE completed) AS completed_learners,
+               count(DISTINCT learner_id) FILTER (WHERE NOT completed) AS not_completed_learners
         FROM marts.learner_programs {clause}
-        GROUP BY quarter ORDER BY quarter
+        GROUP BY {grouping} ORDER BY {grouping}
         """,
         parameters,
     )
 
 
-def skill_kpis_by_quarter(build: Published, filters: Filters) -> pd.DataFrame:
-    """Per quarter: mastery rate, median days to competency, 30-day retention."""
+def skill_figures(build: Published, filters: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per group (`by`: quarter, cohort, team, role, subject = skill): learners, mastery (over
+    learner × skill), days to competency (over the learner × skill pairs that reached it), 30-day
+    retention (over the checked pairs), mean latest score."""
     clause, parameters = where("learner_skills", filters)
+    grouping = ", ".join(group_columns(by, "skill_id"))
+    checked = "retention_30d_checked"
     return query(
         build,
         f"""
-        SELECT quarter,
+        SELECT {grouping},
                count(DISTINCT learner_id)::BIGINT AS learners,
+               count(*) FILTER (WHERE mastered)::BIGINT AS mastered,
                avg(mastered::INTEGER) AS mastery_rate,
                median(days_to_competency) AS median_days_to_competency,
-               count(*) FILTER (WHERE retention_30d_checked)::BIGINT AS retention_checked,
-               avg(retention_30d_retained::INTEGER)
-                   FILTER (WHERE retention_30d_checked) AS retention_30d_rate
+               quantile_cont(days_to_competency, 0.75) AS p75_days_to_competency,
+               list(days_to_competency ORDER BY days_to_competency)
+                   FILTER (WHERE days_to_competency IS NOT NULL) AS days_to_competency,
+               count(*) FILTER (WHERE {checked})::BIGINT AS retention_checked,
+               count(*) FILTER (WHERE {checked} AND retention_30d_retained)::BIGINT AS retained,
+               avg(retention_30d_retained::INTEGER) FILTER (WHERE {checked})
+                   AS retention_30d_rate,
+               avg(latest_score) AS mean_latest_score,
+               count(DISTINCT learner_id) FILTER (WHERE mastered) AS mastered_learners,
+               count(DISTINCT learner_id) FILTER (WHERE NOT mastered) AS not_mastered_learners,
+               count(DISTINCT learner_id) FILTER (WHERE days_to_competency IS NOT NULL)
+                   AS competent_learners,
+               count(DISTINCT learner_id) FILTER (WHERE {checked}) AS checked_learners,
+               count(DISTINCT learner_id) FILTER (WHERE {checked} AND retention_30d_retained)
+                   AS retained_learners,
+               count(DISTINCT learner_id) FILTER (WHERE {checked} AND NOT retention_30d_retained)
+                   AS not_retained_learners
         FROM marts.learner_skills {clause}
-        GROUP BY quarter ORDER BY quarter
-        """,
-        parameters,
-    )
-
-
-# ---- Cohorts ---------------------------------------------------------------------------------
-
-
-def completion_counts_by_cohort(build: Published, filters: Filters) -> pd.DataFrame:
-    clause, parameters = where("learner_programs", filters)
-    return query(
-        build,
-        f"""
-        SELECT cohort,
-               count(DISTINCT learner_id)::BIGINT AS learners,
-               count(*)::BIGINT AS n,
-               count(*) FILTER (WHERE completed)::BIGINT AS completed
-        FROM marts.learner_programs {clause}
-        GROUP BY cohort ORDER BY cohort
-        """,
-        parameters,
-    )
-
-
-def mastery_counts_by_cohort(build: Published, filters: Filters) -> pd.DataFrame:
-    clause, parameters = where("learner_skills", filters)
-    return query(
-        build,
-        f"""
-        SELECT cohort,
-               count(DISTINCT learner_id)::BIGINT AS learners,
-               count(*)::BIGINT AS n,
-               count(*) FILTER (WHERE mastered)::BIGINT AS mastered,
-               count(*) FILTER (WHERE retention_30d_checked)::BIGINT AS retention_checked,
-               count(*) FILTER (WHERE retention_30d_retained)::BIGINT AS retained,
-               median(days_to_competency) AS median_days_to_competency,
-               list(days_to_competency) FILTER (WHERE days_to_competency IS NOT NULL)
-                   AS days_to_competency
-        FROM marts.learner_skills {clause}
-        GROUP BY cohort ORDER BY cohort
+        GROUP BY {grouping} ORDER BY {grouping}
         """,
         parameters,
     )
@@ -266,12 +247,20 @@ def cohort_comparison(build: Published) -> pd.DataFrame:
 # ---- Capability ------------------------------------------------------------------------------
 
 
-def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
-    """Team × skill: members, members who mastered the skill, their share (docs/design.md §4).
+CAPABILITY_FIGURES = (
+    Figure("learners", ("learners",)),
+    Figure("mastered", ("mastered", "not_mastered")),
+    Figure("mastery_rate", ("mastered", "not_mastered")),
+)
 
-    Without filters other than team and skill this is the published capability_matrix. Other
-    filters narrow the members: the learners of the team matching them in either learner-grain
-    mart (with a quarter: who started a program or skill in it).
+
+def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
+    """Team × skill: the team's learners, those who mastered the skill, their share.
+
+    A team's learners are its members seen in either learner-grain mart, the denominator of
+    marts.capability_matrix, which this is without filters other than team and skill. Other
+    filters narrow the learners to those matching them (with a quarter: who started a program
+    or skill in it).
     """
     narrowing = {n: v for n, v in filters.chosen.items() if v and n not in ("team", "skill")}
     if not narrowing:
@@ -285,7 +274,7 @@ def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
             build,
             f"""
             SELECT team, skill_id, learners::BIGINT AS learners, mastered::BIGINT AS mastered,
-                   mastery_rate
+                   (learners - mastered)::BIGINT AS not_mastered, mastery_rate
             FROM marts.capability_matrix {clause} ORDER BY team, skill_id
             """,
             parameters,
@@ -312,6 +301,7 @@ def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
         )
         SELECT teams.team, skills.skill_id, teams.learners::BIGINT AS learners,
                coalesce(mastered.mastered, 0)::BIGINT AS mastered,
+               (teams.learners - coalesce(mastered.mastered, 0))::BIGINT AS not_mastered,
                coalesce(mastered.mastered, 0) / teams.learners AS mastery_rate
         FROM teams CROSS JOIN skills LEFT JOIN mastered USING (team, skill_id)
         ORDER BY teams.team, skills.skill_id
@@ -320,28 +310,20 @@ def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
     )
 
 
-def skill_drill(build: Published, filters: Filters, skill_id: str, by: str) -> pd.DataFrame:
-    """One skill by role or cohort: learners, mastery, days to competency, latest score."""
-    column = {"role": "role", "cohort": "cohort", "team": "team"}[by]
-    clause, parameters = where("learner_skills", filters)
-    clause = (clause + " AND " if clause else "WHERE ") + "skill_id = ?"
-    return query(
-        build,
-        f"""
-        SELECT {column} AS "group",
-               count(DISTINCT learner_id)::BIGINT AS learners,
-               avg(mastered::INTEGER) AS mastery_rate,
-               median(days_to_competency) AS median_days_to_competency,
-               quantile_cont(days_to_competency, 0.75) AS p75_days_to_competency,
-               avg(latest_score) AS mean_latest_score
-        FROM marts.learner_skills {clause}
-        GROUP BY 1 ORDER BY 1
-        """,
-        [*parameters, skill_id],
-    )
-
-
 # ---- Engagement ------------------------------------------------------------------------------
+
+
+ENGAGEMENT_FIGURES = tuple(
+    Figure(column, ("active_learners",))
+    for column in (
+        "active_learners",
+        "sessions",
+        "active_minutes",
+        "practice_attempts",
+        "hints_requested",
+        "feedback_given",
+    )
+)
 
 
 def engagement_by_week(build: Published, filters: Filters) -> pd.DataFrame:
@@ -371,9 +353,32 @@ def quarters(build: Published) -> list[str]:
     return list(frame["quarter"])
 
 
+ROI_FIGURES = tuple(
+    Figure(column, ("learners",))
+    for column in (
+        "learners",
+        "costs",
+        "benefits",
+        "net_benefit",
+        "roi_pct",
+        "bcr",
+        "payback_months",
+        "programme_cost",
+        "seat_time_cost",
+        "seat_time_saved_value",
+        "competency_days_value",
+        "kpi_value",
+    )
+)
+
+
 def roi_quarterly(build: Published, quarter: str) -> pd.DataFrame:
+    """Per cohort, the quarter's published ROI and its cost and benefit components."""
+    columns = ", ".join(f.column for f in ROI_FIGURES)
     return query(
-        build, "SELECT * FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort", [quarter]
+        build,
+        f"SELECT cohort, {columns} FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort",
+        [quarter],
     )
 
 
@@ -386,17 +391,8 @@ def roi_assumptions(build: Published) -> pd.DataFrame:
     )
 
 
-def roi_components(build: Published, quarter: str) -> list[RoiComponents]:
-    """Per cohort, the published cost and benefit components of the quarter's ROI."""
-    frame = query(
-        build,
-        """
-        SELECT cohort, learners, programme_cost, seat_time_cost, seat_time_saved_value,
-               competency_days_value, kpi_value
-        FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort
-        """,
-        [quarter],
-    )
+def roi_components(roi: pd.DataFrame) -> list[RoiComponents]:
+    """The cost and benefit components of rows of roi_quarterly, for recomputing ROI."""
     return [
         RoiComponents(
             cohort=row.cohort,
@@ -407,7 +403,7 @@ def roi_components(build: Published, quarter: str) -> list[RoiComponents]:
             competency_days_value=float(row.competency_days_value),
             kpi_value=float(row.kpi_value),
         )
-        for row in frame.itertuples()
+        for row in roi.itertuples()
     ]
 
 

@@ -3,16 +3,34 @@ and the method notes of the ROI report."""
 
 from __future__ import annotations
 
-PREAMBLE = (
-    "All over non-voided, valid statements; times in UTC; mastery threshold θ = 0.8 (setting). "
-    "A program is an activity that any statement declares with definition.type "
-    "http://adlnet.gov/expapi/activities/course; a statement belongs to it when its object is the "
-    "program or the program is in context.contextActivities.parent or grouping. A learner's "
-    "quarter for a program or skill is the UTC calendar quarter (2026Q3) of their first statement "
-    "belonging to it. The cohort of a learner comes from the roster, else from the latest cohort "
-    "extension on their statements, else unassigned. Dashboards never show a group of fewer than "
-    "k learners (default k = 5)."
-)
+from skillstream.settings import Settings
+
+
+def preamble(settings: Settings) -> str:
+    """What every definition assumes, with the settings in force (never a literal of them)."""
+    k_subteam = (
+        f"; k = {settings.k_anonymity_subteam} for views filtered or grouped by team or role "
+        "(setting k_anonymity_subteam)"
+        if settings.k_anonymity_subteam > settings.k_anonymity
+        else ""
+    )
+    return (
+        "All over non-voided, valid statements; times in UTC; mastery threshold "
+        f"θ = {settings.mastery_threshold:g} (setting mastery_threshold). "
+        "A program is an activity that any statement declares with definition.type "
+        "http://adlnet.gov/expapi/activities/course; a statement belongs to it when its object "
+        "is the program or the program is in context.contextActivities.parent or grouping. "
+        "A learner's quarter for a program or skill is the UTC calendar quarter (2026Q3) of "
+        "their first statement belonging to it. The cohort of a learner comes from the roster, "
+        "else from the latest cohort extension on their statements, else unassigned; the "
+        f"baseline cohort is {settings.baseline_cohort} (setting baseline_cohort). Nothing shown "
+        "derives from fewer than k distinct learners "
+        f"(k = {settings.k_anonymity}, setting k_anonymity{k_subteam}): a smaller group is "
+        "hidden, a figure resting on fewer than k learners (a count, a rate whose yes or no "
+        "side has fewer than k, a median) reads “fewer than k”, and a second group is hidden "
+        "where a total and the visible groups would give a hidden one away."
+    )
+
 
 # (anchor, metric, definition)
 METRICS: list[tuple[str, str, str]] = [
@@ -53,13 +71,16 @@ METRICS: list[tuple[str, str, str]] = [
     (
         "capability",
         "capability",
-        "per learner × skill: mastered (bool), latest score; per team × skill: share of members "
-        "mastered",
+        "per learner × skill: mastered (bool), latest score; per team × skill: the share of the "
+        "team's learners who mastered the skill, where a team's learners are its members with "
+        "at least one statement in a program or on a skill (roster members without one are not "
+        "counted; a filter narrows them)",
     ),
     (
         "cohort-comparison",
         "cohort comparison",
-        "each cohort against the baseline cohort (setting; default the cohort named control): "
+        "each cohort against the baseline cohort (setting baseline_cohort), per program and per "
+        "skill, where each learner counts once, so the units are independent: "
         "difference in completion rate with a 95% Newcombe–Wilson interval, difference in median "
         "days_to_competency with a 95% bootstrap interval, difference in retention_30d, and the "
         "n of each side",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from skillstream import warehouse
-from skillstream.dashboards.definitions import METRICS, PREAMBLE
-from skillstream.quality.publish import read_status
+from skillstream.dashboards import data, definitions, views
+from skillstream.dashboards.suppression import Privacy
+from skillstream.quality.publish import open_snapshot, read_status
 from skillstream.settings import Settings
 
 FORMATS = ("pdf", "csv", "xlsx")
@@ -31,134 +32,122 @@ class ReportError(ValueError):
 
 @dataclass(frozen=True)
 class RoiReport:
+    """The report's tables, as the dashboard shows them: figures resting on fewer than k learners
+    read "fewer than k", groups under k are left out (suppression.py)."""
+
     quarter: str
     build_id: str
     built_at: str
     k: int
-    roi: pd.DataFrame  # marts.roi_quarterly of the quarter, groups of >= k learners
-    outcomes: pd.DataFrame  # marts.cohort_outcomes of the quarter, per cohort
-    competency: pd.DataFrame  # marts.cohort_competency of the quarter, per cohort
+    roi: pd.DataFrame  # marts.roi_quarterly of the quarter, per cohort
+    outcomes: pd.DataFrame  # per cohort: learners, enrolments, completion, seat time
+    competency: pd.DataFrame  # per cohort: mastery, days to competency, 30-day retention
     comparison: pd.DataFrame  # marts.cohort_comparison (all time)
     assumptions: pd.DataFrame  # marts.roi_assumptions
     hidden_groups: int
+    preamble: str  # the definitions' preamble with this build's settings
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
             "roi": self.roi,
-            "cohort_outcomes": self.outcomes,
-            "cohort_competency": self.competency,
+            "outcomes": self.outcomes,
+            "competency": self.competency,
             "cohort_comparison": self.comparison,
         }
 
 
-REQUIRED = (
-    "roi_quarterly",
-    "roi_assumptions",
-    "cohort_outcomes",
-    "cohort_competency",
-    "cohort_comparison",
-)
+REQUIRED = ("roi_quarterly", "roi_assumptions", "learner_programs", "learner_skills")
+OUTCOMES = ["cohort", "learners", "enrolments", "completed", "completion_rate", "seat_time_hours"]
+COMPETENCY = [
+    "cohort",
+    "learners",
+    "mastered",
+    "mastery_rate",
+    "median_days_to_competency",
+    "retention_checked",
+    "retention_30d_rate",
+]
 
 
-def load(snapshot: Path, quarter: str, build_id: str, built_at: str, k: int) -> RoiReport:
-    """The report's tables, read from a published snapshot."""
-    con = duckdb.connect(str(snapshot), read_only=True)
-    try:
-        present = warehouse.table_names(con, "marts")
-        missing = [t for t in REQUIRED if t not in present]
-        if missing:
-            raise ReportError(
-                f"the published build {build_id} has no "
-                f"{', '.join('marts.' + t for t in missing)}; "
-                "run `skillstream build` with this version of skillstream"
-            )
-        quarters = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT quarter FROM marts.roi_quarterly ORDER BY 1"
-            ).fetchall()
-        ]
-        if quarter not in quarters:
-            raise ReportError(
-                f"no ROI for quarter {quarter} in build {build_id}; quarters with data: "
-                f"{', '.join(quarters) or 'none'}"
-            )
-
-        def frame(sql: str, parameters: list[Any]) -> pd.DataFrame:
-            return con.execute(sql, parameters).df()
-
-        roi = frame(
-            "SELECT cohort, learners, costs, benefits, net_benefit, roi_pct, bcr, payback_months "
-            "FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort",
-            [quarter],
+def load(
+    snapshot: Path, quarter: str, build_id: str, built_at: str, settings: Settings
+) -> RoiReport:
+    """The report's tables, read from a published snapshot by the queries and the k rule of the
+    dashboard's pages (views.py): the Cohorts page filtered to the quarter shows the same."""
+    build = data.Published(build_id, built_at, snapshot, build_id, True, [])
+    privacy = Privacy.from_settings(settings)
+    missing = data.missing_tables(build, *REQUIRED)
+    if missing:
+        raise ReportError(
+            f"the published build {build_id} has no "
+            f"{', '.join('marts.' + t for t in missing)}; "
+            "run `skillstream build` with this version of skillstream"
         )
-        outcomes = frame(
-            """
-            SELECT cohort, sum(enrolled)::BIGINT AS enrolled, sum(completed)::BIGINT AS completed,
-                   sum(completed) / sum(enrolled) AS completion_rate,
-                   sum(seat_time_hours) AS seat_time_hours
-            FROM marts.cohort_outcomes WHERE quarter = ? GROUP BY cohort ORDER BY cohort
-            """,
-            [quarter],
+    quarters = data.quarters(build)
+    if quarter not in quarters:
+        raise ReportError(
+            f"no ROI for quarter {quarter} in build {build_id}; quarters with data: "
+            f"{', '.join(quarters) or 'none'}"
         )
-        competency = frame(
-            """
-            SELECT cohort, sum(learners)::BIGINT AS learners,
-                   sum(learners_mastered)::BIGINT AS learners_mastered,
-                   sum(learners_mastered) / sum(learners) AS mastery_rate,
-                   median(median_days_to_competency) AS median_days_to_competency,
-                   sum(retention_30d_checked)::BIGINT AS retention_30d_checked
-            FROM marts.cohort_competency WHERE quarter = ? GROUP BY cohort ORDER BY cohort
-            """,
-            [quarter],
-        )
-        comparison = frame(
+    roi = views.roi(build, quarter, privacy)
+    cohorts = views.cohorts(build, data.Filters({"quarter": (quarter,)}), privacy)
+    comparison = (
+        data.query(
+            build,
             "SELECT cohort, baseline_cohort, subject_id, metric, value, baseline_value, "
             "difference, ci_low, ci_high, n, baseline_n FROM marts.cohort_comparison "
             "WHERE n >= ? AND baseline_n >= ? ORDER BY metric, subject_id, cohort",
-            [k, k],
+            [privacy.k, privacy.k],
         )
-        assumptions = frame(
-            "SELECT name, value, unit, description FROM marts.roi_assumptions ORDER BY name", []
-        )
-    finally:
-        con.close()
-    hidden = int(
-        (roi["learners"] < k).sum()
-        + (outcomes["enrolled"] < k).sum()
-        + (competency["learners"] < k).sum()
+        if not data.missing_tables(build, "cohort_comparison")
+        else pd.DataFrame(columns=["metric"])
+    )
+    assumptions = data.query(
+        build, "SELECT name, value, unit, description FROM marts.roi_assumptions ORDER BY name"
     )
     return RoiReport(
         quarter=quarter,
         build_id=build_id,
         built_at=built_at,
-        k=k,
-        roi=roi[roi["learners"] >= k].reset_index(drop=True),
-        outcomes=outcomes[outcomes["enrolled"] >= k].reset_index(drop=True),
-        competency=competency[competency["learners"] >= k].reset_index(drop=True),
+        k=privacy.k,
+        roi=roi.table()[["cohort", *(f.column for f in data.ROI_FIGURES[:7])]],
+        outcomes=cohorts.programs.table()[OUTCOMES],
+        competency=cohorts.skills.table()[COMPETENCY],
         comparison=comparison,
         assumptions=assumptions,
-        hidden_groups=hidden,
+        hidden_groups=roi.hidden_groups
+        + cohorts.programs.hidden_groups
+        + cohorts.skills.hidden_groups,
+        preamble=definitions.preamble(settings),
     )
 
 
 # ---- formatting, shared by the PDF and the tests that read it back ----------------------------
 
 
-def money(value: float | None) -> str:
-    return "n/a" if value is None or _nan(value) else f"{value:,.0f}"
+# A str is a figure the k rule hid ("fewer than k"): printed as it is.
 
 
-def percent(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None or _nan(value) else f"{value:.{digits}f}%"
+def money(value: float | str | None) -> str:
+    return _hidden_or(value, lambda v: f"{v:,.0f}")
 
 
-def rate(value: float | None) -> str:
-    return "n/a" if value is None or _nan(value) else f"{value * 100:.1f}%"
+def percent(value: float | str | None, digits: int = 1) -> str:
+    return _hidden_or(value, lambda v: f"{v:.{digits}f}%")
 
 
-def number(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or _nan(value) else f"{value:,.{digits}f}"
+def rate(value: float | str | None) -> str:
+    return _hidden_or(value, lambda v: f"{v * 100:.1f}%")
+
+
+def number(value: float | str | None, digits: int = 2) -> str:
+    return _hidden_or(value, lambda v: f"{v:,.{digits}f}")
+
+
+def _hidden_or(value: float | str | None, show: Callable[[float], str]) -> str:
+    if isinstance(value, str):
+        return value
+    return "n/a" if value is None or _nan(value) else show(float(value))
 
 
 def _nan(value: Any) -> bool:
@@ -252,6 +241,8 @@ def _chart_png(report: RoiReport) -> bytes:
     import matplotlib.pyplot as plt
 
     merged = report.outcomes.merge(report.competency, on="cohort", how="outer")
+    for column in ("completion_rate", "mastery_rate"):
+        merged[column] = pd.to_numeric(merged[column], errors="coerce")  # hidden: no bar
     figure, axis = plt.subplots(figsize=(7, 2.8), dpi=150)
     positions = range(len(merged))
     width = 0.38
@@ -347,11 +338,14 @@ def _pdf(report: RoiReport) -> bytes:
         ],
     )
     heading("Key performance indicators")
-    kpis = report.outcomes.merge(report.competency, on="cohort", how="outer")
+    kpis = report.outcomes.merge(
+        report.competency, on="cohort", how="outer", suffixes=("", "_skills")
+    )
     table(
         [
             "cohort",
-            "enrolled",
+            "learners",
+            "enrolments",
             "completed",
             "completion",
             "seat hours",
@@ -361,7 +355,8 @@ def _pdf(report: RoiReport) -> bytes:
         [
             [
                 r.cohort,
-                number(r.enrolled, 0),
+                number(r.learners, 0),
+                number(r.enrolments, 0),
                 number(r.completed, 0),
                 rate(r.completion_rate),
                 number(r.seat_time_hours, 1),
@@ -399,8 +394,8 @@ def _pdf(report: RoiReport) -> bytes:
         ],
     )
     heading("Method notes")
-    pdf.multi_cell(0, 4.5, PREAMBLE, align="L", new_x="LMARGIN", new_y="NEXT")
-    for _, metric, definition in METRICS:
+    pdf.multi_cell(0, 4.5, report.preamble, align="L", new_x="LMARGIN", new_y="NEXT")
+    for _, metric, definition in definitions.METRICS:
         pdf.ln(1)
         pdf.multi_cell(
             0,
@@ -424,7 +419,7 @@ def load_published(settings: Settings, quarter: str) -> RoiReport:
         quarter,
         build_id=current["build_id"],
         built_at=current["finished_at"],
-        k=settings.k_anonymity,
+        settings=settings,
     )
 
 
@@ -433,11 +428,11 @@ def latest_quarter(settings: Settings) -> str | None:
     current, _ = read_status(settings)
     if current is None or not current.get("snapshot"):
         return None
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    cursor = open_snapshot(current["snapshot"]).cursor()
     try:
-        rows = con.execute("SELECT max(quarter) FROM marts.roi_quarterly").fetchall()
+        rows = cursor.execute("SELECT max(quarter) FROM marts.roi_quarterly").fetchall()
     except duckdb.CatalogException:
         return None
     finally:
-        con.close()
+        cursor.close()
     return rows[0][0] if rows else None

@@ -8,6 +8,7 @@ what they show is not the newest.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -49,6 +50,10 @@ class BuildRecord:
     failures: list[dict[str, Any]] = field(default_factory=list)
     snapshot: str | None = None
     data_docs: str | None = None
+    # Freshness: the event time (occurred_at) and the time stored (stored_at) of the newest
+    # statement landed when the build started; the build includes at least those.
+    newest_event_at: str | None = None
+    newest_stored_at: str | None = None
 
 
 def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:
@@ -67,8 +72,15 @@ def _snapshot(con: duckdb.DuckDBPyConnection, target: Path, record: BuildRecord)
             con.execute(f'CREATE TABLE snapshot.marts."{table}" AS SELECT * FROM marts."{table}"')
         con.execute(
             "CREATE TABLE snapshot.meta.build AS SELECT ?::VARCHAR AS build_id, "
-            "?::TIMESTAMP AS built_at, ?::VARCHAR AS data_docs",
-            [record.build_id, record.finished_at, record.data_docs],
+            "?::TIMESTAMP AS built_at, ?::VARCHAR AS data_docs, "
+            "?::TIMESTAMP AS newest_event_at, ?::TIMESTAMP AS newest_stored_at",
+            [
+                record.build_id,
+                record.finished_at,
+                record.data_docs,
+                record.newest_event_at,
+                record.newest_stored_at,
+            ],
         )
     finally:
         con.execute("DETACH snapshot")
@@ -135,3 +147,11 @@ def read_status(settings: Settings) -> tuple[dict[str, Any] | None, dict[str, An
         return json.loads(path.read_text()) if path.exists() else None
 
     return read("current.json"), read("latest.json")
+
+
+@functools.lru_cache(maxsize=2)
+def open_snapshot(snapshot: str) -> duckdb.DuckDBPyConnection:
+    """The one read-only connection of this process to a published snapshot: the dashboard and
+    the report share it, each query on a cursor of its own (a connection is not thread-safe,
+    its cursors are). Snapshots are never written after publishing, so it never goes stale."""
+    return duckdb.connect(snapshot, read_only=True)

@@ -72,6 +72,9 @@ class Settings:
     transform_normaliser_nice: int = 10
     mastery_threshold: float = 0.8
     k_anonymity: int = 5
+    # The k of views below org level (a team or role filter, a table by team or role); a works
+    # council may ask for more than k_anonymity there. 0: k_anonymity (docs/privacy.md).
+    k_anonymity_subteam: int = 0
     baseline_cohort: str = "control"
     # The quality gate (quality/suites/raw_statements.py): a build is held back when more
     # than this share of the events received is quarantined, when raw.statements has fewer

@@ -16,7 +16,7 @@ import apache_beam as beam
 
 from skillstream import kafka
 from skillstream.settings import Settings
-from skillstream.transforms.normalise import KafkaBatch, KafkaRecord
+from skillstream.transforms.records import KafkaBatch, KafkaRecord
 
 log = logging.getLogger("skillstream.transforms")
 

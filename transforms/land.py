@@ -28,8 +28,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from skillstream import forget, kafka, warehouse
 from skillstream.settings import Settings
-from skillstream.transforms.normalise import (
-    REJECT_COLUMNS,
+from skillstream.transforms.records import (
+    REJECT_SCHEMA,
     STATEMENT_COLUMNS,
     NormalisedBatch,
     merged,
@@ -38,18 +38,6 @@ from skillstream.transforms.normalise import (
 )
 
 log = logging.getLogger("skillstream.transforms")
-
-_REJECT_SCHEMA = pa.schema(
-    [
-        ("kafka_partition", pa.int32()),
-        ("kafka_offset", pa.int64()),
-        ("statement_id", pa.string()),
-        ("source", pa.string()),
-        ("reasons", pa.list_(pa.string())),
-        ("payload", pa.string()),
-    ]
-)
-assert tuple(_REJECT_SCHEMA.names) == REJECT_COLUMNS
 
 
 class OffsetGap(RuntimeError):
@@ -128,7 +116,7 @@ def land_batch(
         rejects = [r for r in batch.rejects if r[1] >= floor]
         rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
         rows = _statement_typed_json(rows)
-        counts = _write(con, batch, rows, rows_table(rejects, _REJECT_SCHEMA), now)
+        counts = _write(con, batch, rows, rows_table(rejects, REJECT_SCHEMA), now)
         if dead_letter is not None and rejects:
             counts["dead_lettered"] = dead_letter(batch, rejects)
         con.execute(

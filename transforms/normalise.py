@@ -1,33 +1,22 @@
-"""Per-statement normalisation: raw Kafka record -> a row of `raw.statements`, or a rejection.
+"""The reference normaliser: raw Kafka record -> a row of `raw.statements`, or a rejection.
 
-Pure functions, free of Beam, so that the worker processes which run them start in a
-fraction of a second (importing Beam costs seconds of CPU). The `NormaliseBatches` DoFn
-that applies them to whole batches is in `pipeline.py`.
+Pure Python, free of Beam, so that the worker processes which run it start in a fraction of
+a second (importing Beam costs seconds of CPU). The compiled normaliser
+(`transforms/native_bridge.py`) is held to it by the differential tests; the
+`NormaliseBatches` DoFn that applies either to whole batches is in `pipeline.py`.
 """
 
 from __future__ import annotations
 
-import atexit
-import concurrent.futures
 import contextlib
 import gc
-import logging
-import multiprocessing
-import os
-import signal
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from skillstream import native
+from skillstream.transforms.records import KafkaRecord
 from skillstream.xapi.identity import (
     actor_ifi,
     learner_id,
@@ -44,164 +33,6 @@ from skillstream.xapi.statements import (
 )
 from skillstream.xapi.strict_json import JsonInputError, loads
 from skillstream.xapi.validate import validate_statement
-
-log = logging.getLogger("skillstream.transforms")
-
-# Column order of the rows NormaliseBatches emits; raw.statements adds is_voided, landed_at.
-STATEMENT_COLUMNS = (
-    "statement_id",
-    "learner_id",
-    "verb_id",
-    "object_id",
-    "object_type",
-    "object_activity_type",
-    "declared_course_ids",
-    "parent_ids",
-    "grouping_ids",
-    "skill_ids",
-    "cohort",
-    "org",
-    "team",
-    "role",
-    "score_scaled",
-    "score_raw",
-    "score_min",
-    "score_max",
-    "success",
-    "completion",
-    "response",
-    "duration_seconds",
-    "voids_statement_id",
-    "occurred_at",
-    "stored_at",
-    "source",
-    "kafka_partition",
-    "kafka_offset",
-    "content_hash",
-    "statement",
-    "kafka_timestamp",
-)
-REJECT_COLUMNS = ("kafka_partition", "kafka_offset", "statement_id", "source", "reasons", "payload")
-
-STATEMENT_SCHEMA = pa.schema(
-    [
-        ("statement_id", pa.string()),
-        ("learner_id", pa.string()),
-        ("verb_id", pa.string()),
-        ("object_id", pa.string()),
-        ("object_type", pa.string()),
-        ("object_activity_type", pa.string()),
-        ("declared_course_ids", pa.list_(pa.string())),
-        ("parent_ids", pa.list_(pa.string())),
-        ("grouping_ids", pa.list_(pa.string())),
-        ("skill_ids", pa.list_(pa.string())),
-        ("cohort", pa.string()),
-        ("org", pa.string()),
-        ("team", pa.string()),
-        ("role", pa.string()),
-        ("score_scaled", pa.float64()),
-        ("score_raw", pa.float64()),
-        ("score_min", pa.float64()),
-        ("score_max", pa.float64()),
-        ("success", pa.bool_()),
-        ("completion", pa.bool_()),
-        ("response", pa.string()),
-        ("duration_seconds", pa.float64()),
-        ("voids_statement_id", pa.string()),
-        ("occurred_at", pa.timestamp("us")),
-        ("stored_at", pa.timestamp("us")),
-        ("source", pa.string()),
-        ("kafka_partition", pa.int32()),
-        ("kafka_offset", pa.int64()),
-        ("content_hash", pa.string()),
-        ("statement", pa.string()),
-        ("kafka_timestamp", pa.timestamp("us")),
-    ]
-)
-assert tuple(STATEMENT_SCHEMA.names) == STATEMENT_COLUMNS
-
-
-def rows_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    """Row tuples in the schema's column order as an Arrow table of that schema."""
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
-    return pa.Table.from_arrays(
-        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
-    )
-
-
-def statement_table(rows: list[tuple] | pa.Table) -> pa.Table:
-    """Rows in STATEMENT_COLUMNS order (or a table already) as a table of STATEMENT_SCHEMA."""
-    return rows if isinstance(rows, pa.Table) else rows_table(rows, STATEMENT_SCHEMA)
-
-
-class KafkaRecord(NamedTuple):
-    offset: int
-    value: bytes | None
-    source: str | None
-    timestamp_ms: int
-
-
-@dataclass
-class KafkaBatch:
-    """Consecutive records of one partition, covering offsets [start, end)."""
-
-    topic: str
-    partition: int
-    start: int
-    end: int
-    records: list[KafkaRecord]
-    skipped_from: int | None = None  # offsets [skipped_from, start) left Kafka before landing
-    closes_range: bool = False  # the last batch of the range read: what follows waits for it
-    range_end: int | None = None  # the end of the range read (the landing plans its last part)
-
-
-@dataclass
-class NormalisedBatch:
-    """A batch's valid rows (tuples in STATEMENT_COLUMNS order, or the Arrow table the worker
-    processes build: it crosses the process boundary as a few buffers, not 31 objects a row)
-    and its rejections."""
-
-    topic: str
-    partition: int
-    start: int
-    end: int
-    rows: list[tuple] | pa.Table = field(default_factory=list)
-    rejects: list[tuple] = field(default_factory=list)
-    skipped_from: int | None = None
-    closes_range: bool = False
-    range_end: int | None = None
-
-    @property
-    def record_count(self) -> int:
-        """Records of Kafka it accounts for: its valid rows and its rejections."""
-        return len(self.rows) + len(self.rejects)
-
-    def continued_by(self, later: NormalisedBatch) -> bool:
-        """Whether `later` starts where this one ends, in the same partition, with no gap."""
-        return (
-            later.topic == self.topic
-            and later.partition == self.partition
-            and later.start == self.end
-            and later.skipped_from is None
-        )
-
-
-def merged(batches: list[NormalisedBatch]) -> NormalisedBatch:
-    """Consecutive batches of one partition (each `continued_by` the next) as one batch."""
-    if len(batches) == 1:
-        return batches[0]
-    first, last = batches[0], batches[-1]
-    return NormalisedBatch(
-        first.topic,
-        first.partition,
-        first.start,
-        last.end,
-        rows=pa.concat_tables([statement_table(b.rows) for b in batches]),
-        rejects=[r for b in batches for r in b.rejects],
-        skipped_from=first.skipped_from,
-        closes_range=last.closes_range,
-        range_end=last.range_end,
-    )
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -387,8 +218,8 @@ def normalise_chunk(
 ) -> tuple[list[tuple], list[tuple]]:
     """(rows, rejects) of (offset, value, source, timestamp_ms) records: a worker's share."""
     rows, rejects = [], []
-    with _without_cyclic_gc():
-        for _, row, reject in _normalised(records, range(len(records)), partition, salt):
+    with without_cyclic_gc():
+        for _, row, reject in normalised_at(records, range(len(records)), partition, salt):
             if row is not None:
                 rows.append(row)
             elif reject is not None:
@@ -396,7 +227,7 @@ def normalise_chunk(
     return rows, rejects
 
 
-def _normalised(
+def normalised_at(
     records: list[tuple[int, bytes | None, str | None, int]],
     positions: Iterable[int],
     partition: int,
@@ -414,7 +245,7 @@ def _normalised(
 
 
 @contextlib.contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
+def without_cyclic_gc() -> Iterator[None]:
     """Parsed JSON, rows and their Arrow columns hold no reference cycles, so reference
     counting frees them all; the cyclic collector would only walk the growing rows again and
     again (~20 % of a worker's time)."""
@@ -427,230 +258,10 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def normalise_chunk_table(
-    records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
-) -> tuple[pa.Table, list[tuple]]:
-    """normalise_chunk with the rows as an Arrow table: what the worker processes return.
-
-    With the compiled normaliser (`skillstream_native`, built from transforms/native/ by `make`) the
-    statements it is sure of are normalised there, into Arrow buffers, and only the rest
-    (the invalid ones, and shapes it leaves to Python) take the Python way; the rows keep
-    the records' order either way. `SKILLSTREAM_NATIVE=0` turns it off.
-    """
-    with _without_cyclic_gc():
-        if native_normaliser() is None:
-            rows, rejects = normalise_chunk(records, partition, salt)
-            return statement_table(rows), rejects
-        return _native_chunk_table(records, partition, salt)
-
-
-def native_normaliser() -> Any:
-    """The compiled normaliser (`skillstream.native`), or None when it is not built or is
-    turned off."""
-    return native.compiled()
-
-
-def _buffers_array(kind: pa.DataType, length: int, buffers: tuple) -> pa.Array:
-    """An array of `kind` from the buffers the compiled normaliser returns for a column."""
-    if pa.types.is_list(kind):
-        offsets, item_offsets, item_data = buffers
-        items = pa.Array.from_buffers(
-            pa.string(),
-            len(item_offsets) // 4 - 1,
-            [None, pa.py_buffer(item_offsets), pa.py_buffer(item_data)],
-        )
-        return pa.Array.from_buffers(kind, length, [None, pa.py_buffer(offsets)], children=[items])
-    validity, nulls, *data = buffers
-    return pa.Array.from_buffers(
-        kind, length, [pa.py_buffer(validity), *map(pa.py_buffer, data)], null_count=nulls
-    )
-
-
-def _native_chunk_table(
-    records: list[tuple[int, bytes | None, str | None, int]],
-    partition: int,
-    salt: str,
-    python: Callable[[list[int]], Iterable[tuple[int, tuple | None, tuple | None]]] | None = None,
-) -> tuple[pa.Table, list[tuple]]:
-    """The compiled normaliser's rows of `records`, with the declined ones normalised the
-    Python way: by `python(positions)`, an iterable of (position, row, reject), when given,
-    else here."""
-    offsets, values, sources, stamps = (
-        (list(c) for c in zip(*records, strict=True)) if records else ([], [], [], [])
-    )
-    made, declined, buffers = native.compiled().normalise_batch(values, salt)
-    positions = pa.Array.from_buffers(pa.uint32(), len(made) // 4, [None, pa.py_buffer(made)])
-    count = len(positions)
-    columns: dict[str, pa.Array] = {
-        name: _buffers_array(STATEMENT_SCHEMA.field(name).type, count, column)
-        for name, column in buffers.items()
-    }
-    received = pa.array(stamps, pa.int64()).take(positions)
-    received = pc.multiply(received, 1000).cast(pa.timestamp("us"))
-    columns["stored_at"] = pc.coalesce(columns["stored_at"], received)
-    columns["occurred_at"] = pc.coalesce(columns["occurred_at"], columns["stored_at"])
-    columns["source"] = pa.array(sources, pa.string()).take(positions)
-    columns["kafka_partition"] = pa.repeat(pa.scalar(partition, pa.int32()), count)
-    columns["kafka_offset"] = pa.array(offsets, pa.int64()).take(positions)
-    columns["kafka_timestamp"] = received
-    table = pa.Table.from_arrays([columns[n] for n in STATEMENT_COLUMNS], schema=STATEMENT_SCHEMA)
-    if not declined:
-        return table, []
-    rows, rejects, python_positions = [], [], []
-    normalised = (
-        _normalised(records, declined, partition, salt) if python is None else python(declined)
-    )
-    for position, row, reject in normalised:
-        if row is not None:
-            rows.append(row)
-            python_positions.append(position)
-        elif reject is not None:
-            rejects.append(reject)
-    if not rows:
-        return table, rejects
-    # the Python rows go back where their records were: the landing keeps the first of an id
-    order = pc.sort_indices(pa.concat_arrays([positions, pa.array(python_positions, pa.uint32())]))
-    return pa.concat_tables([table, statement_table(rows)]).take(order), rejects
-
-
 def normalise_records(
     records: list[tuple[int, bytes | None, str | None, int]], partition: int, salt: str
 ) -> list[tuple[int, tuple | None, tuple | None]]:
     """(index, row, reject) of each record, the Python way: a worker process's share of the
     records the compiled normaliser declined."""
-    with _without_cyclic_gc():
-        return list(_normalised(records, range(len(records)), partition, salt))
-
-
-# Declined records of a batch up to this many are normalised on the thread that made the
-# others; more (a source of Group actors, a run of invalid records) go to the worker
-# processes, where Python uses both cores. A thread holds the interpreter for Python work.
-DECLINED_ON_THREAD = 64
-
-
-def native_batch_table(
-    records: list[tuple[int, bytes | None, str | None, int]],
-    partition: int,
-    salt: str,
-    workers: int,
-) -> tuple[pa.Table, list[tuple]]:
-    """A whole batch by the compiled normaliser, on a thread of this process
-    (`normaliser_threads`): it normalises with the interpreter released, so the threads
-    use the cores without pickling records to processes and rows back."""
-
-    def python(declined: list[int]) -> Iterable[tuple[int, tuple | None, tuple | None]]:
-        if len(declined) <= DECLINED_ON_THREAD or workers <= 1:
-            return _normalised(records, declined, partition, salt)
-        size = -(-len(declined) // workers)
-        shares = [declined[i : i + size] for i in range(0, len(declined), size)]
-        futures = [
-            worker_pool(workers).submit(
-                normalise_records, [records[p] for p in share], partition, salt
-            )
-            for share in shares
-        ]
-        return (
-            (share[index], row, reject)
-            for share, future in zip(shares, futures, strict=True)
-            for index, row, reject in future.result()
-        )
-
-    return _native_chunk_table(records, partition, salt, python)
-
-
-_threads: dict[tuple[int, int], concurrent.futures.ThreadPoolExecutor] = {}
-
-
-def normaliser_threads(workers: int, nice: int = 0) -> concurrent.futures.ThreadPoolExecutor:
-    """Threads that run the compiled normaliser (`native_batch_table`), one pool a process
-    for each (workers, nice). Each thread lowers its own priority by `nice`
-    (`lower_thread_priority`)."""
-    pool = _threads.get((workers, nice))
-    if pool is None:
-        pool = _threads[(workers, nice)] = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers,
-            thread_name_prefix="skillstream-normalise",
-            initializer=lower_thread_priority,
-            initargs=(nice,),
-        )
-    return pool
-
-
-def lower_thread_priority(steps: int) -> None:
-    """Lower the calling thread's priority by `steps` nice values (0: leave it), relative to
-    the process's own (at most 19). On Linux a thread has a nice value of its own; elsewhere
-    `setpriority` would change the whole process, so it is left alone there. Refused (a
-    sandbox), the thread runs on as it is: the priority is a speed choice, never a reason to
-    fail."""
-    if steps <= 0 or not sys.platform.startswith("linux"):
-        return
-    thread = threading.get_native_id()
-    try:
-        nice = min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps)
-        os.setpriority(os.PRIO_PROCESS, thread, nice)
-    except OSError as error:
-        log.debug("normaliser thread priority not lowered by %d: %s", steps, error)
-
-
-def _parent_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:  # a killed, unreaped parent is a zombie
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc: ask the kernel whether the pid exists
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        return False
-
-
-def _exit_with(parent: int) -> None:
-    while not _parent_gone(parent):
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def _worker_start(parent: int) -> None:
-    """In each worker process: Ctrl-C reaches the whole process group, but the parent decides
-    how to stop, not the workers; and a worker ends when its parent is gone, also SIGKILLed.
-    (A pool worker otherwise waits for work forever, and the forkserver with it: each holds the
-    other alive. A SIGKILLed transform left three processes behind.)"""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    gc.freeze()  # the modules it imported live as long as it does: not for the collector to walk
-
-
-_pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
-
-
-@atexit.register
-def _shutdown_pools() -> None:
-    while _pools:
-        _, pool = _pools.popitem()
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """Processes that normalise (the CPU-bound step) next to the one that reads and lands.
-
-    One pool per process, kept across pipeline runs (`--follow` runs one per round). The
-    forkserver start method forks workers from a clean process, not from this one with its
-    Beam and Kafka threads; the workers (and so the forkserver) end with their parent, also
-    when it is SIGKILLed (`_worker_start`).
-    """
-    pool = _pools.get(workers)
-    if pool is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["skillstream.transforms.normalise"])
-        pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_worker_start,
-            initargs=(os.getpid(),),
-        )
-        _pools[workers] = pool
-    return pool
+    with without_cyclic_gc():
+        return list(normalised_at(records, range(len(records)), partition, salt))

@@ -28,16 +28,13 @@ from skillstream import warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.kafka_read import PartitionRange, ReadPartitionRange, plan_ranges
 from skillstream.transforms.land import LandBatches, wrap
-from skillstream.transforms.normalise import (
-    KafkaBatch,
-    NormalisedBatch,
+from skillstream.transforms.native_bridge import (
     native_batch_table,
     native_normaliser,
     normalise_chunk_table,
-    normaliser_threads,
-    statement_table,
-    worker_pool,
 )
+from skillstream.transforms.pools import normaliser_threads, worker_pool
+from skillstream.transforms.records import KafkaBatch, NormalisedBatch, statement_table
 
 log = logging.getLogger("skillstream.transforms")
 

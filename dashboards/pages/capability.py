@@ -5,17 +5,18 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import common, data
+from skillstream.dashboards import common, data, views
 
 build = common.published_or_stop("Capability")
 common.require_marts(build, "learner_skills")
 filters = common.sidebar_filters(build)
 common.note_ignored(filters, "learner_skills")
 
-matrix = common.hide_small_groups(
-    data.capability_by_team(build, filters), "learners", "team × skill cell"
-)
-if matrix.empty:
+privacy = data.privacy()
+shown = views.capability(build, filters, privacy)
+common.note_hidden(shown, what="team × skill cell")
+matrix = shown.values.dropna(subset=["mastery_rate"])
+if shown.values.empty:
     st.info("No group is large enough to show.")
     st.stop()
 
@@ -48,9 +49,12 @@ st.altair_chart(heatmap, width="stretch", key="capability_heatmap")
 common.provenance(build, "capability")
 
 st.subheader("Drill into a skill")
-skill = st.selectbox("Skill", sorted(matrix["skill_id"].unique()), key="drill_skill")
+skill = st.selectbox("Skill", sorted(shown.values["skill_id"].unique()), key="drill_skill")
 by = st.radio("By", ["role", "cohort", "team"], horizontal=True, key="drill_by")
-drill = common.hide_small_groups(data.skill_drill(build, filters, skill, by), "learners")
+drilled = views.drill(build, filters, skill, by, privacy)
+common.note_hidden(drilled)
+columns = ["learners", "mastery_rate", "median_days_to_competency", "p75_days_to_competency"]
+drill = drilled.values.rename(columns={by: "group"})[["group", *columns, "mean_latest_score"]]
 if drill.empty:
     st.info("No group is large enough to show.")
 else:
@@ -76,4 +80,5 @@ else:
     )
     st.altair_chart(chart, width="stretch", key="capability_drill")
     common.provenance(build, "days_to_competency", "mastery and days to competency")
-    st.dataframe(drill, hide_index=True, width="stretch")
+    table = drilled.table().rename(columns={by: "group"})[["group", *columns, "mean_latest_score"]]
+    st.dataframe(table.astype(str), hide_index=True, width="stretch", key="drill_table")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import common, data
+from skillstream.dashboards import common, data, views
 
 build = common.published_or_stop("Engagement")
 common.require_marts(build, "engagement_weekly")
 filters = common.sidebar_filters(build)
 common.note_ignored(filters, "engagement_weekly")
 
-weekly = common.hide_small_groups(
-    data.engagement_by_week(build, filters), "active_learners", "week × cohort group"
-)
+shown = views.engagement(build, filters, data.privacy())
+common.note_hidden(shown, what="week × cohort group")
+weekly = shown.values
 if weekly.empty:
     st.info("No group is large enough to show.")
     st.stop()

@@ -7,31 +7,20 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data
+from skillstream.dashboards import common, data, suppression, views
 
 build = common.published_or_stop("Overview")
 common.require_marts(build, "learner_programs", "learner_skills")
 filters = common.sidebar_filters(build)
 settings = settings_module.load()
-k = data.k_anonymity()
+privacy = data.privacy()
 
-programs = data.program_kpis_by_quarter(build, filters)
-skills = data.skill_kpis_by_quarter(build, filters)
-trend = programs.merge(skills, on="quarter", how="outer", suffixes=("", "_skills"))
+sides = views.overview(build, filters, privacy)
+common.note_hidden(sides.programs, sides.skills, what="quarter")
+trend = sides.programs.values.merge(
+    sides.skills.values, on="quarter", how="outer", suffixes=("", "_skills")
+)
 trend = trend.sort_values("quarter").reset_index(drop=True)
-# Each side's KPIs are blanked where that side has fewer than k learners; a quarter with
-# neither side large enough is hidden.
-small_programs = trend["learners"].fillna(0) < k
-small_skills = trend["learners_skills"].fillna(0) < k
-trend.loc[small_programs, ["enrolments", "completion_rate", "seat_time_hours"]] = None
-trend.loc[small_skills, ["mastery_rate", "median_days_to_competency", "retention_30d_rate"]] = None
-trend.loc[trend["retention_checked"].fillna(0) < k, "retention_30d_rate"] = None
-small = small_programs & small_skills
-if (small_programs ^ small_skills).any():
-    st.caption(f"Some KPIs of groups with fewer than {k} learners are hidden.")
-if small.any():
-    st.caption(f"{int(small.sum())} quarter(s) with fewer than {k} learners are hidden.")
-trend = trend[~small].reset_index(drop=True)
 if trend.empty:
     st.info("No group is large enough to show.")
     st.stop()
@@ -51,6 +40,11 @@ def _percent(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.0%}"
 
 
+def _count(value: float | None) -> str:
+    hidden = suppression.fewer_than(sides.programs.k)
+    return hidden if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 columns = st.columns(4)
 columns[0].metric(
     "Completion rate",
@@ -58,8 +52,9 @@ columns[0].metric(
     _delta("completion_rate", 100, " pts"),
     help=f"Target {settings.target_completion_rate:.0%}",
 )
-enrolments = "–" if pd.isna(latest["enrolments"]) else int(latest["enrolments"])
-columns[0].caption(f"target {settings.target_completion_rate:.0%} · n = {enrolments}")
+columns[0].caption(
+    f"target {settings.target_completion_rate:.0%} · enrolments {_count(latest['enrolments'])}"
+)
 columns[1].metric(
     "Mastery rate",
     _percent(latest["mastery_rate"]),
@@ -78,18 +73,18 @@ columns[2].caption(f"target ≤ {settings.target_median_days_to_competency:g} da
 retention = latest["retention_30d_rate"]
 columns[3].metric(
     "30-day retention",
-    _percent(retention) if int(latest["retention_checked"] or 0) >= k else "–",
+    _percent(retention),
     _delta("retention_30d_rate", 100, " pts"),
 )
-checked = int(latest["retention_checked"] or 0)
-columns[3].caption(f"target {settings.target_retention_30d_rate:.0%} · checked {checked}")
+columns[3].caption(
+    f"target {settings.target_retention_30d_rate:.0%} · "
+    f"checked {_count(latest['retention_checked'])}"
+)
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 
 if not data.missing_tables(build, "roi_quarterly") and latest["quarter"] in data.quarters(build):
-    roi_rows = data.roi_quarterly(build, str(latest["quarter"]))
-    roi_rows = roi_rows[
-        (roi_rows["cohort"] != data.baseline_cohort()) & (roi_rows["learners"] >= k)
-    ]
+    roi_rows = views.roi(build, str(latest["quarter"]), privacy).values
+    roi_rows = roi_rows[roi_rows["cohort"] != data.baseline_cohort()]
     for slot, row in zip(st.columns(4), roi_rows.itertuples(), strict=False):
         slot.metric(
             f"ROI, {row.cohort}",
@@ -135,18 +130,15 @@ st.altair_chart(
 )
 common.provenance(build, "completion_rate", "the KPIs")
 
-table = trend[
-    [
-        "quarter",
-        "learners",
-        "enrolments",
-        "completion_rate",
-        "mastery_rate",
-        "median_days_to_competency",
-        "retention_30d_rate",
-        "seat_time_hours",
-    ]
-].copy()
+program_table = sides.programs.table()
+skill_table = sides.skills.table()
+table = program_table[
+    ["quarter", "learners", "enrolments", "completion_rate", "seat_time_hours"]
+].merge(
+    skill_table[["quarter", "mastery_rate", "median_days_to_competency", "retention_30d_rate"]],
+    on="quarter",
+    how="outer",
+)
 for column in ("completion_rate", "mastery_rate", "retention_30d_rate"):
-    table[column] = table[column].map(_percent)
-st.dataframe(table, hide_index=True, width="stretch")
+    table[column] = table[column].map(lambda v: v if isinstance(v, str) else _percent(v))
+st.dataframe(table.astype(str), hide_index=True, width="stretch")

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, report, roi
+from skillstream.dashboards import common, data, report, roi, views
 
 build = common.published_or_stop("ROI")
 common.require_marts(build, "roi_quarterly", "roi_assumptions")
@@ -18,7 +18,7 @@ st.caption(
     "ROI is computed per quarter and cohort (marts.roi_quarterly); the sidebar filters do not "
     "apply to it. A learner counts in the quarter of their first program statement."
 )
-k = data.k_anonymity()
+privacy = data.privacy()
 baseline_name = data.baseline_cohort()
 
 quarters = data.quarters(build)
@@ -38,7 +38,9 @@ columns = [
     "bcr",
     "payback_months",
 ]
-published = common.hide_small_groups(data.roi_quarterly(build, quarter), "learners", "cohort")
+shown = views.roi(build, quarter, privacy)
+common.note_hidden(shown, what="cohort")
+published = shown.values
 st.dataframe(published[columns], hide_index=True, width="stretch", column_config=common.ROI_COLUMNS)
 common.provenance(build, "roi", "ROI (Phillips)")
 
@@ -67,7 +69,7 @@ for index, (name, value) in enumerate(changeable.items()):
 with st.expander("Every assumption of the published build"):
     st.dataframe(assumptions.drop(columns="numeric_value"), hide_index=True, width="stretch")
 
-rows = [r for r in data.roi_components(build, quarter) if r.learners >= k]
+rows = data.roi_components(published)
 if not rows:
     st.info("No group is large enough to show.")
     st.stop()

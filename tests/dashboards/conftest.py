@@ -7,6 +7,7 @@ engineers (docs/design.md §4 plus the learner-grain marts), so each page's numb
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import duckdb
 import pytest
@@ -187,12 +188,18 @@ SELECT cohort, skill_id, quarter, count(*)::BIGINT AS learners,
        avg(retention_30d_retained::INTEGER) AS retention_30d_rate
 FROM marts.learner_skills GROUP BY ALL;
 CREATE OR REPLACE TABLE marts.capability_matrix AS
-SELECT team, skill_id, count(*)::BIGINT AS learners,
-       count(*) FILTER (WHERE mastered)::BIGINT AS mastered, avg(mastered::INTEGER) AS mastery_rate
-FROM marts.learner_skills GROUP BY ALL;
--- a team of the roster whose 7 members have no statement on the skill yet
-INSERT INTO marts.capability_matrix
-VALUES ('team-c', 'https://skills.example/data-analysis', 7, 0, 0.0);
+WITH members AS (
+    SELECT learner_id, team FROM marts.learner_programs
+    UNION SELECT learner_id, team FROM marts.learner_skills
+), teams AS (SELECT team, count(*) AS learners FROM members GROUP BY team),
+skills AS (SELECT DISTINCT skill_id FROM marts.learner_skills),
+mastered AS (
+    SELECT team, skill_id, count(*) AS mastered FROM marts.learner_skills WHERE mastered
+    GROUP BY ALL
+)
+SELECT team, skill_id, learners::BIGINT AS learners,
+       coalesce(mastered, 0)::BIGINT AS mastered, coalesce(mastered, 0) / learners AS mastery_rate
+FROM teams CROSS JOIN skills LEFT JOIN mastered USING (team, skill_id);
 """
 
 
@@ -273,3 +280,93 @@ def demo_settings(kafka_broker: Settings, tmp_path_factory: pytest.TempPathFacto
     )
     run_cli(settings, "demo", "--no-dashboard", "--learners", "120", timeout=900)
     return settings
+
+
+# ---- a simulated organisation with many small groups (the privacy property tests) -------------
+
+SIM_PROGRAMS = [f"https://lms.example/courses/s{i}" for i in range(4)]
+SIM_SKILLS = [f"https://skills.example/s{i}" for i in range(4)]
+SIM_QUARTERS = ["2026Q2", "2026Q3", "2026Q4"]
+SIM_COHORTS = ["pilot", "control", "pilot-b", "unassigned"]
+SIM_ROLES = ["analyst", "engineer", "manager", "designer"]
+
+
+def _first_seen(rng: Any) -> tuple[datetime, str]:
+    seen = datetime(2026, rng.choice([4, 7, 10]), 1) + timedelta(days=rng.randint(0, 80))
+    return seen, f"{seen.year}Q{(seen.month - 1) // 3 + 1}"
+
+
+def simulated_organisation(seed: int = 7) -> dict[str, list[tuple]]:
+    """Two orgs of 14 teams of 1 to 14 learners, with random roles, cohorts, programs, skills
+    and quarters: most groups any filter makes are small. Rows in each mart's column order."""
+    import random
+
+    rng = random.Random(seed)
+    programs, skills, weekly = [], [], {}
+    for t in range(14):
+        org, team = ("acme" if t % 2 else "globex"), f"team-{t:02d}"
+        for i in range(rng.randint(1, 14)):
+            learner, role, cohort = f"{team}-{i}", rng.choice(SIM_ROLES), rng.choice(SIM_COHORTS)
+            for program in rng.sample(SIM_PROGRAMS, rng.randint(1, 3)):
+                seen, quarter = _first_seen(rng)
+                done = rng.random() < 0.6
+                programs.append(
+                    (learner, program, cohort, org, team, role, cohort == "pilot", quarter, seen,
+                     done, seen + timedelta(days=9) if done else None, rng.uniform(0.5, 9))
+                )  # fmt: skip
+            for skill in rng.sample(SIM_SKILLS, rng.randint(1, 3)):
+                seen, quarter = _first_seen(rng)
+                mastered = rng.random() < 0.5
+                days = rng.uniform(1, 40) if mastered else None
+                checked = mastered and rng.random() < 0.6
+                skills.append(
+                    (learner, skill, cohort, org, team, role, quarter, seen, mastered,
+                     seen + timedelta(days=days) if days else None, days, rng.random(), checked,
+                     (rng.random() < 0.5) if checked else None)
+                )  # fmt: skip
+            for week in range(6):
+                if rng.random() < 0.6:
+                    key = (date(2026, 7, 6) + timedelta(weeks=week), cohort, org, team, role)
+                    weekly.setdefault(key, []).append(learner)
+    engagement = [
+        (*key, len(active), 2 * len(active), 30.0 * len(active), len(active), 1, 1)
+        for key, active in sorted(weekly.items())
+    ]
+    first_quarter: dict[str, tuple[str, str]] = {}
+    for row in sorted(programs, key=lambda r: r[8]):
+        first_quarter.setdefault(row[0], (row[7], row[2]))
+    roi_groups: dict[tuple[str, str], int] = {}
+    for quarter, cohort in first_quarter.values():
+        roi_groups[(quarter, cohort)] = roi_groups.get((quarter, cohort), 0) + 1
+    roi = [
+        (quarter, cohort, n, 1000.0 * n, 1500.0 * n, 500.0 * n, 50.0, 1.5, 8.0,
+         900.0 * n, 100.0 * n, 300.0 * n, 1100.0 * n, 100.0 * n, n < 5)
+        for (quarter, cohort), n in sorted(roi_groups.items())
+    ]  # fmt: skip
+    return {
+        "learner_programs": programs,
+        "learner_skills": skills,
+        "engagement_weekly": engagement,
+        "roi_quarterly": roi,
+        "activity": [(*key, learner) for key, active in weekly.items() for learner in active],
+    }
+
+
+def publish_simulated(settings: Settings, organisation: dict[str, list[tuple]]) -> None:
+    """The simulated organisation's marts, published through the real publish step."""
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(MARTS_DDL)
+    for table in ("learner_programs", "learner_skills", "engagement_weekly", "roi_quarterly"):
+        rows = organisation[table]
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"INSERT INTO marts.{table} VALUES ({marks})", rows)
+    con.executemany("INSERT INTO marts.roi_assumptions VALUES (?, ?, ?, ?, ?)", ASSUMPTIONS)
+    con.execute(DERIVED)
+    con.close()
+    now = datetime.now().isoformat()
+    record_build(
+        settings,
+        BuildRecord(new_build_id(), now, now, True, True, True),
+    )

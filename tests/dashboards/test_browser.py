@@ -40,7 +40,6 @@ PAGES = {
     "Cohorts": ("heading", "Days to competency"),
     "Capability": ("heading", "Drill into a skill"),
     "Engagement": ("radiogroup", "Measure"),
-    "Completion": ("heading", "Completion"),
     "ROI": ("button", "Download PDF"),
     "Data quality": ("heading", "Quarantine"),
     "Pipeline health": ("heading", "Dead letters"),

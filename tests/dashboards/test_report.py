@@ -7,19 +7,29 @@ import csv
 import io
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from skillstream import warehouse
 from skillstream.dashboards import report
+from skillstream.quality.publish import BuildRecord, new_build_id, record_build
 from skillstream.settings import Settings
+from skillstream.settings import load as load_settings
 from tests.conftest import ARTIFACTS, run_cli
-from tests.dashboards.conftest import ASSUMPTIONS, QUARTER, ROI
+from tests.dashboards.conftest import ASSUMPTIONS, P1, P2, QUARTER, ROI
 
 needs_poppler = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run `make chromium`"
 )
+
+
+def publish_again(settings: Settings) -> None:
+    """Publish the warehouse's marts as they are now."""
+    now = datetime.now().isoformat()
+    record_build(settings, BuildRecord(new_build_id(), now, now, True, True, True))
 
 
 def pdf_text(path: Path) -> str:
@@ -98,8 +108,8 @@ def test_xlsx_has_a_sheet_per_table_and_the_assumptions(
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == [
         "roi",
-        "cohort_outcomes",
-        "cohort_competency",
+        "outcomes",
+        "competency",
         "cohort_comparison",
         "assumptions",
         "about",
@@ -132,8 +142,8 @@ def test_csv_carries_every_table(published_settings: Settings, tmp_path: Path) -
     tables = {r["table"] for r in rows}
     assert tables == {
         "roi",
-        "cohort_outcomes",
-        "cohort_competency",
+        "outcomes",
+        "competency",
         "cohort_comparison",
         "assumptions",
     }
@@ -179,3 +189,69 @@ def test_small_groups_are_left_out(published_settings: Settings) -> None:
     loaded = report.load_published(published_settings, QUARTER)
     assert loaded.hidden_groups == 0
     assert set(loaded.roi["cohort"]) == {"pilot", "control"}
+
+
+def test_the_report_and_the_pages_show_the_same_figures(published_settings: Settings) -> None:
+    """For the quarter, the report's KPI tables are the Cohorts page's per-cohort table filtered
+    to it, and its ROI the Overview's ROI cards and the ROI page's published table."""
+    from tests.dashboards.test_app import run_app, set_filter
+
+    loaded = report.load_published(published_settings, QUARTER)
+    app = run_app("cohorts")
+    set_filter(app, "quarter", QUARTER)
+    page = app.dataframe[0].value.set_index("cohort")
+    kpis = loaded.outcomes.merge(loaded.competency, on="cohort", suffixes=("", "_skills"))
+    for row in kpis.itertuples():
+        for column in ("learners", "enrolments", "completed", "completion_rate"):
+            assert page.loc[row.cohort, column] == str(getattr(row, column)), column
+        for column in ("mastery_rate", "median_days_to_competency", "retention_30d_rate"):
+            assert page.loc[row.cohort, column] == str(getattr(row, column)), column
+    # one definition: the median over the cohort's learners who reached competency
+    assert page.loc["control", "median_days_to_competency"] == "21.5"
+
+    overview = {m.label: m.value for m in run_app().metric}
+    roi_page = run_app("roi").dataframe[0].value.set_index("cohort")
+    for row in loaded.roi.itertuples():
+        assert roi_page.loc[row.cohort, "roi_pct"] == pytest.approx(row.roi_pct)
+        if row.cohort != "control":  # the baseline has no card
+            assert overview[f"ROI, {row.cohort}"] == f"{row.roi_pct:.0f} %"
+
+
+def test_a_small_cohort_is_counted_in_learners_not_enrolments(
+    published_settings: Settings,
+) -> None:
+    """Two learners in three programs are two learners: fewer than k, left out, not "enrolled 6"."""
+    con = warehouse.connect(published_settings)
+    for i in range(2):
+        for program in (P1, P2, P1 + "-advanced"):
+            con.execute(
+                "INSERT INTO marts.learner_programs VALUES "
+                "(?, ?, 'tiny', 'acme', 'team-t', 'analyst', false, ?, now(), true, now(), 1.0)",
+                [f"tiny-{i}", program, QUARTER],
+            )
+    con.execute(
+        "INSERT INTO marts.cohort_outcomes SELECT cohort, program_id, quarter, count(*), "
+        "count(*), 1.0, 2.0, false FROM marts.learner_programs WHERE cohort = 'tiny' GROUP BY ALL"
+    )
+    con.close()
+    publish_again(published_settings)
+    loaded = report.load_published(published_settings, QUARTER)
+    assert "tiny" not in set(loaded.outcomes["cohort"])
+    assert loaded.hidden_groups >= 1
+    rows = list(csv.DictReader(io.StringIO(report.render(loaded, "csv").decode())))
+    assert not [r for r in rows if r["key"] == "tiny"]
+
+
+@needs_poppler
+def test_the_method_notes_print_the_settings_in_force(
+    published_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKILLSTREAM_MASTERY_THRESHOLD", "0.75")
+    monkeypatch.setenv("SKILLSTREAM_K_ANONYMITY", "6")
+    settings = load_settings()
+    out = tmp_path / "roi.pdf"
+    out.write_bytes(report.render(report.load_published(settings, QUARTER), "pdf"))
+    text = " ".join(pdf_text(out).split())
+    assert "θ = 0.75 (setting mastery_threshold)" in text
+    assert "k = 6, setting k_anonymity" in text
+    assert "θ = 0.8" not in text

@@ -17,7 +17,8 @@ from skillstream.ingestion.simulate import simulate
 from skillstream.quality.checkpoint import run_gate
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
-from skillstream.transforms.normalise import KafkaRecord, NormalisedBatch, normalise_record
+from skillstream.transforms.normalise import normalise_record
+from skillstream.transforms.records import KafkaRecord, NormalisedBatch
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,8 @@ import pytest
 
 from skillstream import forget, warehouse
 from skillstream.settings import Settings
-from skillstream.transforms.normalise import STATEMENT_COLUMNS, KafkaRecord, normalise_record
+from skillstream.transforms.normalise import normalise_record
+from skillstream.transforms.records import STATEMENT_COLUMNS, KafkaRecord
 from skillstream.xapi.identity import learner_id
 from tests.conftest import run_cli
 

@@ -15,7 +15,7 @@ from skillstream import broker as broker_module
 from skillstream import kafka
 from skillstream.settings import Settings
 from skillstream.transforms.kafka_read import PartitionRange, ReadPartitionRange
-from skillstream.transforms.normalise import KafkaBatch
+from skillstream.transforms.records import KafkaBatch
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from skillstream import warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.land import LandBatches, OffsetGap, land_batch
-from skillstream.transforms.normalise import STATEMENT_COLUMNS, NormalisedBatch, statement_table
+from skillstream.transforms.records import STATEMENT_COLUMNS, NormalisedBatch, statement_table
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 

@@ -22,11 +22,12 @@ import pyarrow as pa
 import pytest
 
 from skillstream.ingestion.simulate import simulate
-from skillstream.transforms import normalise
-from skillstream.transforms.normalise import normalise_chunk, statement_table
+from skillstream.transforms import native_bridge, pools
+from skillstream.transforms.normalise import normalise_chunk
+from skillstream.transforms.records import statement_table
 from tests.conftest import CORPUS
 
-native = normalise.native_normaliser()
+native = native_bridge.native_normaliser()
 pytestmark = pytest.mark.skipif(
     native is None, reason="skillstream_native is not built (needs Rust: `make python`)"
 )
@@ -46,7 +47,7 @@ def records_of(values: list[bytes | None], start: int = 0) -> list[Record]:
 
 def both_ways(records: list[Record]) -> tuple[tuple[pa.Table, list], tuple[pa.Table, list]]:
     rows, rejects = normalise_chunk(records, 5, SALT)
-    return (statement_table(rows), rejects), normalise._native_chunk_table(records, 5, SALT)
+    return (statement_table(rows), rejects), native_bridge.native_chunk_table(records, 5, SALT)
 
 
 def assert_same(records: list[Record]) -> tuple[int, int]:
@@ -278,7 +279,7 @@ def test_rows_keep_the_records_order_when_python_takes_some() -> None:
     values += [orjson.dumps(s) for s in statements[4:]]
     made, declined = assert_same(records_of(values))
     assert declined == 1 and made == len(values) - 1
-    table, _ = normalise._native_chunk_table(records_of(values), 5, SALT)
+    table, _ = native_bridge.native_chunk_table(records_of(values), 5, SALT)
     assert table["kafka_offset"].to_pylist() == list(range(len(values)))
 
 
@@ -309,7 +310,7 @@ def test_people_in_every_role_and_ids_in_any_case_come_out_the_same() -> None:
     values = native_values + python_values
     made, declined = assert_same(records_of(values))
     assert (made, declined) == (len(native_values), len(python_values))
-    table, _ = normalise._native_chunk_table(records_of(values), 5, SALT)
+    table, _ = native_bridge.native_chunk_table(records_of(values), 5, SALT)
     landed = "\n".join(table["statement"].to_pylist())
     assert "Ada" not in landed and "Blue" not in landed and "@" not in landed
     ids = table["statement_id"].to_pylist() + table["voids_statement_id"].drop_null().to_pylist()
@@ -349,18 +350,18 @@ def test_batches_on_threads_with_their_declined_records_in_processes_come_out_th
     few = [orjson.dumps(s) for s in simulated(learners=5, days=20)] + mutants[:10]
     batches = [records_of(mutants[:1500]), records_of(mutants[1500:], 1500), records_of(few)]
     declined = [len(native.normalise_batch([r[1] for r in b], SALT)[1]) for b in batches]
-    assert min(declined[:2]) > normalise.DECLINED_ON_THREAD >= declined[2] > 0
+    assert min(declined[:2]) > native_bridge.DECLINED_ON_THREAD >= declined[2] > 0
 
     processes = []
-    real_pool = normalise.worker_pool
+    real_pool = native_bridge.worker_pool
 
     def counted_pool(workers: int) -> Any:
         processes.append(workers)
         return real_pool(workers)
 
-    monkeypatch.setattr(normalise, "worker_pool", counted_pool)
-    threads = normalise.normaliser_threads(2)
-    futures = [threads.submit(normalise.native_batch_table, b, 5, SALT, 2) for b in batches]
+    monkeypatch.setattr(native_bridge, "worker_pool", counted_pool)
+    threads = pools.normaliser_threads(2)
+    futures = [threads.submit(native_bridge.native_batch_table, b, 5, SALT, 2) for b in batches]
     for records, future in zip(batches, futures, strict=True):
         rows, rejects = normalise_chunk(records, 5, SALT)
         table, got_rejects = future.result()

@@ -9,13 +9,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from skillstream.transforms.normalise import (
-    STATEMENT_COLUMNS,
-    KafkaBatch,
-    KafkaRecord,
-    normalise_record,
-)
+from skillstream.transforms.normalise import normalise_record
 from skillstream.transforms.pipeline import NormaliseBatches
+from skillstream.transforms.records import STATEMENT_COLUMNS, KafkaBatch, KafkaRecord
 from skillstream.xapi.identity import PSEUDONYM_HOME_PAGE, actor_ifi, learner_id
 from skillstream.xapi.statements import content_hash
 
@@ -268,7 +264,8 @@ def test_batches_split_over_worker_processes_come_out_whole_and_in_order(ahead: 
 
 POOL_SCRIPT = """
 import time
-from skillstream.transforms.normalise import normalise_chunk, worker_pool
+from skillstream.transforms.normalise import normalise_chunk
+from skillstream.transforms.pools import worker_pool
 if __name__ == "__main__":
     pool = worker_pool(2)
     list(pool.map(normalise_chunk, [[], []], [0, 0], ["s", "s"]))

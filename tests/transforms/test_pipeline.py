@@ -16,14 +16,10 @@ import orjson
 import pytest
 
 from skillstream import settings as settings_module
-from skillstream.transforms import normalise, pipeline
+from skillstream.transforms import pipeline, pools
 from skillstream.transforms.kafka_read import PartitionRange
-from skillstream.transforms.normalise import (
-    KafkaBatch,
-    KafkaRecord,
-    NormalisedBatch,
-    normalise_chunk_table,
-)
+from skillstream.transforms.native_bridge import normalise_chunk_table
+from skillstream.transforms.records import KafkaBatch, KafkaRecord, NormalisedBatch
 from tests.transforms.test_normalise import STATEMENT
 
 
@@ -44,20 +40,20 @@ def _thread_nice() -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice: Linux")
 def test_normaliser_threads_run_their_nice_steps_below_the_process_and_leave_it_alone() -> None:
     process = _thread_nice()
-    lowered = normalise.normaliser_threads(2, nice=3)
+    lowered = pools.normaliser_threads(2, nice=3)
     # each of the pool's threads, as it starts, lowers itself
     seen = {lowered.submit(_thread_nice).result() for _ in range(4)}
     assert seen == {min(19, process + 3)}
     assert _thread_nice() == process  # the thread that submits (the reading one) is untouched
-    as_is = normalise.normaliser_threads(2, nice=0)
+    as_is = pools.normaliser_threads(2, nice=0)
     assert as_is.submit(_thread_nice).result() == process
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice: Linux")
 def test_lowering_a_thread_below_the_least_priority_stops_at_19() -> None:
     def lowered_twice() -> int:
-        normalise.lower_thread_priority(15)
-        normalise.lower_thread_priority(15)  # 30 steps below 0: as low as Linux goes
+        pools.lower_thread_priority(15)
+        pools.lower_thread_priority(15)  # 30 steps below 0: as low as Linux goes
         return _thread_nice()
 
     result: list[int] = []

@@ -1,17 +1,29 @@
-{#- Every team x every skill seen: the share of the team's members who mastered it. -#}
+{#-
+    Every team x every skill seen: the share of the team's learners who mastered the skill.
+    A team's learners are its members who have at least one statement in a program or on a
+    skill (docs/models.md, capability): the one denominator of the matrix and of its filtered
+    view on the Capability page, which can only narrow learners it has seen. Roster members
+    without a statement are not counted.
+-#}
 with
 
-learners as (
-    select * from {{ ref('int_learners_assigned') }}
+learner_programs as (
+    select learner_id, team from {{ ref('int_learner_programs_summarised') }}
 ),
 
 learner_skills as (
     select * from {{ ref('int_learner_skills_summarised') }}
 ),
 
+members as (
+    select learner_id, team from learner_programs
+    union
+    select learner_id, team from learner_skills
+),
+
 teams as (
     select team, count(*) as members
-    from learners
+    from members
     group by team
 ),
 
