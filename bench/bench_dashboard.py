@@ -39,7 +39,8 @@ import pyarrow as pa
 from bench.common import peak_rss_mib, write_result
 from skillstream import settings as settings_module
 from skillstream import stats, warehouse
-from skillstream.dashboards import data, roi
+from skillstream.dashboards import data, roi, views
+from skillstream.dashboards.suppression import Privacy
 from skillstream.quality.publish import read_status
 from skillstream.transforms.land import land_batch
 from skillstream.transforms.native_bridge import normalise_chunk_table
@@ -149,40 +150,32 @@ def warehouse_size(settings: settings_module.Settings) -> dict[str, Any]:
 
 def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Callable[[], Any]]:
     """What each page asks of the warehouse (and computes from it), as the page does it."""
+    privacy = Privacy(k=5)
 
     def overview() -> None:
         data.filter_options(build)
-        data.program_kpis_by_quarter(build, filters)
-        data.skill_kpis_by_quarter(build, filters)
+        views.overview(build, filters, privacy)
 
     def cohorts() -> None:
         data.filter_options(build)
-        completion = data.completion_counts_by_cohort(build, filters)
-        mastery = data.mastery_counts_by_cohort(build, filters)
-        rows = completion.set_index("cohort")
-        if {"pilot", "control"} <= set(rows.index):
-            stats.newcombe_difference(
-                int(rows.loc["pilot", "completed"]),
-                int(rows.loc["pilot", "n"]),
-                int(rows.loc["control", "completed"]),
-                int(rows.loc["control", "n"]),
-            )
-        days = mastery.set_index("cohort")["days_to_competency"]
-        if {"pilot", "control"} <= set(days.index):
-            stats.bootstrap_median_difference(days["pilot"], days["control"], seed=0)
+        views.cohorts(build, filters, privacy)
+        subjects = views.cohorts_by_subject(build, filters, privacy).skills.values
+        days = subjects.dropna(subset=["days_to_competency"])
+        for _, group in days.groupby("skill_id"):
+            by_cohort = group.set_index("cohort")["days_to_competency"]
+            if {"pilot", "control"} <= set(by_cohort.index):
+                stats.bootstrap_median_difference(by_cohort["pilot"], by_cohort["control"], seed=0)
         data.cohort_comparison(build)
 
     def capability() -> None:
         data.filter_options(build)
-        matrix = data.capability_by_team(build, filters)
-        data.skill_drill(build, filters, str(matrix["skill_id"].iloc[0]), "role")
+        matrix = views.capability(build, filters, privacy).values
+        if not matrix.empty:
+            views.drill(build, filters, str(matrix["skill_id"].iloc[0]), "role", privacy)
 
     def engagement() -> None:
         data.filter_options(build)
-        data.engagement_by_week(build, filters)
-
-    def completion() -> None:
-        data.completion_by_cohort(build, data.programs(build), data.k_anonymity())
+        views.engagement(build, filters, privacy)
 
     def health() -> None:
         # both pages read the live warehouse's operational facts (cached 30 s by the app)
@@ -192,14 +185,14 @@ def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Ca
 
     def roi_page() -> None:
         quarter = data.quarters(build)[-1]
-        data.roi_quarterly(build, quarter)
+        shown = views.roi(build, quarter, privacy).values
         assumptions = data.roi_assumptions(build)
         numeric = {
             r.name: float(r.numeric_value)
             for r in assumptions.itertuples()
             if r.numeric_value == r.numeric_value and r.numeric_value is not None
         }
-        for row in data.roi_components(build, quarter):
+        for row in data.roi_components(shown):
             roi.compute_roi(row, numeric, numeric)
             roi.sensitivity(row, numeric, numeric)
 
@@ -208,7 +201,6 @@ def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Ca
         "cohorts": cohorts,
         "capability": capability,
         "engagement": engagement,
-        "completion": completion,
         "roi": roi_page,
         "data_quality_and_pipeline_health": health,
     }
