@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 
 TOOLS := .venv-tools
-.PHONY: help setup python broker chromium tools lock lint format test test-unit demo bench docs clean
+.PHONY: help setup python broker chromium tools lrs-suite lock lint format test test-unit demo bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
@@ -84,7 +84,21 @@ format: $(VENV)/.installed ## apply ruff's formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup lint ## lint, then every test: unit, integration (real Kafka, dbt, GX) and browser
+# ADL's LRS conformance suite (tests/lrs_conformance/suite, Node.js): its modules from the
+# npm registry, as its package-lock.json pins them. Without npm the suite's test is skipped.
+LRS_SUITE := tests/lrs_conformance/suite
+lrs-suite: ## node modules of ADL's LRS conformance suite (npm ci; skipped without npm)
+	@if command -v npm >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory $(LRS_SUITE)/node_modules/.installed; \
+	else \
+	  echo "npm not found: tests/lrs_conformance (ADL's LRS conformance suite) will be skipped"; \
+	fi
+
+$(LRS_SUITE)/node_modules/.installed: $(LRS_SUITE)/package.json $(LRS_SUITE)/package-lock.json
+	cd $(LRS_SUITE) && npm ci --no-audit --no-fund
+	touch $@
+
+test: setup lint lrs-suite ## lint, then every test: unit, integration (real Kafka, dbt, GX, the LRS conformance suite) and browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed ## only the fast tests
