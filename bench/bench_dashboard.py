@@ -39,7 +39,7 @@ import pyarrow as pa
 from bench.common import peak_rss_mib, write_result
 from skillstream import settings as settings_module
 from skillstream import stats, warehouse
-from skillstream.dashboards import data, roi, views
+from skillstream.dashboards import data, figures, roi, views
 from skillstream.dashboards.suppression import Privacy
 from skillstream.quality.publish import read_status
 from skillstream.transforms.land import land_batch
@@ -148,7 +148,9 @@ def warehouse_size(settings: settings_module.Settings) -> dict[str, Any]:
     return {"rows": counts, "bytes": settings.warehouse.stat().st_size}
 
 
-def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Callable[[], Any]]:
+def page_workloads(
+    build: figures.Published, filters: figures.Filters
+) -> dict[str, Callable[[], Any]]:
     """What each page asks of the warehouse (and computes from it), as the page does it."""
     privacy = Privacy(k=5)
 
@@ -165,7 +167,7 @@ def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Ca
             by_cohort = group.set_index("cohort")["days_to_competency"]
             if {"pilot", "control"} <= set(by_cohort.index):
                 stats.bootstrap_median_difference(by_cohort["pilot"], by_cohort["control"], seed=0)
-        data.cohort_comparison(build)
+        figures.cohort_comparison(build)
 
     def capability() -> None:
         data.filter_options(build)
@@ -184,15 +186,15 @@ def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Ca
         read_status(settings_module.load())
 
     def roi_page() -> None:
-        quarter = data.quarters(build)[-1]
+        quarter = figures.quarters(build)[-1]
         shown = views.roi(build, quarter, privacy).values
-        assumptions = data.roi_assumptions(build)
+        assumptions = figures.roi_assumptions(build)
         numeric = {
             r.name: float(r.numeric_value)
             for r in assumptions.itertuples()
             if r.numeric_value == r.numeric_value and r.numeric_value is not None
         }
-        for row in data.roi_components(shown):
+        for row in figures.roi_components(shown):
             roi.compute_roi(row, numeric, numeric)
             roi.sensitivity(row, numeric, numeric)
 
@@ -206,7 +208,7 @@ def page_workloads(build: data.Published, filters: data.Filters) -> dict[str, Ca
     }
 
 
-def time_pages(build: data.Published, filters: data.Filters, runs: int) -> dict[str, Any]:
+def time_pages(build: figures.Published, filters: figures.Filters, runs: int) -> dict[str, Any]:
     results = {}
     for name, workload in page_workloads(build, filters).items():
         seconds = []
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         }
     if current is None or not current.get("snapshot"):
         raise SystemExit(f"the build of the bench warehouse was not published: see {home}")
-    build = data.Published(
+    build = figures.Published(
         build_id=current["build_id"],
         built_at=current["finished_at"],
         snapshot=Path(current["snapshot"]),
@@ -263,11 +265,11 @@ def main(argv: list[str] | None = None) -> None:
         newest_is_published=True,
         newest_failures=[],
     )
-    team = data.query(build, "SELECT min(team) AS team FROM marts.learner_programs")["team"][0]
-    role = data.query(build, "SELECT min(role) AS role FROM marts.learner_programs")["role"][0]
-    unfiltered = time_pages(build, data.Filters(), args.runs)
-    one_team = time_pages(build, data.Filters({"team": (str(team),)}), args.runs)
-    one_role = time_pages(build, data.Filters({"role": (str(role),)}), args.runs)
+    team = figures.query(build, "SELECT min(team) AS team FROM marts.learner_programs")["team"][0]
+    role = figures.query(build, "SELECT min(role) AS role FROM marts.learner_programs")["role"][0]
+    unfiltered = time_pages(build, figures.Filters(), args.runs)
+    one_team = time_pages(build, figures.Filters({"team": (str(team),)}), args.runs)
+    one_role = time_pages(build, figures.Filters({"role": (str(role),)}), args.runs)
     pages = [*unfiltered.values(), *one_team.values(), *one_role.values()]
     path = write_result(
         "dashboard",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from skillstream.dashboards import data, suppression
+from skillstream.dashboards import data, figures, suppression
 from skillstream.run import freshness_line
 
 # Metric -> anchor on the Metric definitions page (which quotes docs/design.md §4).
@@ -23,7 +23,7 @@ DEFINITIONS = {
 }
 
 
-def published_or_stop(title: str) -> data.Published:
+def published_or_stop(title: str) -> figures.Published:
     """The page title, and the published build (or a note of what to do, and stop)."""
     st.title(title)
     build = data.published_build()
@@ -42,8 +42,8 @@ def published_or_stop(title: str) -> data.Published:
     return build
 
 
-def require_marts(build: data.Published, *tables: str) -> None:
-    missing = data.missing_tables(build, *tables)
+def require_marts(build: figures.Published, *tables: str) -> None:
+    missing = figures.missing_tables(build, *tables)
     if missing:
         st.info(
             "The published build has no "
@@ -54,8 +54,8 @@ def require_marts(build: data.Published, *tables: str) -> None:
 
 
 def sidebar_filters(
-    build: data.Published, names: tuple[str, ...] = data.FILTER_NAMES
-) -> data.Filters:
+    build: figures.Published, names: tuple[str, ...] = figures.FILTER_NAMES
+) -> figures.Filters:
     """The filters org, team, role, cohort, program, skill, quarter; kept across pages."""
     options = data.filter_options(build)
     chosen: dict[str, tuple[str, ...]] = {}
@@ -67,16 +67,16 @@ def sidebar_filters(
             )
             if values:
                 chosen[name] = tuple(values)
-    return data.Filters(chosen)
+    return figures.Filters(chosen)
 
 
-def note_ignored(filters: data.Filters, table: str) -> None:
+def note_ignored(filters: figures.Filters, table: str) -> None:
     ignored = filters.ignored_by(table)
     if ignored:
         st.caption(f"Filter(s) {', '.join(ignored)} do not apply to this view ({table}).")
 
 
-def provenance(build: data.Published, metric: str, label: str | None = None) -> None:
+def provenance(build: figures.Published, metric: str, label: str | None = None) -> None:
     """Under each chart: when its data was built and a link to its metric's definition."""
     anchor = DEFINITIONS[metric]
     st.caption(

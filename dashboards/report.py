@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from skillstream.dashboards import data, definitions, views
+from skillstream.dashboards import definitions, figures, views
 from skillstream.dashboards.suppression import Privacy
 from skillstream.quality.publish import open_snapshot, read_status
 from skillstream.settings import Settings
@@ -74,35 +74,35 @@ def load(
 ) -> RoiReport:
     """The report's tables, read from a published snapshot by the queries and the k rule of the
     dashboard's pages (views.py): the Cohorts page filtered to the quarter shows the same."""
-    build = data.Published(build_id, built_at, snapshot, build_id, True, [])
+    build = figures.Published(build_id, built_at, snapshot, build_id, True, [])
     privacy = Privacy.from_settings(settings)
-    missing = data.missing_tables(build, *REQUIRED)
+    missing = figures.missing_tables(build, *REQUIRED)
     if missing:
         raise ReportError(
             f"the published build {build_id} has no "
             f"{', '.join('marts.' + t for t in missing)}; "
             "run `skillstream build` with this version of skillstream"
         )
-    quarters = data.quarters(build)
+    quarters = figures.quarters(build)
     if quarter not in quarters:
         raise ReportError(
             f"no ROI for quarter {quarter} in build {build_id}; quarters with data: "
             f"{', '.join(quarters) or 'none'}"
         )
     roi = views.roi(build, quarter, privacy)
-    cohorts = views.cohorts(build, data.Filters({"quarter": (quarter,)}), privacy)
+    cohorts = views.cohorts(build, figures.Filters({"quarter": (quarter,)}), privacy)
     comparison = (
-        data.query(
+        figures.query(
             build,
             "SELECT cohort, baseline_cohort, subject_id, metric, value, baseline_value, "
             "difference, ci_low, ci_high, n, baseline_n FROM marts.cohort_comparison "
             "WHERE n >= ? AND baseline_n >= ? ORDER BY metric, subject_id, cohort",
             [privacy.k, privacy.k],
         )
-        if not data.missing_tables(build, "cohort_comparison")
+        if not figures.missing_tables(build, "cohort_comparison")
         else pd.DataFrame(columns=["metric"])
     )
-    assumptions = data.query(
+    assumptions = figures.query(
         build, "SELECT name, value, unit, description FROM marts.roi_assumptions ORDER BY name"
     )
     return RoiReport(
@@ -110,7 +110,7 @@ def load(
         build_id=build_id,
         built_at=built_at,
         k=privacy.k,
-        roi=roi.table()[["cohort", *(f.column for f in data.ROI_FIGURES[:7])]],
+        roi=roi.table()[["cohort", *(f.column for f in figures.ROI_FIGURES[:7])]],
         outcomes=cohorts.programs.table()[OUTCOMES],
         competency=cohorts.skills.table()[COMPETENCY],
         comparison=comparison,

@@ -1,4 +1,4 @@
-"""Each table a page or the ROI report shows, as it may be shown: the figures of data.py after
+"""Each table a page or the ROI report shows, as it may be shown: the figures of figures.py after
 the k-anonymity rule of suppression.py. Pages and the report read only these, so a figure shown
 in two places is one query and one rule, and the privacy tests check everything shown here.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skillstream.dashboards import data
+from skillstream.dashboards import figures
 from skillstream.dashboards.suppression import Privacy, Shown, suppress
 
 
@@ -19,72 +19,74 @@ class Sides:
     skills: Shown
 
 
-def _k(privacy: Privacy, filters: data.Filters, grouped: tuple[str, ...]) -> int:
+def _k(privacy: Privacy, filters: figures.Filters, grouped: tuple[str, ...]) -> int:
     return privacy.k_for((name for name, values in filters.chosen.items() if values), grouped)
 
 
 def _sides(
-    build: data.Published, filters: data.Filters, by: tuple[str, ...], privacy: Privacy
+    build: figures.Published, filters: figures.Filters, by: tuple[str, ...], privacy: Privacy
 ) -> Sides:
     k = _k(privacy, filters, by)
     # the last grouping's groups make a total: cohorts of one program, quarters of all time
-    programs = data.program_figures(build, filters, by)
-    skills = data.skill_figures(build, filters, by)
+    programs = figures.program_figures(build, filters, by)
+    skills = figures.skill_figures(build, filters, by)
     return Sides(
         programs=suppress(
             programs,
-            data.PROGRAM_FIGURES,
+            figures.PROGRAM_FIGURES,
             k,
-            siblings=data.group_columns(by, "program_id")[:-1],
+            siblings=figures.group_columns(by, "program_id")[:-1],
         ),
         skills=suppress(
-            skills, data.SKILL_FIGURES, k, siblings=data.group_columns(by, "skill_id")[:-1]
+            skills, figures.SKILL_FIGURES, k, siblings=figures.group_columns(by, "skill_id")[:-1]
         ),
     )
 
 
-def overview(build: data.Published, filters: data.Filters, privacy: Privacy) -> Sides:
+def overview(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> Sides:
     """The Overview's KPIs per quarter."""
     return _sides(build, filters, ("quarter",), privacy)
 
 
-def cohorts(build: data.Published, filters: data.Filters, privacy: Privacy) -> Sides:
+def cohorts(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> Sides:
     """Per cohort: the Cohorts page's table and the report's KPI table (with a quarter)."""
     return _sides(build, filters, ("cohort",), privacy)
 
 
-def cohorts_by_subject(build: data.Published, filters: data.Filters, privacy: Privacy) -> Sides:
+def cohorts_by_subject(
+    build: figures.Published, filters: figures.Filters, privacy: Privacy
+) -> Sides:
     """Per program (skill) and cohort: the independent units of the Cohorts page's intervals,
     each learner counted once per program or skill."""
     return _sides(build, filters, ("subject", "cohort"), privacy)
 
 
 def drill(
-    build: data.Published, filters: data.Filters, skill: str, by: str, privacy: Privacy
+    build: figures.Published, filters: figures.Filters, skill: str, by: str, privacy: Privacy
 ) -> Shown:
     """One skill by role, cohort or team."""
-    narrowed = data.Filters({**filters.chosen, "skill": (skill,)})
-    frame = data.skill_figures(build, narrowed, ("subject", by))
+    narrowed = figures.Filters({**filters.chosen, "skill": (skill,)})
+    frame = figures.skill_figures(build, narrowed, ("subject", by))
     k = _k(privacy, narrowed, (by,))
-    return suppress(frame.drop(columns="skill_id"), data.SKILL_FIGURES, k)
+    return suppress(frame.drop(columns="skill_id"), figures.SKILL_FIGURES, k)
 
 
-def capability(build: data.Published, filters: data.Filters, privacy: Privacy) -> Shown:
+def capability(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> Shown:
     """Team × skill; the teams of one skill make a total."""
-    frame = data.capability_by_team(build, filters)
+    frame = figures.capability_by_team(build, filters)
     k = _k(privacy, filters, ("team",))
-    return suppress(frame, data.CAPABILITY_FIGURES, k, siblings=("skill_id",))
+    return suppress(frame, figures.CAPABILITY_FIGURES, k, siblings=("skill_id",))
 
 
-def engagement(build: data.Published, filters: data.Filters, privacy: Privacy) -> Shown:
+def engagement(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> Shown:
     """Week × cohort; the cohorts of one week make a total."""
-    frame = data.engagement_by_week(build, filters)
+    frame = figures.engagement_by_week(build, filters)
     k = _k(privacy, filters, ("cohort",))
     return suppress(
-        frame, data.ENGAGEMENT_FIGURES, k, group="active_learners", siblings=("week_start",)
+        frame, figures.ENGAGEMENT_FIGURES, k, group="active_learners", siblings=("week_start",)
     )
 
 
-def roi(build: data.Published, quarter: str, privacy: Privacy) -> Shown:
+def roi(build: figures.Published, quarter: str, privacy: Privacy) -> Shown:
     """The quarter's published ROI per cohort (no filters apply)."""
-    return suppress(data.roi_quarterly(build, quarter), data.ROI_FIGURES, privacy.k)
+    return suppress(figures.roi_quarterly(build, quarter), figures.ROI_FIGURES, privacy.k)

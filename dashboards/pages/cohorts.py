@@ -11,7 +11,7 @@ import streamlit as st
 
 from skillstream import settings as settings_module
 from skillstream import stats
-from skillstream.dashboards import common, data, verdicts, views
+from skillstream.dashboards import common, data, figures, verdicts, views
 
 build = common.published_or_stop("Cohorts")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -161,9 +161,9 @@ for skill_id, group in days.groupby("skill_id"):
         )
 common.provenance(build, "days_to_competency")
 
-if not data.missing_tables(build, "cohort_comparison"):
+if not figures.missing_tables(build, "cohort_comparison"):
     with st.expander("Published comparison, all time (marts.cohort_comparison)"):
-        published = data.cohort_comparison(build)
+        published = figures.cohort_comparison(build)
         published = published[
             (published["n"] >= privacy.k) & (published["baseline_n"] >= privacy.k)
         ]

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, suppression, views
+from skillstream.dashboards import common, data, figures, suppression, views
 
 build = common.published_or_stop("Overview")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -82,7 +82,9 @@ columns[3].caption(
 )
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 
-if not data.missing_tables(build, "roi_quarterly") and latest["quarter"] in data.quarters(build):
+if not figures.missing_tables(build, "roi_quarterly") and latest["quarter"] in figures.quarters(
+    build
+):
     roi_rows = views.roi(build, str(latest["quarter"]), privacy).values
     roi_rows = roi_rows[roi_rows["cohort"] != data.baseline_cohort()]
     for slot, row in zip(st.columns(4), roi_rows.itertuples(), strict=False):

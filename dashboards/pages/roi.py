@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, report, roi, views
+from skillstream.dashboards import common, data, figures, report, roi, views
 
 build = common.published_or_stop("ROI")
 common.require_marts(build, "roi_quarterly", "roi_assumptions")
@@ -21,7 +21,7 @@ st.caption(
 privacy = data.privacy()
 baseline_name = data.baseline_cohort()
 
-quarters = data.quarters(build)
+quarters = figures.quarters(build)
 if not quarters:
     st.info("No quarter has ROI figures yet.")
     st.stop()
@@ -45,7 +45,7 @@ st.dataframe(published[columns], hide_index=True, width="stretch", column_config
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Assumptions")
-assumptions = data.roi_assumptions(build)
+assumptions = figures.roi_assumptions(build)
 numeric = {
     r.name: float(r.numeric_value)
     for r in assumptions.itertuples()
@@ -69,7 +69,7 @@ for index, (name, value) in enumerate(changeable.items()):
 with st.expander("Every assumption of the published build"):
     st.dataframe(assumptions.drop(columns="numeric_value"), hide_index=True, width="stretch")
 
-rows = data.roi_components(published)
+rows = figures.roi_components(published)
 if not rows:
     st.info("No group is large enough to show.")
     st.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from skillstream.dashboards import data
+from skillstream.dashboards import data, figures
 from skillstream.settings import Settings
 from tests.dashboards.conftest import P2, SKILL
 
 
 @pytest.fixture
-def build(published_settings: Settings) -> data.Published:
+def build(published_settings: Settings) -> figures.Published:
     published = data.published_build()
     assert published is not None
     return published
@@ -21,32 +21,32 @@ def rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:
     return list(frame[list(columns)].itertuples(index=False, name=None))
 
 
-def test_capability_unfiltered_is_the_published_matrix(build: data.Published) -> None:
+def test_capability_unfiltered_is_the_published_matrix(build: figures.Published) -> None:
     # a team's learners: its members seen in either learner-grain mart (team-c's roster
     # members without a statement are not counted)
-    frame = data.capability_by_team(build, data.Filters())
+    frame = figures.capability_by_team(build, figures.Filters())
     assert rows(frame, "team", "skill_id", "learners", "mastered") == [
         ("team-a", SKILL, 40, 28),
         ("team-b", SKILL, 36, 12),
     ]
 
 
-def test_capability_by_role_counts_the_teams_members_of_that_role(build: data.Published) -> None:
-    frame = data.capability_by_team(build, data.Filters({"role": ("analyst",)}))
+def test_capability_by_role_counts_the_teams_members_of_that_role(build: figures.Published) -> None:
+    frame = figures.capability_by_team(build, figures.Filters({"role": ("analyst",)}))
     # team-a analysts: pilot learners 0, 2, …, 38 (20); mastered: the even ones under 28 (14)
     assert rows(frame, "team", "learners", "mastered") == [("team-a", 20, 14), ("team-b", 18, 6)]
     assert frame["mastery_rate"].tolist() == pytest.approx([0.7, 6 / 18])
 
 
-def test_filters_apply_where_the_mart_has_the_column(build: data.Published) -> None:
-    filters = data.Filters({"program": (P2,), "skill": (SKILL,)})
+def test_filters_apply_where_the_mart_has_the_column(build: figures.Published) -> None:
+    filters = figures.Filters({"program": (P2,), "skill": (SKILL,)})
     assert filters.ignored_by("learner_programs") == ["skill"]
     assert filters.ignored_by("learner_skills") == ["program"]
-    counts = data.program_figures(build, filters, ("cohort",))
+    counts = figures.program_figures(build, filters, ("cohort",))
     assert rows(counts, "cohort", "learners", "completed") == [("pilot", 3, 1)]
 
 
-def test_filter_options_come_from_both_learner_marts(build: data.Published) -> None:
+def test_filter_options_come_from_both_learner_marts(build: figures.Published) -> None:
     options = data.filter_options(build)
     assert options["team"] == ["team-a", "team-b"]
     assert options["skill"] == [SKILL]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from skillstream.dashboards import data, report, views
+from skillstream.dashboards import data, figures, report, views
 from skillstream.dashboards.suppression import Privacy, Shown
 from skillstream.settings import Settings
 from tests.dashboards.conftest import (
@@ -48,7 +48,7 @@ ITERATIONS = 25
 @pytest.fixture
 def organisation(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> tuple[data.Published, dict[str, pd.DataFrame]]:
+) -> tuple[figures.Published, dict[str, pd.DataFrame]]:
     rows = simulated_organisation()
     publish_simulated(settings, rows)
     for key, value in settings.as_env().items():
@@ -62,16 +62,16 @@ def organisation(
     return build, frames
 
 
-def random_filters(rng: random.Random) -> data.Filters:
+def random_filters(rng: random.Random) -> figures.Filters:
     chosen = {}
     for name, values in CHOICES.items():
         if rng.random() < 0.3:
             chosen[name] = tuple(rng.sample(values, rng.randint(1, 2)))
-    return data.Filters(chosen)
+    return figures.Filters(chosen)
 
 
 def narrowed(
-    frame: pd.DataFrame, filters: data.Filters, skip: tuple[str, ...] = ()
+    frame: pd.DataFrame, filters: figures.Filters, skip: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     for name, values in filters.chosen.items():
         column = COLUMN.get(name, name)
@@ -143,7 +143,7 @@ def check_groups(
     assert all(n >= k for t, n in hidden.items() if t in totals_shown), hidden
 
 
-def check_sides(sides: views.Sides, frames: dict, filters: data.Filters, keys: dict) -> None:
+def check_sides(sides: views.Sides, frames: dict, filters: figures.Filters, keys: dict) -> None:
     programs = narrowed(frames["programs"], filters)
     skills = narrowed(frames["skills"], filters)
     for shown, rows, group_keys, bases in (
@@ -153,7 +153,7 @@ def check_sides(sides: views.Sides, frames: dict, filters: data.Filters, keys: d
         check_groups(shown.table(), rows, group_keys, shown.k, bases, group_keys[:-1])
 
 
-def check_capability(shown: Shown, frames: dict, filters: data.Filters) -> None:
+def check_capability(shown: Shown, frames: dict, filters: figures.Filters) -> None:
     people = ("program", "skill")
     members = pd.concat(
         [
@@ -172,7 +172,7 @@ def check_capability(shown: Shown, frames: dict, filters: data.Filters) -> None:
 
 
 def test_nothing_shown_derives_from_fewer_than_k_learners(
-    organisation: tuple[data.Published, dict[str, pd.DataFrame]],
+    organisation: tuple[figures.Published, dict[str, pd.DataFrame]],
 ) -> None:
     build, frames = organisation
     rng = random.Random(20261207)
@@ -189,7 +189,7 @@ def test_nothing_shown_derives_from_fewer_than_k_learners(
         check_capability(views.capability(build, filters, privacy), frames, filters)
         skill, by = rng.choice(SIM_SKILLS), rng.choice(["role", "cohort", "team"])
         drill = views.drill(build, filters, skill, by, privacy)
-        skills = narrowed(frames["skills"], data.Filters({**filters.chosen, "skill": (skill,)}))
+        skills = narrowed(frames["skills"], figures.Filters({**filters.chosen, "skill": (skill,)}))
         check_groups(drill.table(), skills, [by], drill.k, SKILL_BASES, [])
         engagement = views.engagement(build, filters, privacy).values
         assert (engagement["active_learners"] >= 5).all()
@@ -200,12 +200,12 @@ def test_nothing_shown_derives_from_fewer_than_k_learners(
 
 
 def test_the_report_shows_nothing_of_fewer_than_k_learners(
-    organisation: tuple[data.Published, dict[str, pd.DataFrame]], settings: Settings
+    organisation: tuple[figures.Published, dict[str, pd.DataFrame]], settings: Settings
 ) -> None:
     _, frames = organisation
     for quarter in SIM_QUARTERS:
         loaded = report.load_published(settings, quarter)
-        quarter_only = data.Filters({"quarter": (quarter,)})
+        quarter_only = figures.Filters({"quarter": (quarter,)})
         programs = narrowed(frames["programs"], quarter_only)
         skills = narrowed(frames["skills"], quarter_only)
         check_groups(loaded.outcomes, programs, ["cohort"], 5, PROGRAM_BASES, [])

@@ -1,0 +1,364 @@
+"""All dashboard and report SQL, parameterised, against a published snapshot: each figure's
+one query, with the columns counting the learners it derives from (its k-anonymity basis).
+
+No Streamlit here: the ROI report and the CLI use these as the pages do. The snapshot's
+read-only connection is shared in the process (quality.publish.open_snapshot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from skillstream import warehouse
+from skillstream.dashboards.roi import RoiComponents
+from skillstream.dashboards.suppression import Figure
+from skillstream.quality.publish import open_snapshot
+
+
+@dataclass(frozen=True)
+class Published:
+    build_id: str
+    built_at: str
+    snapshot: Path
+    newest_build_id: str | None
+    newest_is_published: bool
+    newest_failures: list[dict[str, Any]]
+
+
+def query(build: Published, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
+    # a cursor per query: reruns run in threads
+    cursor = open_snapshot(str(build.snapshot)).cursor()
+    try:
+        return cursor.execute(sql, parameters or []).df()
+    finally:
+        cursor.close()
+
+
+# ---- filters ---------------------------------------------------------------------------------
+
+# Filter name -> the column it applies to, per learner-grain mart. A filter a mart lacks (skill
+# on learner_programs, program on learner_skills) does not apply there; pages say so.
+FILTER_COLUMNS: dict[str, dict[str, str]] = {
+    "learner_programs": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "program": "program_id",
+        "quarter": "quarter",
+    },
+    "learner_skills": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "skill": "skill_id",
+        "quarter": "quarter",
+    },
+    "engagement_weekly": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "quarter": "(year(week_start)::VARCHAR || 'Q' || quarter(week_start)::VARCHAR)",
+    },
+}
+FILTER_NAMES = ("org", "team", "role", "cohort", "program", "skill", "quarter")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices; an empty tuple means all."""
+
+    chosen: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def values(self, name: str) -> list[str]:
+        return list(self.chosen.get(name, ()))
+
+    def ignored_by(self, table: str) -> list[str]:
+        return [n for n, v in self.chosen.items() if v and n not in FILTER_COLUMNS[table]]
+
+
+def where(table: str, filters: Filters) -> tuple[str, list[Any]]:
+    """A WHERE clause (fixed column names, bound values) applying the filters to a mart."""
+    clauses, parameters = [], []
+    for name, column in FILTER_COLUMNS[table].items():
+        values = filters.values(name)
+        if values:
+            clauses.append(f"list_contains(?::VARCHAR[], {column})")
+            parameters.append(values)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", parameters
+
+
+def missing_tables(build: Published, *tables: str) -> list[str]:
+    """Which of these marts the published build lacks."""
+    cursor = open_snapshot(str(build.snapshot)).cursor()
+    try:
+        present = warehouse.table_names(cursor, "marts")
+    finally:
+        cursor.close()
+    return [t for t in tables if t not in present]
+
+
+# ---- figures of learners in programs and skills (Overview, Cohorts, Capability, the report) ----
+
+# Each figure's k-anonymity basis: the columns counting the distinct learners it derives from.
+PROGRAM_FIGURES = (
+    Figure("learners", ("learners",)),
+    Figure("enrolments", ("learners",)),
+    Figure("completed", ("completed_learners", "not_completed_learners")),
+    Figure("completion_rate", ("completed_learners", "not_completed_learners")),
+    Figure("seat_time_hours", ("learners",)),
+)
+SKILL_FIGURES = (
+    Figure("learners", ("learners",)),
+    Figure("mastered", ("mastered_learners", "not_mastered_learners")),
+    Figure("mastery_rate", ("mastered_learners", "not_mastered_learners")),
+    Figure("median_days_to_competency", ("competent_learners",)),
+    Figure("p75_days_to_competency", ("competent_learners",)),
+    Figure("days_to_competency", ("competent_learners",)),
+    Figure("retention_checked", ("checked_learners",)),
+    Figure("retained", ("retained_learners", "not_retained_learners")),
+    Figure("retention_30d_rate", ("retained_learners", "not_retained_learners")),
+    Figure("mean_latest_score", ("learners",)),
+)
+GROUPINGS = {"quarter": "quarter", "cohort": "cohort", "team": "team", "role": "role"}
+
+
+def group_columns(by: tuple[str, ...], subject: str) -> list[str]:
+    """The columns of a grouping; "subject" is the program (or skill) itself."""
+    return [subject if name == "subject" else GROUPINGS[name] for name in by]
+
+
+def program_figures(build: Published, filters: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per group (`by`: quarter, cohort, team, role, subject = program): learners, enrolments,
+    completions, completion rate (completed / enrolled, over learner × program), seat time."""
+    clause, parameters = where("learner_programs", filters)
+    grouping = ", ".join(group_columns(by, "program_id"))
+    return query(
+        build,
+        f"""
+        SELECT {grouping},
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               count(*)::BIGINT AS enrolments,
+               count(*) FILTER (WHERE completed)::BIGINT AS completed,
+               avg(completed::INTEGER) AS completion_rate,
+               sum(seat_time_hours) AS seat_time_hours,
+               count(DISTINCT learner_id) FILTER (WHERE completed) AS completed_learners,
+               count(DISTINCT learner_id) FILTER (WHERE NOT completed) AS not_completed_learners
+        FROM marts.learner_programs {clause}
+        GROUP BY {grouping} ORDER BY {grouping}
+        """,
+        parameters,
+    )
+
+
+def skill_figures(build: Published, filters: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per group (`by`: quarter, cohort, team, role, subject = skill): learners, mastery (over
+    learner × skill), days to competency (over the learner × skill pairs that reached it), 30-day
+    retention (over the checked pairs), mean latest score."""
+    clause, parameters = where("learner_skills", filters)
+    grouping = ", ".join(group_columns(by, "skill_id"))
+    checked = "retention_30d_checked"
+    return query(
+        build,
+        f"""
+        SELECT {grouping},
+               count(DISTINCT learner_id)::BIGINT AS learners,
+               count(*) FILTER (WHERE mastered)::BIGINT AS mastered,
+               avg(mastered::INTEGER) AS mastery_rate,
+               median(days_to_competency) AS median_days_to_competency,
+               quantile_cont(days_to_competency, 0.75) AS p75_days_to_competency,
+               list(days_to_competency ORDER BY days_to_competency)
+                   FILTER (WHERE days_to_competency IS NOT NULL) AS days_to_competency,
+               count(*) FILTER (WHERE {checked})::BIGINT AS retention_checked,
+               count(*) FILTER (WHERE {checked} AND retention_30d_retained)::BIGINT AS retained,
+               avg(retention_30d_retained::INTEGER) FILTER (WHERE {checked})
+                   AS retention_30d_rate,
+               avg(latest_score) AS mean_latest_score,
+               count(DISTINCT learner_id) FILTER (WHERE mastered) AS mastered_learners,
+               count(DISTINCT learner_id) FILTER (WHERE NOT mastered) AS not_mastered_learners,
+               count(DISTINCT learner_id) FILTER (WHERE days_to_competency IS NOT NULL)
+                   AS competent_learners,
+               count(DISTINCT learner_id) FILTER (WHERE {checked}) AS checked_learners,
+               count(DISTINCT learner_id) FILTER (WHERE {checked} AND retention_30d_retained)
+                   AS retained_learners,
+               count(DISTINCT learner_id) FILTER (WHERE {checked} AND NOT retention_30d_retained)
+                   AS not_retained_learners
+        FROM marts.learner_skills {clause}
+        GROUP BY {grouping} ORDER BY {grouping}
+        """,
+        parameters,
+    )
+
+
+def cohort_comparison(build: Published) -> pd.DataFrame:
+    """The published all-time comparison (marts.cohort_comparison)."""
+    return query(build, "SELECT * FROM marts.cohort_comparison ORDER BY metric, subject_id, cohort")
+
+
+# ---- Capability ------------------------------------------------------------------------------
+
+
+CAPABILITY_FIGURES = (
+    Figure("learners", ("learners",)),
+    Figure("mastered", ("mastered", "not_mastered")),
+    Figure("mastery_rate", ("mastered", "not_mastered")),
+)
+
+
+def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
+    """Team × skill: the team's learners, those who mastered the skill, their share.
+
+    A team's learners are its members seen in either learner-grain mart, the denominator of
+    marts.capability_matrix, which this is without filters other than team and skill. Other
+    filters narrow the learners to those matching them (with a quarter: who started a program
+    or skill in it).
+    """
+    narrowing = {n: v for n, v in filters.chosen.items() if v and n not in ("team", "skill")}
+    if not narrowing:
+        clauses, parameters = [], []
+        for name, column in (("team", "team"), ("skill", "skill_id")):
+            if filters.values(name):
+                clauses.append(f"list_contains(?::VARCHAR[], {column})")
+                parameters.append(filters.values(name))
+        clause = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return query(
+            build,
+            f"""
+            SELECT team, skill_id, learners::BIGINT AS learners, mastered::BIGINT AS mastered,
+                   (learners - mastered)::BIGINT AS not_mastered, mastery_rate
+            FROM marts.capability_matrix {clause} ORDER BY team, skill_id
+            """,
+            parameters,
+        )
+    people = Filters({n: v for n, v in filters.chosen.items() if n not in ("program", "skill")})
+    s_members, s_parameters = where("learner_skills", people)
+    p_members, p_parameters = where("learner_programs", people)
+    skills_clause, skills_parameters = where("learner_skills", filters)
+    return query(
+        build,
+        f"""
+        WITH members AS (
+            SELECT learner_id, team FROM marts.learner_skills {s_members}
+            UNION
+            SELECT learner_id, team FROM marts.learner_programs {p_members}
+        ), teams AS (
+            SELECT team, count(*) AS learners FROM members GROUP BY team
+        ), chosen AS (
+            SELECT * FROM marts.learner_skills {skills_clause}
+        ), skills AS (
+            SELECT DISTINCT skill_id FROM chosen
+        ), mastered AS (
+            SELECT team, skill_id, count(*) AS mastered FROM chosen WHERE mastered GROUP BY ALL
+        )
+        SELECT teams.team, skills.skill_id, teams.learners::BIGINT AS learners,
+               coalesce(mastered.mastered, 0)::BIGINT AS mastered,
+               (teams.learners - coalesce(mastered.mastered, 0))::BIGINT AS not_mastered,
+               coalesce(mastered.mastered, 0) / teams.learners AS mastery_rate
+        FROM teams CROSS JOIN skills LEFT JOIN mastered USING (team, skill_id)
+        ORDER BY teams.team, skills.skill_id
+        """,
+        [*s_parameters, *p_parameters, *skills_parameters],
+    )
+
+
+# ---- Engagement ------------------------------------------------------------------------------
+
+
+ENGAGEMENT_FIGURES = tuple(
+    Figure(column, ("active_learners",))
+    for column in (
+        "active_learners",
+        "sessions",
+        "active_minutes",
+        "practice_attempts",
+        "hints_requested",
+        "feedback_given",
+    )
+)
+
+
+def engagement_by_week(build: Published, filters: Filters) -> pd.DataFrame:
+    clause, parameters = where("engagement_weekly", filters)
+    return query(
+        build,
+        f"""
+        SELECT week_start, cohort,
+               sum(active_learners)::BIGINT AS active_learners,
+               sum(sessions)::BIGINT AS sessions,
+               sum(active_minutes)::DOUBLE AS active_minutes,
+               sum(practice_attempts)::BIGINT AS practice_attempts,
+               sum(hints_requested)::BIGINT AS hints_requested,
+               sum(feedback_given)::BIGINT AS feedback_given
+        FROM marts.engagement_weekly {clause}
+        GROUP BY week_start, cohort ORDER BY week_start, cohort
+        """,
+        parameters,
+    )
+
+
+# ---- ROI -------------------------------------------------------------------------------------
+
+
+def quarters(build: Published) -> list[str]:
+    frame = query(build, "SELECT DISTINCT quarter FROM marts.roi_quarterly ORDER BY 1")
+    return list(frame["quarter"])
+
+
+ROI_FIGURES = tuple(
+    Figure(column, ("learners",))
+    for column in (
+        "learners",
+        "costs",
+        "benefits",
+        "net_benefit",
+        "roi_pct",
+        "bcr",
+        "payback_months",
+        "programme_cost",
+        "seat_time_cost",
+        "seat_time_saved_value",
+        "competency_days_value",
+        "kpi_value",
+    )
+)
+
+
+def roi_quarterly(build: Published, quarter: str) -> pd.DataFrame:
+    """Per cohort, the quarter's published ROI and its cost and benefit components."""
+    columns = ", ".join(f.column for f in ROI_FIGURES)
+    return query(
+        build,
+        f"SELECT cohort, {columns} FROM marts.roi_quarterly WHERE quarter = ? ORDER BY cohort",
+        [quarter],
+    )
+
+
+def roi_assumptions(build: Published) -> pd.DataFrame:
+    """Every assumption the ROI used: name, value (as text), numeric_value, unit, description."""
+    return query(
+        build,
+        "SELECT name, value, numeric_value, unit, description FROM marts.roi_assumptions "
+        "ORDER BY name",
+    )
+
+
+def roi_components(roi: pd.DataFrame) -> list[RoiComponents]:
+    """The cost and benefit components of rows of roi_quarterly, for recomputing ROI."""
+    return [
+        RoiComponents(
+            cohort=row.cohort,
+            learners=int(row.learners),
+            programme_cost=float(row.programme_cost),
+            seat_time_cost=float(row.seat_time_cost),
+            seat_time_saved_value=float(row.seat_time_saved_value),
+            competency_days_value=float(row.competency_days_value),
+            kpi_value=float(row.kpi_value),
+        )
+        for row in roi.itertuples()
+    ]
