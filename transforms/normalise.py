@@ -18,8 +18,7 @@ import orjson
 
 from skillstream.transforms.records import KafkaRecord
 from skillstream.xapi.identity import (
-    actor_ifi,
-    learner_id,
+    agent_learner_id,
     pseudonymised_statement,
     scrubbed_payload,
     scrubbed_text,
@@ -94,7 +93,7 @@ def normalise(
     `received` is the Kafka record's timestamp (UTC): `stored_at` when the statement has no
     `stored`, and `kafka_timestamp`, from which freshness (in Kafka -> in DuckDB) is measured.
     """
-    learner = learner_id(actor_ifi(statement["actor"]), salt)
+    learner = agent_learner_id(statement["actor"], salt)
     # What is stored, hashed and read below names no one (no name, no email; docs/privacy.md).
     # The content hash is of it too: of the original, an unsalted hash would confirm a guessed
     # email against the stored statement.

@@ -25,6 +25,7 @@ import orjson
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 PSEUDONYM_HOME_PAGE = "urn:skillstream:learner"
 REMOVED = "[removed]"  # an identifier too malformed to pseudonymise
+_LEARNER_ID = re.compile(r"[0-9a-f]{64}")
 # An email address, with or without `mailto:`, as it may appear in any text (a domain with a
 # dot: the validator's `mailto:name@host` example stays readable).
 _EMAIL = re.compile(r"(?:mailto:)?[\w.!#$%&'*+/=?^`{}~-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
@@ -80,22 +81,30 @@ def learner_id(ifi: str, salt: str) -> str:
     return hashlib.sha256((salt + ifi).encode("utf-8")).hexdigest()
 
 
-def actor_ifi(actor: Any) -> str:
-    """The canonical identity of a statement's actor, the unit its learner id names: an
-    Agent's or identified Group's IFI, or an anonymous Group's set of member IFIs (the group
-    as one unit: the statement does not say what each member did). The members' form has a
-    space before any `|`, which no IFI has, so it cannot equal a person's IFI."""
+def agent_learner_id(agent: Any, salt: str) -> str:
+    """The learner id of an Agent or Group. An agent already pseudonymised (an account of
+    PSEUDONYM_HOME_PAGE named by a learner id: a dead letter replayed, a statement stored
+    before) keeps its id, so pseudonymising again changes nothing. An anonymous Group is one
+    unit, named by its members' ids together: the statement does not say what each did."""
+    if not isinstance(agent, dict):
+        raise IdentityError("actor: must be an object")
+    account = agent.get("account")
     if (
-        isinstance(actor, dict)
-        and actor.get("objectType") == "Group"
-        and not any(key in actor for key in IFI_KEYS)
+        isinstance(account, dict)
+        and account.get("homePage") == PSEUDONYM_HOME_PAGE
+        and isinstance(account.get("name"), str)
+        and _LEARNER_ID.fullmatch(account["name"])
+        and not any(key in agent for key in IFI_KEYS if key != "account")
     ):
-        members = actor.get("member")
+        return str(account["name"])
+    if agent.get("objectType") == "Group" and not any(key in agent for key in IFI_KEYS):
+        members = agent.get("member")
         if not isinstance(members, list) or not members:
             raise IdentityError("actor: an anonymous Group must list its members")
-        member_ifis = sorted({canonical_ifi(member) for member in members})
-        return "anonymous group " + orjson.dumps(member_ifis).decode()
-    return canonical_ifi(actor)
+        member_ids = sorted({agent_learner_id(member, salt) for member in members})
+        # a space, which no IFI has before a `|`: this cannot be a person's canonical IFI
+        return learner_id("anonymous group " + ",".join(member_ids), salt)
+    return learner_id(canonical_ifi(agent), salt)
 
 
 def pseudonym_account(learner: str) -> dict[str, str]:
@@ -107,7 +116,7 @@ def pseudonymous_agent(agent: dict[str, Any], salt: str) -> dict[str, Any]:
     account, its members likewise; no name, no IFI."""
     stored: dict[str, Any] = {"objectType": agent.get("objectType", "Agent")}
     if any(key in agent for key in IFI_KEYS):
-        stored["account"] = pseudonym_account(learner_id(canonical_ifi(agent), salt))
+        stored["account"] = pseudonym_account(agent_learner_id(agent, salt))
     if isinstance(agent.get("member"), list):
         stored["member"] = [pseudonymous_agent(member, salt) for member in agent["member"]]
     return stored

@@ -6,7 +6,7 @@ import pytest
 from skillstream.xapi.identity import (
     PSEUDONYM_HOME_PAGE,
     IdentityError,
-    actor_ifi,
+    agent_learner_id,
     canonical_ifi,
     learner_id,
     pseudonymised_statement,
@@ -233,10 +233,33 @@ def test_statement_ids_are_stored_lowercase() -> None:
 def test_an_anonymous_group_actor_is_one_unit_of_its_members() -> None:
     group = {"objectType": "Group", "member": [BOB, ADA, BOB]}
     reordered = {"objectType": "Group", "member": [{"mbox": "mailto:ada@example.COM"}, BOB]}
-    assert actor_ifi(group) == actor_ifi(reordered) != actor_ifi({**group, "member": [BOB]})
-    assert actor_ifi(ADA) == canonical_ifi(ADA)
+    unit = agent_learner_id(group, SALT)
+    assert (
+        unit
+        == agent_learner_id(reordered, SALT)
+        != agent_learner_id({**group, "member": [BOB]}, SALT)
+    )
+    assert unit not in {agent_learner_id(BOB, SALT), agent_learner_id(ADA, SALT)}
+    assert agent_learner_id(ADA, SALT) == learner_id(canonical_ifi(ADA), SALT)
     with pytest.raises(IdentityError):
-        actor_ifi({"objectType": "Group", "member": []})
+        agent_learner_id({"objectType": "Group", "member": []}, SALT)
+
+
+def test_pseudonymising_again_changes_nothing() -> None:
+    """A stored statement, or a quarantined one replayed from the DLQ once its cause is fixed,
+    names each person by the same learner id as the first time."""
+    stored = pseudonymised_statement(EVERY_ROLE, SALT)
+    assert pseudonymised_statement(stored, SALT) == stored
+    anonymous = {"objectType": "Group", "member": [ADA, BOB]}
+    assert agent_learner_id(pseudonymised_statement({"actor": anonymous}, SALT)["actor"], SALT) == (
+        agent_learner_id(anonymous, SALT)
+    )
+    invalid = {**EVERY_ROLE, "actor": ADA, "verb": {}}
+    replayed = orjson.loads(scrubbed_payload(orjson.dumps(invalid), SALT))
+    assert agent_learner_id(replayed["actor"], SALT) == agent_learner_id(ADA, SALT)
+    # an account of that home page that is not a learner id is an account like any other
+    odd = {"account": {"homePage": PSEUDONYM_HOME_PAGE, "name": "ada"}}
+    assert agent_learner_id(odd, SALT) == learner_id(f"{PSEUDONYM_HOME_PAGE}|ada", SALT)
 
 
 def test_a_quarantined_json_payload_keeps_its_shape_without_names_or_emails() -> None:

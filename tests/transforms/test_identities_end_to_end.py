@@ -15,7 +15,7 @@ import pytest
 
 from skillstream import kafka
 from skillstream.settings import Settings
-from skillstream.xapi.identity import actor_ifi, learner_id
+from skillstream.xapi.identity import agent_learner_id, learner_id
 from tests.transforms.test_normalise import STATEMENT
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,7 @@ def test_what_lands_names_no_one_and_knows_a_statement_by_its_id_in_any_case(
     salt = pipeline_settings.learner_salt()
     assert [row[:3] for row in landed] == [  # the upper-case id: the statement landed before
         (FIRST_ID, learner_id("mailto:ada@example.com", salt), True),
-        (GROUP_ID, learner_id(actor_ifi(pair), salt), False),  # the group, as one unit
+        (GROUP_ID, agent_learner_id(pair, salt), False),  # the group, as one unit
         (VOIDING_ID, learner_id("mailto:ada@example.com", salt), False),
     ]
     assert [row[0] for row in quarantined] == [INVALID_ID, None]

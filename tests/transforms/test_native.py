@@ -25,6 +25,7 @@ from skillstream.ingestion.simulate import simulate
 from skillstream.transforms import native_bridge, pools
 from skillstream.transforms.normalise import normalise_chunk
 from skillstream.transforms.records import statement_table
+from skillstream.xapi.identity import pseudonymised_statement
 from tests.conftest import CORPUS
 
 native = native_bridge.native_normaliser()
@@ -294,7 +295,8 @@ def test_people_in_every_role_and_ids_in_any_case_come_out_the_same() -> None:
     for i, statement in enumerate(statements):
         upper = dict(statement, id=statement["id"].upper())
         anonymous = {k: v for k, v in statement.items() if k != "id"}
-        native_values += [orjson.dumps(upper), orjson.dumps(anonymous)]
+        stored_before = pseudonymised_statement(statement, SALT)  # e.g. a dead letter replayed
+        native_values += [orjson.dumps(upper), orjson.dumps(anonymous), orjson.dumps(stored_before)]
         roles = copy.deepcopy(statement)
         roles["context"][["instructor", "team", "contextAgents", "contextGroups"][i % 4]] = [
             ada,
@@ -313,6 +315,8 @@ def test_people_in_every_role_and_ids_in_any_case_come_out_the_same() -> None:
     table, _ = native_bridge.native_chunk_table(records_of(values), 5, SALT)
     landed = "\n".join(table["statement"].to_pylist())
     assert "Ada" not in landed and "Blue" not in landed and "@" not in landed
+    learners = table["learner_id"].to_pylist()
+    assert learners[2 : len(native_values) : 3] == learners[0 : len(native_values) : 3]
     ids = table["statement_id"].to_pylist() + table["voids_statement_id"].drop_null().to_pylist()
     assert len(ids) == len(values) + len(statements) and ids == [i.lower() for i in ids]
 

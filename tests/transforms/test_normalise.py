@@ -12,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from skillstream.transforms.normalise import normalise_record
 from skillstream.transforms.pipeline import NormaliseBatches
 from skillstream.transforms.records import STATEMENT_COLUMNS, KafkaBatch, KafkaRecord
-from skillstream.xapi.identity import PSEUDONYM_HOME_PAGE, actor_ifi, learner_id
+from skillstream.xapi.identity import PSEUDONYM_HOME_PAGE, agent_learner_id, learner_id
 from skillstream.xapi.statements import content_hash
 
 COURSE = "https://lms.example/courses/c1"
@@ -120,7 +120,7 @@ def test_an_anonymous_group_actor_lands_as_one_unit() -> None:
     members = [{"mbox": "mailto:ada@example.com"}, {"mbox": "mailto:bob@example.org"}]
     group = dict(STATEMENT, actor={"objectType": "Group", "name": "Pair", "member": members})
     fields = landed_fields(group)
-    assert fields["learner_id"] == learner_id(actor_ifi(group["actor"]), "s")
+    assert fields["learner_id"] == agent_learner_id(group["actor"], "s")
     assert fields["learner_id"] not in {learner_id(m["mbox"], "s") for m in members}
     assert orjson.loads(fields["statement"])["actor"] == {
         "objectType": "Group",

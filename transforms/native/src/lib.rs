@@ -112,6 +112,16 @@ fn pseudonymous_agent<'j>(learner: &str) -> J<'j> {
     ])
 }
 
+/// `agent_learner_id` of an agent pseudonymised before (an account of the pseudonym home page
+/// named by a learner id): that id, so pseudonymising again changes nothing.
+fn pseudonym_of<'a>(agent: &'a J<'a>) -> Option<&'a str> {
+    let account = agent.get("account")?;
+    (account.get("homePage")?.str()? == PSEUDONYM_HOME_PAGE).then_some(())?;
+    let name = account.get("name")?.str()?;
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    (name.len() == 64 && name.bytes().all(hex)).then_some(name)
+}
+
 fn has_upper_case(id: Option<&str>) -> bool {
     id.is_some_and(|id| id.bytes().any(|b| b.is_ascii_uppercase()))
 }
@@ -163,10 +173,13 @@ type Learners = std::collections::HashMap<String, String>;
 fn normalise<'a>(statement: &'a J<'a>, salt: &str, learners: &mut Learners) -> Option<Row<'a>> {
     validate::surely_valid(statement)?;
     let actor = statement.get("actor")?;
-    let learner = learners
-        .entry(canonical_ifi(actor)?)
-        .or_insert_with_key(|ifi| sha256_hex(&[salt.as_bytes(), ifi.as_bytes()]))
-        .clone();
+    let learner = match pseudonym_of(actor) {
+        Some(id) => id.to_owned(),
+        None => learners
+            .entry(canonical_ifi(actor)?)
+            .or_insert_with_key(|ifi| sha256_hex(&[salt.as_bytes(), ifi.as_bytes()]))
+            .clone(),
+    };
     let target = statement.get("object")?;
     let object_type = target.get("objectType").map_or(Some("Activity"), J::str)?;
     let definition = or_empty(target.get("definition"));
