@@ -156,6 +156,17 @@ def test_pipeline_health_without_a_broker(published_settings: Settings) -> None:
     assert {m.label: m.value for m in app.metric}["Statements landed"] == "0"
 
 
+def test_definitions_page_prints_the_settings_in_force(
+    published_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKILLSTREAM_MASTERY_THRESHOLD", "0.7")
+    monkeypatch.setenv("SKILLSTREAM_K_ANONYMITY_SUBTEAM", "10")
+    text = markdown(run_app("definitions"))
+    assert "θ = 0.7 (setting mastery_threshold)" in text and "θ = 0.8" not in text
+    assert "k = 5, setting k_anonymity; k = 10 for views filtered or grouped by team" in text
+    assert "the team's learners who mastered the skill" in text  # capability's one denominator
+
+
 def test_definitions_page_quotes_design(published_settings: Settings) -> None:
     app = run_app("definitions")
     assert [s.value for s in app.subheader][:3] == ["enrolled", "completed", "completion_rate"]

@@ -1,11 +1,12 @@
-"""The data module on the hand-made published build: filters, members and the k rule's inputs."""
+"""figures.py and data.py on the hand-made published build: filters, members, the k rule."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from skillstream.dashboards import data, figures
+from skillstream.dashboards import data, figures, views
+from skillstream.dashboards.suppression import Privacy
 from skillstream.settings import Settings
 from tests.dashboards.conftest import P2, SKILL
 
@@ -52,3 +53,24 @@ def test_filter_options_come_from_both_learner_marts(build: figures.Published) -
     assert options["skill"] == [SKILL]
     assert options["quarter"] == ["2026Q3"]
     assert len(options["program"]) == 2
+
+
+def test_a_works_council_k_for_sub_team_views(
+    build: figures.Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """k_anonymity_subteam: a team or role filter, or a table by team or role, needs more."""
+    by_role = figures.Filters({"role": ("analyst",)})  # analysts: pilot 20, control 18
+    assert list(views.cohorts(build, by_role, data.privacy()).programs.values["cohort"]) == [
+        "control",
+        "pilot",
+    ]
+    monkeypatch.setenv("SKILLSTREAM_K_ANONYMITY_SUBTEAM", "19")
+    privacy = data.privacy()
+    assert privacy == Privacy(k=5, k_subteam=19)
+    # control's 18 analysts are too few; pilot's 20 would give them away from the total
+    shown = views.cohorts(build, by_role, privacy).programs
+    assert shown.values.empty and shown.hidden_groups == 2
+    # by cohort without a team or role filter: the org-level k
+    assert len(views.cohorts(build, figures.Filters(), privacy).programs.values) == 2
+    capability = views.capability(build, figures.Filters(), privacy)
+    assert capability.k == 19 and len(capability.values) == 2  # teams of 40 and 36
