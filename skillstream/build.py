@@ -93,6 +93,9 @@ def build(settings: Settings, quiet: bool = False, full_refresh: bool = False) -
     con = warehouse.connect(settings)
     try:
         warehouse.ensure_raw_schema(con)  # a build before the first transform has empty inputs
+        (newest,) = con.execute(
+            "SELECT max(occurred_at)::VARCHAR, max(stored_at)::VARCHAR FROM raw.statements"
+        ).fetchall()
     finally:
         con.close()
     # Statement-level models are incremental; --full-refresh rebuilds them from raw.
@@ -119,5 +122,7 @@ def build(settings: Settings, quiet: bool = False, full_refresh: bool = False) -
         is_published=dbt.returncode == 0 and gate is not None and gate.success,
         failures=failures,
         data_docs=str(gate.data_docs) if gate and gate.data_docs else None,
+        newest_event_at=newest[0],
+        newest_stored_at=newest[1],
     )
     return record_build(settings, record)

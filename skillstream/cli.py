@@ -158,8 +158,10 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @friendly
 def status(as_json: bool) -> None:
-    """Is the broker up; topics, partitions and offsets; what has landed."""
+    """The broker, topics and offsets; what `run` supervises; what was accepted, landed,
+    built and published, the lag per partition and the published build's freshness."""
     from skillstream import broker, kafka
+    from skillstream import run as live
 
     settings = _settings()
     process = broker.running(settings)
@@ -176,21 +178,62 @@ def status(as_json: bool) -> None:
                 str(p): {"beginning": b, "end": e}
                 for p, (b, e) in kafka.offsets(settings, topic).items()
             }
+        report["last_accepted_at"] = live.last_accepted(settings)
         report["reachable"] = True
     except kafka.KafkaUnavailable as error:
         report["error"] = str(error)
+    report["run"] = live.components(settings)
+    report["landed"] = live.landed(settings)
+    if report["reachable"] and "next_offsets" in report["landed"]:
+        ends = report["topics"][settings.statements_topic]
+        report["lag"] = live.lag(ends, report["landed"]["next_offsets"])
+    report.update(live.builds(settings))
     if as_json:
         click.echo(orjson.dumps(report).decode())
     else:
-        owner = f"local broker pid {process.pid}" if process else "not started by this home"
-        state = "up" if report["reachable"] else "down"
-        click.echo(f"broker {state} at {settings.bootstrap} ({owner})")
-        for topic, parts in report["topics"].items():
-            total = sum(o["end"] - o["beginning"] for o in parts.values())
-            click.echo(f"  {topic}: {len(parts)} partition(s), {total} record(s)")
-        if "error" in report:
-            click.echo(f"  {report['error']}")
+        _print_status(settings, report, process)
     sys.exit(0 if report["reachable"] else 3)
+
+
+def _print_status(settings: Settings, report: dict[str, Any], process: Any) -> None:
+    owner = f"local broker pid {process.pid}" if process else "not started by this home"
+    state = "up" if report["reachable"] else "down"
+    click.echo(f"broker {state} at {settings.bootstrap} ({owner})")
+    for topic, parts in report["topics"].items():
+        total = sum(o["end"] - o["beginning"] for o in parts.values())
+        click.echo(f"  {topic}: {len(parts)} partition(s), {total} record(s)")
+    if "error" in report:
+        click.echo(f"  {report['error']}")
+    run = report["run"]
+    click.echo(f"run: pid {run['pid']}" if run["pid"] else "run: not running on this home")
+    for name, part in run["components"].items():
+        state = f"up (pid {part['pid']})" if part["up"] else "down"
+        click.echo(f"  {name}: {state}, {part['restarts']} restart(s), log {part['log']}")
+    click.echo(f"last statement accepted: {report.get('last_accepted_at') or 'none'}")
+    landed = report["landed"]
+    if "error" in landed:
+        click.echo(f"last landed: unknown ({landed['error']})")
+    else:
+        count = landed["statements"]
+        click.echo(f"last landed: {landed['last_landed_at'] or 'none'} ({count} statement(s))")
+    if "lag" in report:
+        lags = ", ".join(
+            f"{p}: {n}" for p, n in sorted(report["lag"].items(), key=lambda i: int(i[0]))
+        )
+        click.echo(f"lag per partition: {lags}")
+    last = report["last_build"]
+    if last is not None:
+        verdict = "published" if last["published"] else f"held back ({last['why']})"
+        click.echo(f"last build: {last['build_id']} {verdict}, finished {last['finished_at']}")
+    published = report["published"]
+    if published is None:
+        click.echo("published build: none")
+    else:
+        click.echo(
+            f"published build: {published['build_id']}; freshness: newest statement "
+            f"{published['newest_event_at'] or 'unknown'}, "
+            f"stored {published['newest_stored_at'] or 'unknown'}"
+        )
 
 
 # ---- simulate and ingest -------------------------------------------------------------------
@@ -809,6 +852,87 @@ def _serve_until_stopped(command: list[str], env: dict[str, str]) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+@main.command("run")
+@click.option("--serve-port", type=int, default=None, help="Default: the lrs_port setting (8080).")
+@click.option(
+    "--dashboard-port", type=int, default=None, help="Default: the dashboard_port setting (8501)."
+)
+@click.option(
+    "--build-every",
+    type=click.FloatRange(min=0.5),
+    default=30.0,
+    show_default=True,
+    help="Seconds between build rounds; a round with nothing newly landed builds nothing.",
+)
+@click.option("--no-serve", is_flag=True, help="Without the xAPI endpoint.")
+@click.option("--no-dashboard", is_flag=True, help="Without the dashboard.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only restarts, failures and held builds.")
+@friendly
+def run_live(
+    serve_port: int | None,
+    dashboard_port: int | None,
+    build_every: float,
+    no_serve: bool,
+    no_dashboard: bool,
+    quiet: bool,
+) -> None:
+    """The live pipeline: broker, xAPI endpoint, transform --follow, a build loop and the
+    dashboard, supervised until Ctrl-C or SIGTERM (docs/operations.md)."""
+    _run_live(
+        _settings(),
+        serve_port,
+        dashboard_port,
+        build_every,
+        serve=not no_serve,
+        dashboard=not no_dashboard,
+        quiet=quiet,
+    )
+
+
+def _run_live(
+    settings: Settings,
+    serve_port: int | None,
+    dashboard_port: int | None,
+    build_every: float,
+    *,
+    serve: bool,
+    dashboard: bool,
+    quiet: bool,
+    env: dict[str, str] | None = None,
+) -> None:
+    from skillstream import run as live
+
+    env = env or settings.child_env()
+    if serve and not env.get("SKILLSTREAM_LRS_CREDENTIALS"):
+        raise click.UsageError(
+            "the xAPI endpoint needs SKILLSTREAM_LRS_CREDENTIALS=source:key:secret; "
+            "set it, or run with --no-serve"
+        )
+    options = live.RunOptions(
+        serve_port=serve_port or settings.lrs_port,
+        dashboard_port=dashboard_port or settings.dashboard_port,
+        build_every=build_every,
+        serve=serve,
+        dashboard=dashboard,
+    )
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(message)s", force=True
+    )
+    logging.getLogger("skillstream").setLevel(logging.WARNING if quiet else logging.INFO)
+    if serve:
+        click.echo(
+            f"xAPI endpoint: http://{settings.lrs_host}:{options.serve_port}/xapi/statements"
+        )
+    if dashboard:
+        click.echo(f"dashboard: http://localhost:{options.dashboard_port}/")
+    click.echo(f"logs: {live.run_dir(settings) / 'logs'}; Ctrl-C stops everything this started")
+    try:
+        live.supervise(settings, options, env)
+    except live.RunRefused as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+
+
 @main.command()
 @click.option("--learners", default=500, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
@@ -859,8 +983,23 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
     _demo_report(settings, demo_dir)
     if no_dashboard:
         return
-    click.echo(f"[{len(steps) + 1}/{len(steps) + 1}] serve the dashboard")
-    ctx.invoke(dashboard, port=None, address="localhost")
+    click.echo(
+        f"[{len(steps) + 1}/{len(steps) + 1}] run live: endpoint, transform, builds, dashboard"
+    )
+    env = settings.child_env()
+    env["SKILLSTREAM_LRS_CREDENTIALS"] = settings.lrs_credentials or DEMO_LRS_CREDENTIALS
+    key, secret = env["SKILLSTREAM_LRS_CREDENTIALS"].split(",")[0].split(":", 2)[1:]
+    click.echo(
+        "post a statement; it shows on the dashboard after the next build:\n"
+        f"  curl -u {key}:{secret} -H 'X-Experience-API-Version: 1.0.3' "
+        "-H 'Content-Type: application/json' "
+        f"http://{settings.lrs_host}:{settings.lrs_port}/xapi/statements -d @statement.json"
+    )
+    _run_live(settings, None, None, 30.0, serve=True, dashboard=True, quiet=False, env=env)
+
+
+# `make demo`'s endpoint credentials (source:key:secret) when SKILLSTREAM_LRS_CREDENTIALS is unset.
+DEMO_LRS_CREDENTIALS = "demo:demo-key:demo-secret"
 
 
 def _demo_report(settings: Settings, demo_dir: Path) -> None:

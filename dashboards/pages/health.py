@@ -10,6 +10,14 @@ import streamlit as st
 
 from skillstream import settings as settings_module
 from skillstream.dashboards import data
+from skillstream.run import stages
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def stage_freshness() -> list[dict[str, object]]:
+    """Each stage: when it last moved, and the newest statement it holds (UTC)."""
+    return stages(settings_module.load())
+
 
 st.title("Pipeline health")
 settings = settings_module.load()
@@ -36,6 +44,7 @@ else:
 build = data.published_build()
 if build is not None:
     st.caption(f"Newest published build {build.build_id}, built {build.built_at} UTC.")
+st.dataframe(pd.DataFrame(stage_freshness()), hide_index=True, width="stretch")
 
 st.subheader("Consumer lag per partition")
 offsets = facts.get("offsets", pd.DataFrame(columns=["topic", "kafka_partition", "next_offset"]))
