@@ -993,13 +993,19 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
         "post a statement; it shows on the dashboard after the next build:\n"
         f"  curl -u {key}:{secret} -H 'X-Experience-API-Version: 1.0.3' "
         "-H 'Content-Type: application/json' "
-        f"http://{settings.lrs_host}:{settings.lrs_port}/xapi/statements -d @statement.json"
+        f"http://{settings.lrs_host}:{settings.lrs_port}/xapi/statements -d '{DEMO_STATEMENT}'"
     )
     _run_live(settings, None, None, 30.0, serve=True, dashboard=True, quiet=False, env=env)
 
 
 # `make demo`'s endpoint credentials (source:key:secret) when SKILLSTREAM_LRS_CREDENTIALS is unset.
 DEMO_LRS_CREDENTIALS = "demo:demo-key:demo-secret"
+# A statement of a learner of the simulated organisation, for the demo's `curl`.
+DEMO_STATEMENT = (
+    '{"actor": {"mbox": "mailto:learner00001@acme.example"}, '
+    '"verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"}, '
+    '"object": {"id": "https://lms.acme.example/courses/data-literacy"}}'
+)
 
 
 def _demo_report(settings: Settings, demo_dir: Path) -> None:

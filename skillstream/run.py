@@ -610,15 +610,18 @@ def freshness_line(settings: Settings | None = None) -> str:
     published = builds(settings or settings_module.load())["published"]
     if published is None:
         return "No build has been published yet."
-    newest = published["newest_event_at"]
-    if newest is None:
-        return (
-            f"Published build {published['build_id']} (built {published['finished_at'][:19]} UTC)."
-        )
+    built = _minute_second(published["finished_at"])
+    if published["newest_event_at"] is None:
+        return f"Published build {published['build_id']} (built {built} UTC)."
     return (
-        f"Data up to {newest[:19]} UTC (newest statement) · published "
-        f"{published['finished_at'][:19]} UTC, build {published['build_id']}."
+        f"Data up to {_minute_second(published['newest_event_at'])} UTC (newest statement) · "
+        f"published {built} UTC, build {published['build_id']}."
     )
+
+
+def _minute_second(timestamp: str) -> str:
+    """An ISO timestamp to the second, with a space: 2026-12-07 09:59:58."""
+    return timestamp[:19].replace("T", " ")
 
 
 def stages(settings: Settings) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
-"""`skillstream run` as a user runs it: real processes, its own broker, real builds.
+"""`skillstream run` as a user runs it: real processes, its own broker, real builds; and the
+build loop's decision and the freshness line on a real warehouse.
 
-The module's tests share one run (starting the broker, the endpoint, the transform and the
+The integration tests share one run (starting the broker, the endpoint, the transform and the
 dashboard costs ~30 s); the last test stops it with SIGTERM.
 """
 
@@ -21,12 +22,11 @@ import duckdb
 import pytest
 import requests
 
-from skillstream import broker
+from skillstream import broker, warehouse
 from skillstream import run as live
+from skillstream.quality.publish import BuildRecord, record_build
 from skillstream.settings import Settings
 from tests.conftest import make_settings, run_cli
-
-pytestmark = pytest.mark.integration
 
 CREDENTIALS = "lms:live-key:live-secret"
 AUTH = ("live-key", "live-secret")
@@ -101,7 +101,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
     )
     broker.fetch(settings)
     run_cli(
-        settings, "simulate", "--learners", "20", "--days", "14", "--out", str(root / "s.ndjson")
+        settings, "simulate", "--learners", "60", "--days", "30", "--out", str(root / "s.ndjson")
     )
     roster.load(settings, path=root / "roster.csv")
     kpis.load(settings, path=root / "kpis.csv")
@@ -132,6 +132,69 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
         broker.down(settings)
 
 
+def test_the_watermark_moves_with_what_lands_and_is_imported(settings: Settings) -> None:
+    assert live.landed_watermark(settings) is None  # no warehouse yet
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    con.close()
+    assert live.landed_watermark(settings) == live.NOTHING_LANDED
+    marks: list[tuple[Any, ...] | None] = [live.NOTHING_LANDED]
+    for change in (
+        "INSERT INTO raw.ingest_offsets VALUES ('xapi.statements', 0, 3, now())",
+        "INSERT INTO raw.roster (learner_id, cohort, imported_at) VALUES ('a', 'pilot', now())",
+        "UPDATE raw.roster SET cohort = 'control', imported_at = now() + INTERVAL 1 SECOND",
+        "INSERT INTO raw.forgotten_learners VALUES ('b', now())",
+    ):
+        con = warehouse.connect(settings)
+        con.execute(change)
+        con.close()
+        marks.append(live.landed_watermark(settings))
+        assert marks[-1] != marks[-2], change
+    assert live.landed_watermark(settings) == marks[-1]
+
+
+def test_a_round_with_nothing_new_starts_no_build(settings: Settings) -> None:
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    con.execute("INSERT INTO raw.ingest_offsets VALUES ('xapi.statements', 0, 3, now())")
+    con.close()
+    loop = live.BuildLoop(
+        settings, 30.0, settings.child_env(), settings.home / "build.log", next_round=0.0
+    )
+    loop.built = live.landed_watermark(settings)
+    assert loop.tick() is False and loop.process is None
+    con = warehouse.connect(settings)
+    con.execute("UPDATE raw.ingest_offsets SET next_offset = 4")
+    con.close()
+    loop.next_round = 0.0
+    try:
+        assert loop.tick() is True and loop.process is not None
+        assert loop.process.args[-2:] == ["build", "-q"]
+    finally:
+        loop.stop()
+
+
+def test_the_freshness_line_names_the_published_builds_newest_statement(
+    settings: Settings,
+) -> None:
+    assert live.freshness_line(settings) == "No build has been published yet."
+    record = BuildRecord(
+        build_id="build-20261207T100000000000Z",
+        started_at="2026-12-07T10:00:00",
+        finished_at="2026-12-07T10:00:20.5",
+        dbt_success=True,
+        gate_success=True,
+        is_published=True,
+        newest_event_at="2026-12-07 09:59:58.123",
+        newest_stored_at="2026-12-07 09:59:58.456",
+    )
+    record_build(settings, record)
+    assert live.freshness_line(settings) == (
+        "Data up to 2026-12-07 09:59:58 UTC (newest statement) · published "
+        "2026-12-07 10:00:20 UTC, build build-20261207T100000000000Z."
+    )
+
+
 # An event time no other statement has: the published build's freshness names it.
 LIVE_EVENT_AT = datetime.now(UTC).replace(tzinfo=None, microsecond=123000) - timedelta(seconds=1)
 
@@ -145,6 +208,7 @@ def live_statement(occurred: datetime) -> dict[str, Any]:
     }
 
 
+@pytest.mark.integration
 def test_a_posted_statement_reaches_the_published_build(run: LiveRun) -> None:
     def published_freshness() -> bool:
         current = json.loads((run.settings.published_dir / "current.json").read_text())
@@ -160,6 +224,7 @@ def test_a_posted_statement_reaches_the_published_build(run: LiveRun) -> None:
     assert status["last_accepted_at"] is not None
 
 
+@pytest.mark.integration
 def test_a_second_run_on_the_same_home_refuses(run: LiveRun) -> None:
     second = run_cli(run.settings, "run", "--no-serve", "--no-dashboard", check=False, timeout=60)
     assert second.returncode == 1
@@ -167,6 +232,7 @@ def test_a_second_run_on_the_same_home_refuses(run: LiveRun) -> None:
     assert run.state()["pid"] == run.process.pid
 
 
+@pytest.mark.integration
 def test_a_killed_child_is_restarted_and_the_others_go_on(run: LiveRun) -> None:
     before = run.state()["components"]
     os.kill(before["transform"]["pid"], signal.SIGKILL)
@@ -187,6 +253,7 @@ def test_a_killed_child_is_restarted_and_the_others_go_on(run: LiveRun) -> None:
     assert status["run"]["components"]["transform"]["pid"] == transform["pid"]
 
 
+@pytest.mark.integration
 def test_sigterm_leaves_nothing_running(run: LiveRun) -> None:
     """Last in the module: it stops the module's run."""
     state = run.state()

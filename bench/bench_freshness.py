@@ -1,0 +1,169 @@
+"""Freshness benchmark: from a statement the endpoint accepted to the published build that
+the dashboard reads, under `skillstream run` with its defaults.
+
+    python -m bench.bench_freshness [--samples 10]        (part of `make bench`)
+
+A home of its own (its broker on a free port) gets the demo's simulated organisation (500
+learners, 90 days: roster and KPIs imported, statements posted to the endpoint), then
+`skillstream run` (build every 30 s) publishes it. Each sample then posts one statement with
+an event time no other statement has, at a random moment of the build round, and waits until
+the published build's freshness (`current.json`, what the dashboard's caption shows) names it:
+the seconds from the endpoint's 200 to that moment. The machine's load average is recorded
+before and after: the cores are shared with whatever else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.common import write_result
+from skillstream import broker
+from skillstream import run as live
+from skillstream import settings as settings_module
+from skillstream.ingestion.kpis import source as kpis
+from skillstream.ingestion.roster import source as roster
+
+LEARNERS = 500
+DAYS = 90
+BUILD_EVERY = 30.0
+CREDENTIALS = "bench:bench-key:bench-secret"
+AUTH = ("bench-key", "bench-secret")
+HEADERS = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+POST_BATCH = 500
+TIMEOUT = 600.0
+
+
+def _settings(root: Path) -> settings_module.Settings:
+    environ = {
+        "SKILLSTREAM_HOME": str(root / "home"),
+        "SKILLSTREAM_WAREHOUSE": str(root / "data" / "warehouse.duckdb"),
+        "SKILLSTREAM_SALT": "bench-freshness",
+        "SKILLSTREAM_BOOTSTRAP": f"localhost:{broker.free_port()}",
+        "SKILLSTREAM_LRS_CREDENTIALS": CREDENTIALS,
+    }
+    return settings_module.load(environ=environ, cwd=root)
+
+
+def _post(url: str, statements: list[dict[str, Any]]) -> None:
+    response = requests.post(url, json=statements, auth=AUTH, headers=HEADERS, timeout=120)
+    response.raise_for_status()
+
+
+def _published_event_at(settings: settings_module.Settings) -> str | None:
+    published = live.builds(settings)["published"]
+    return published["newest_event_at"] if published else None
+
+
+def _wait_published(settings: settings_module.Settings, event_at: datetime) -> float:
+    """Poll what the dashboard reads until the published build's freshness is `event_at`."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        newest = _published_event_at(settings)
+        if newest is not None and datetime.fromisoformat(newest) >= event_at:
+            return time.monotonic()
+        time.sleep(0.1)
+    raise TimeoutError(f"no published build holds the statement of {event_at} after {TIMEOUT} s")
+
+
+def _statement(event_at: datetime) -> dict[str, Any]:
+    return {
+        "actor": {"mbox": "mailto:learner00001@acme.example"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": "https://lms.acme.example/courses/data-literacy"},
+        "timestamp": event_at.isoformat(timespec="milliseconds") + "Z",
+    }
+
+
+def _organisation(settings: settings_module.Settings, root: Path) -> list[dict[str, Any]]:
+    subprocess.run(
+        [
+            *live.cli_command("simulate"),
+            *("--learners", str(LEARNERS), "--days", str(DAYS)),
+            *("--out", str(root / "statements.ndjson")),
+        ],
+        env={**os.environ, **settings.as_env()},
+        check=True,
+        capture_output=True,
+    )
+    roster.load(settings, path=root / "roster.csv")
+    kpis.load(settings, path=root / "kpis.csv")
+    lines = (root / "statements.ndjson").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def measure(settings: settings_module.Settings, url: str, samples: int) -> list[float]:
+    seconds = []
+    for _ in range(samples):
+        time.sleep(random.uniform(0, BUILD_EVERY))  # anywhere in the build round
+        event_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(milliseconds=500)
+        _post(url, [_statement(event_at)])
+        accepted = time.monotonic()
+        seconds.append(round(_wait_published(settings, event_at) - accepted, 2))
+        print(f"  accepted -> published: {seconds[-1]} s", flush=True)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=10)
+    samples = parser.parse_args().samples
+    random.seed(7)
+    with tempfile.TemporaryDirectory(prefix="bench-freshness-") as tmp:
+        root = Path(tmp)
+        settings = _settings(root)
+        broker.fetch(settings)
+        statements = _organisation(settings, root)
+        serve_port, dashboard_port = broker.free_port(), broker.free_port()
+        command = [*live.cli_command("run"), "--serve-port", str(serve_port)]
+        command += ["--dashboard-port", str(dashboard_port), "-q"]
+        run = subprocess.Popen(command, env={**os.environ, **settings.as_env()})
+        try:
+            while not broker.port_open("localhost", serve_port):
+                time.sleep(0.5)
+            url = f"http://localhost:{serve_port}/xapi/statements"
+            for start in range(0, len(statements), POST_BATCH):
+                _post(url, statements[start : start + POST_BATCH])
+            last = max(datetime.fromisoformat(s["timestamp"].rstrip("Z")) for s in statements)
+            _wait_published(settings, last.replace(tzinfo=None))
+            load_before = os.getloadavg()
+            seconds = measure(settings, url, samples)
+            load_after = os.getloadavg()
+        finally:
+            run.send_signal(signal.SIGTERM)
+            run.wait(timeout=180)
+    ordered = sorted(seconds)
+    result = {
+        "learners": LEARNERS,
+        "statements": len(statements),
+        "build_every_seconds": BUILD_EVERY,
+        "samples": len(seconds),
+        "accepted_to_published_seconds": {
+            "p50": round(statistics.median(ordered), 1),
+            "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+            "max": ordered[-1],
+            "each": seconds,
+        },
+        "load_average_1_5_15": {"before": load_before, "after": load_after},
+        "note": "one statement at a random moment of the build round, from the endpoint's 200 "
+        "to current.json naming it; `skillstream run` with its defaults on the shared 2-core "
+        "machine",
+    }
+    path = write_result("freshness", result)
+    print(json.dumps(result["accepted_to_published_seconds"]), f"-> {path}")
+
+
+if __name__ == "__main__":
+    main()
