@@ -5,13 +5,20 @@
     GET  /xapi/about               versions this endpoint speaks
     GET  /openapi.json             the OpenAPI description
 
+Statements come as JSON, as multipart/mixed with attachment data (serve_attachments), or
+in the xAPI 1.0.x alternate request syntax (a form-encoded POST carrying the method).
+Every request is authenticated before anything else is looked at; every other resource
+and method is answered 405 naming the alternatives: this is an analytics sink, it serves
+nothing back (docs/validation.md).
+
 A request is all or nothing: every statement is validated first (strict JSON, then every
-rule of the xAPI data model for the version in `X-Experience-API-Version`); only when all
-are valid is any produced to Kafka, keyed by learner, with the credential's source name in
-the `source` header. The answer is 200 only after Kafka acknowledged every statement of the
-request (acks=all, idempotent producer); when Kafka cannot be reached it is 503 with
-Retry-After, never 200. A client that retries after a 503 should set statement ids itself
-(as xAPI recommends): a statement sent twice with the same id lands once.
+rule of the xAPI data model for the version in `X-Experience-API-Version`, then the
+attachments and signatures); only when all are valid is any produced to Kafka, keyed by
+learner, with the credential's source name in the `source` header. The answer is 200 only
+after Kafka acknowledged every statement of the request (acks=all, idempotent producer);
+when Kafka cannot be reached it is 503 with Retry-After, never 200. A client that retries
+after a 503 should set statement ids itself (as xAPI recommends): a statement sent twice
+with the same id lands once.
 """
 
 from __future__ import annotations
@@ -214,16 +221,16 @@ def _answer_version(asked: str | None, default: str) -> str:
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    """The body, at most `limit` bytes. A larger one is read to its end and discarded
-    before the 413, so that a client that sends all before it reads hears the answer (the
-    request deadline of serve_http bounds how long that may take)."""
+    """The body, at most `limit` bytes; 413 as soon as more arrived. The answer waits for
+    the body to start arriving, even when Content-Length already says it is too large:
+    uvicorn then reads and discards the rest, so a client that sends everything before it
+    reads (http.client, TinCanPython) hears the 413 instead of a reset connection."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-    if size > limit:
-        raise ApiError(413, f"the request is larger than {limit} bytes")
+        if size > limit:
+            raise ApiError(413, f"the request is larger than {limit} bytes")
+        chunks.append(chunk)
     return b"".join(chunks)
 
 
