@@ -13,6 +13,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,31 @@ class RoiSettings:
     kpi_window_days: int = 30  # KPI mean this many days before vs after competency
     benefit_period_months: int = 12  # KPI gains are counted over this period
     currency: str = "USD"
+
+
+PILOT_METRICS = ("completion", "mastery", "days_to_competency", "retention_30d")
+
+
+@dataclass(frozen=True)
+class PilotSettings:
+    """One `[[pilots]]` entry (docs/pilot.md): a cohort trying a program (metric completion)
+    or a skill (the other metrics) from `start` for `window_days`, against `baseline_cohort`,
+    planned to show `lift`: a change of the rate (0.2 = +20 points) or, for
+    days_to_competency, a relative change of the median (-0.4 = 40 % fewer days)."""
+
+    cohort: str
+    metric: str
+    lift: float
+    start: date
+    baseline_cohort: str
+    program: str = ""
+    skill: str = ""
+    window_days: int = 30
+    name: str = ""
+
+    @property
+    def subject(self) -> str:
+        return self.program if self.metric == "completion" else self.skill
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,8 @@ class Settings:
     session_gap_minutes: int = 30
     incremental_lookback_hours: int = 24
     roi: RoiSettings = field(default_factory=RoiSettings)
+    # Pilots to read out (`[[pilots]]` tables of skillstream.toml only; no environment form).
+    pilots: tuple[PilotSettings, ...] = ()
 
     # ---- derived locations -------------------------------------------------------
     @property
@@ -170,6 +198,8 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, RoiSettings):
                 env.update(_roi_env(value))
+                continue
+            if f.name == "pilots":
                 continue
             env[f"SKILLSTREAM_{f.name.upper()}"] = str(value)
         env["SKILLSTREAM_SALT"] = self.learner_salt()
@@ -239,6 +269,50 @@ def _load_roi(file_section: Any, environ: Mapping[str, str], origin: str) -> Roi
     return RoiSettings(**values)
 
 
+_PILOT_KEYS = {f.name for f in fields(PilotSettings)}
+
+
+def _pilot(entry: Any, where: str, baseline_cohort: str) -> PilotSettings:
+    if not isinstance(entry, dict):
+        raise SettingsError(f"{where}: expected a table")
+    unknown = sorted(set(entry) - _PILOT_KEYS)
+    missing = sorted({"cohort", "metric", "lift", "start"} - set(entry))
+    if unknown or missing:
+        raise SettingsError(f"{where}: unknown key(s) {unknown}, missing key(s) {missing}")
+    metric = entry["metric"]
+    if metric not in PILOT_METRICS:
+        raise SettingsError(f"{where}.metric: one of {', '.join(PILOT_METRICS)}, got {metric!r}")
+    subject = "program" if metric == "completion" else "skill"
+    if not entry.get(subject):
+        raise SettingsError(f"{where}: metric {metric} needs the {subject} it is measured on")
+    try:
+        start = entry["start"]
+        start = start if isinstance(start, date) else date.fromisoformat(str(start))
+        pilot = PilotSettings(
+            **{
+                "baseline_cohort": baseline_cohort,
+                **entry,
+                "start": start,
+                "lift": float(entry["lift"]),
+            }
+        )
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"{where}: {error}") from None
+    if pilot.window_days < 1 or pilot.lift == 0 or not -1 < pilot.lift < 1:
+        raise SettingsError(f"{where}: window_days must be >= 1 and lift in (-1, 1), not 0")
+    return replace(pilot, name=pilot.name or pilot.cohort)
+
+
+def _load_pilots(raw: Any, origin: str, baseline_cohort: str) -> tuple[PilotSettings, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise SettingsError(f"{origin}: pilots must be an array of tables ([[pilots]])")
+    return tuple(
+        _pilot(entry, f"{origin}: pilots[{i}]", baseline_cohort) for i, entry in enumerate(raw)
+    )
+
+
 # Counts with a least value (transform_land_rows 0: every batch lands on its own).
 MINIMUMS = {
     "partitions": 1,
@@ -294,12 +368,17 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
     values: dict[str, Any] = {
         "roi": _load_roi(file_values.get("roi"), environ, str(config_path)),
     }
-    for name in known - {"roi"}:
+    for name in known - {"roi", "pilots"}:
         env_key = f"SKILLSTREAM_{name.upper()}"
         if env_key in environ:
             values[name] = _coerce(name, environ[env_key], env_key)
         elif name in file_values:
             values[name] = _coerce(name, file_values[name], f"{config_path}: {name}")
+    values["pilots"] = _load_pilots(
+        file_values.get("pilots"),
+        str(config_path),
+        values.get("baseline_cohort", Settings.baseline_cohort),
+    )
     settings = Settings(**values)
     # Relative defaults are anchored to the working directory once, here.
     return replace(

@@ -1,4 +1,5 @@
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,71 @@ def test_roi_errors_name_the_setting(tmp_path: Path) -> None:
         load(environ={}, cwd=tmp_path)
     with pytest.raises(SettingsError, match="SKILLSTREAM_ROI_KPI_WINDOW_DAYS: expected int"):
         load(environ={"SKILLSTREAM_ROI_KPI_WINDOW_DAYS": "a month"}, cwd=tmp_path / "x")
+
+
+PILOTS_TOML = """
+baseline_cohort = "everyone-else"
+
+[[pilots]]
+cohort = "support-pilot"
+program = "https://lms.example/courses/p1"
+metric = "completion"
+lift = 0.2
+start = 2026-07-01
+
+[[pilots]]
+name = "faster SQL"
+cohort = "analysts"
+baseline_cohort = "control"
+skill = "https://skills.example/sql"
+metric = "days_to_competency"
+lift = -0.4
+start = "2026-08-03"
+window_days = 45
+"""
+
+
+def test_pilots_from_the_file(tmp_path: Path) -> None:
+    (tmp_path / "skillstream.toml").write_text(PILOTS_TOML)
+    first, second = load(environ={}, cwd=tmp_path).pilots
+    assert (first.name, first.cohort, first.baseline_cohort) == (
+        "support-pilot",
+        "support-pilot",
+        "everyone-else",
+    )
+    assert (first.subject, first.lift, first.start, first.window_days) == (
+        "https://lms.example/courses/p1",
+        0.2,
+        date(2026, 7, 1),
+        30,
+    )
+    assert (second.name, second.baseline_cohort, second.subject) == (
+        "faster SQL",
+        "control",
+        "https://skills.example/sql",
+    )
+    assert (second.start, second.window_days, second.lift) == (date(2026, 8, 3), 45, -0.4)
+    assert load(environ={}, cwd=tmp_path / "nowhere").pilots == ()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('cohort = "a"\nmetric = "completion"\nlift = 0.2', r"missing key\(s\) \['start'\]"),
+        ('cohort = "a"\nmetric = "speed"\nlift = 0.2\nstart = 2026-07-01', "pilots\\[0\\].metric"),
+        ('cohort = "a"\nmetric = "mastery"\nlift = 0.2\nstart = 2026-07-01', "needs the skill"),
+        (
+            'cohort = "a"\nmetric = "completion"\nprogram = "p"\nlift = 0\nstart = 2026-07-01',
+            "lift in \\(-1, 1\\), not 0",
+        ),
+        (
+            'cohort = "a"\nmetric = "completion"\nprogram = "p"\nlift = 0.2\nstart = "July"',
+            "pilots\\[0\\]: Invalid isoformat",
+        ),
+        ('cohort = "a"\nmetric = "completion"\nlift = 0.2\nstart = 2026-07-01\nteam = "x"', "team"),
+    ],
+)
+def test_a_bad_pilot_names_its_entry_and_key(tmp_path: Path, entry: str, message: str) -> None:
+    (tmp_path / "skillstream.toml").write_text(f"[[pilots]]\n{entry}\n")
+    with pytest.raises(SettingsError, match=message):
+        load(environ={}, cwd=tmp_path)
