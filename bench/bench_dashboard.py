@@ -167,7 +167,7 @@ def page_workloads(
             by_cohort = group.set_index("cohort")["days_to_competency"]
             if {"pilot", "control"} <= set(by_cohort.index):
                 stats.bootstrap_median_difference(by_cohort["pilot"], by_cohort["control"], seed=0)
-        figures.cohort_comparison(build)
+        views.comparison(build, privacy)
 
     def capability() -> None:
         data.filter_options(build)

@@ -196,9 +196,35 @@ def skill_figures(build: Published, filters: Filters, by: tuple[str, ...]) -> pd
     )
 
 
+_BOTH_SIDES = ("yes", "no", "baseline_yes", "baseline_no")
+COMPARISON_FIGURES = (
+    Figure("value", ("yes", "no")),
+    Figure("baseline_value", ("baseline_yes", "baseline_no")),
+    Figure("difference", _BOTH_SIDES),
+    Figure("ci_low", _BOTH_SIDES),
+    Figure("ci_high", _BOTH_SIDES),
+    Figure("n", ("n",)),
+    Figure("baseline_n", ("baseline_n",)),
+)
+
+
 def cohort_comparison(build: Published) -> pd.DataFrame:
-    """The published all-time comparison (marts.cohort_comparison)."""
-    return query(build, "SELECT * FROM marts.cohort_comparison ORDER BY metric, subject_id, cohort")
+    """The published all-time comparison (marts.cohort_comparison), with the learners each side
+    of a proportion rests on (successes and failures, from the rate and n; a median rests on n)."""
+    return query(
+        build,
+        """
+        SELECT cohort, baseline_cohort, subject_id, metric, value, baseline_value, difference,
+               ci_low, ci_high, n, baseline_n, least(n, baseline_n) AS learners,
+               CASE WHEN metric LIKE '%rate' THEN round(value * n) ELSE n END AS yes,
+               CASE WHEN metric LIKE '%rate' THEN n - round(value * n) ELSE n END AS no,
+               CASE WHEN metric LIKE '%rate' THEN round(baseline_value * baseline_n)
+                    ELSE baseline_n END AS baseline_yes,
+               CASE WHEN metric LIKE '%rate' THEN baseline_n - round(baseline_value * baseline_n)
+                    ELSE baseline_n END AS baseline_no
+        FROM marts.cohort_comparison ORDER BY metric, subject_id, cohort
+        """,
+    )
 
 
 # ---- Capability ------------------------------------------------------------------------------

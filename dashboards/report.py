@@ -92,13 +92,7 @@ def load(
     roi = views.roi(build, quarter, privacy)
     cohorts = views.cohorts(build, figures.Filters({"quarter": (quarter,)}), privacy)
     comparison = (
-        figures.query(
-            build,
-            "SELECT cohort, baseline_cohort, subject_id, metric, value, baseline_value, "
-            "difference, ci_low, ci_high, n, baseline_n FROM marts.cohort_comparison "
-            "WHERE n >= ? AND baseline_n >= ? ORDER BY metric, subject_id, cohort",
-            [privacy.k, privacy.k],
-        )
+        views.comparison(build, privacy).table()
         if not figures.missing_tables(build, "cohort_comparison")
         else pd.DataFrame(columns=["metric"])
     )
@@ -221,6 +215,8 @@ def executive_summary(report: RoiReport) -> str:
         )
     completion = report.comparison[report.comparison["metric"] == "completion_rate"]
     for row in completion.itertuples():
+        if isinstance(row.difference, str):  # fewer than k on a side: no sentence
+            continue
         sentences.append(
             f"On {row.subject_id}, {row.cohort} completes {row.difference * 100:+.0f} points "
             f"against {row.baseline_cohort} "

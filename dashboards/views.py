@@ -90,3 +90,13 @@ def engagement(build: figures.Published, filters: figures.Filters, privacy: Priv
 def roi(build: figures.Published, quarter: str, privacy: Privacy) -> Shown:
     """The quarter's published ROI per cohort (no filters apply)."""
     return suppress(figures.roi_quarterly(build, quarter), figures.ROI_FIGURES, privacy.k)
+
+
+def comparison(build: figures.Published, privacy: Privacy) -> Shown:
+    """The published all-time comparison of each cohort with the baseline (no filters apply)."""
+    frame = figures.cohort_comparison(build)
+    shown = suppress(
+        frame, figures.COMPARISON_FIGURES, privacy.k, siblings=("metric", "subject_id")
+    )
+    # learners (the smaller side) only served the row rule
+    return Shown(shown.values.drop(columns="learners"), shown.hidden, shown.hidden_groups, shown.k)

@@ -163,8 +163,5 @@ common.provenance(build, "days_to_competency")
 
 if not figures.missing_tables(build, "cohort_comparison"):
     with st.expander("Published comparison, all time (marts.cohort_comparison)"):
-        published = figures.cohort_comparison(build)
-        published = published[
-            (published["n"] >= privacy.k) & (published["baseline_n"] >= privacy.k)
-        ]
-        st.dataframe(published, hide_index=True, width="stretch")
+        published = views.comparison(build, privacy)
+        st.dataframe(published.table().astype(str), hide_index=True, width="stretch")

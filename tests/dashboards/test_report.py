@@ -255,3 +255,17 @@ def test_the_method_notes_print_the_settings_in_force(
     assert "θ = 0.75 (setting mastery_threshold)" in text
     assert "k = 6, setting k_anonymity" in text
     assert "θ = 0.8" not in text
+
+
+def test_the_published_comparison_hides_a_side_of_fewer_than_k(
+    published_settings: Settings,
+) -> None:
+    loaded = report.load_published(published_settings, QUARTER)
+    rows = loaded.comparison.set_index("metric")
+    assert rows.loc["completion_rate", "difference"] == pytest.approx(0.5)
+    retention = rows.loc["retention_30d_rate"]
+    # one pilot learner not retained, three control learners each way: no rate, no interval
+    for column in ("value", "baseline_value", "difference", "ci_low", "ci_high"):
+        assert retention[column] == "fewer than 5", column
+    assert retention["n"] == 20
+    assert "retains" not in report.executive_summary(loaded)
