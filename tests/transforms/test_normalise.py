@@ -14,6 +14,7 @@ from skillstream.transforms.pipeline import NormaliseBatches
 from skillstream.transforms.records import STATEMENT_COLUMNS, KafkaBatch, KafkaRecord
 from skillstream.xapi.identity import PSEUDONYM_HOME_PAGE, agent_learner_id, learner_id
 from skillstream.xapi.statements import content_hash
+from tests.conftest import CORPUS
 
 COURSE = "https://lms.example/courses/c1"
 STATEMENT = {
@@ -114,6 +115,35 @@ def test_what_a_statement_says_is_hashed_as_stored() -> None:
     assert landed_fields(other)["content_hash"] != fields["content_hash"]
     assert landed_fields(STATEMENT, salt="t")["content_hash"] != fields["content_hash"]
     assert fields["content_hash"] != content_hash(STATEMENT)
+
+
+def _people(value: object, found: set[str]) -> set[str]:
+    """The names and identifiers (as text) of every Agent and Group in a statement."""
+    if isinstance(value, dict):
+        if value.get("objectType") in ("Agent", "Group") or any(k in value for k in IFIS):
+            found |= {v for k in ("name", *IFIS) if isinstance(v := value.get(k), str)}
+        for item in value.values():
+            _people(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _people(item, found)
+    return found
+
+
+IFIS = ("mbox", "mbox_sha1sum", "openid")
+
+
+@pytest.mark.parametrize("cases", ["v2_0_statement_cases.json", "v1_0_3_statement_cases.json"])
+def test_no_person_of_the_adl_conformance_statements_is_landed(cases: str) -> None:
+    suite = orjson.loads((CORPUS / "adl-conformance" / cases).read_bytes())
+    landed = 0
+    for case in suite:
+        row, _ = normalise_record(record(orjson.dumps(case["statement"])), 0, "s")
+        if row is not None:
+            stored = row[STATEMENT_COLUMNS.index("statement")]
+            assert not [p for p in _people(case["statement"], set()) if p in stored], stored
+            landed += 1
+    assert landed > 300  # the valid ones, with people in every role
 
 
 def test_an_anonymous_group_actor_lands_as_one_unit() -> None:
