@@ -135,11 +135,11 @@ def scrubbed_payload(payload: bytes, salt: str) -> str:
     learner id of that mbox. Text that is not JSON can only have its emails replaced."""
     try:
         document = orjson.loads(payload)
-    except orjson.JSONDecodeError:
+        if isinstance(document, dict):
+            document = _scrubbed_statement(document, lambda agent: _scrubbed_agent(agent, salt))
+        return orjson.dumps(_scrubbed_strings(document, salt)).decode()
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):  # nested too deep
         return scrubbed_text(payload.decode("utf-8", errors="replace"), salt)
-    if isinstance(document, dict):
-        document = _scrubbed_statement(document, lambda agent: _scrubbed_agent(agent, salt))
-    return orjson.dumps(_scrubbed_strings(document, salt)).decode()
 
 
 def scrubbed_text(text: str, salt: str) -> str:

@@ -285,3 +285,10 @@ def test_a_quarantined_payload_that_is_not_json_has_its_emails_replaced() -> Non
     text = scrubbed_payload(payload, SALT)
     assert "example.com" not in text.lower()
     assert learner_id("mailto:ada@example.com", SALT) in text
+
+
+@pytest.mark.parametrize("depth", [300, 1000, 5000])
+def test_a_payload_nested_too_deep_for_json_has_its_emails_replaced(depth: int) -> None:
+    payload = b'{"actor": ' + b"[" * depth + b'"ada@example.com"' + b"]" * depth + b"}"
+    text = scrubbed_payload(payload, SALT)
+    assert "example.com" not in text and learner_id("mailto:ada@example.com", SALT) in text
