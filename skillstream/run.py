@@ -302,7 +302,7 @@ class BuildLoop:
 
         self.process = None
         _, latest = read_status(self.settings)
-        if code in (0, 2) and latest is not None:
+        if code in (0, 2) and latest is not None and not _tool_failed(latest):
             self.built = self.building  # held back too: the same input would be held again
             self.last = _build_summary(latest)
             if latest["is_published"]:
@@ -315,11 +315,23 @@ class BuildLoop:
                 log.warning("build %s held back: %s", latest["build_id"], self.last["why"])
             return
         self.last = {"failed_at": _now(), "exit_code": code, "log": str(self.log_path)}
-        log.warning("build failed (exit code %s); see %s; retrying next round", code, self.log_path)
+        why = f": {_build_summary(latest)['why']}" if code == 2 and latest else ""
+        log.warning(
+            "build failed (exit code %s%s); see %s; retrying next round", code, why, self.log_path
+        )
 
     def stop(self) -> None:
         if self.process is not None:
             stop_group(self.process, "build")
+
+
+# Failures that say a tool did not run to the end, not that a check failed: the same input
+# may pass next round.
+TOOL_FAILURES = ("dbt", "gx:checkpoint:run")
+
+
+def _tool_failed(record: dict[str, Any]) -> bool:
+    return any(f["check"] in TOOL_FAILURES for f in record.get("failures", []))
 
 
 def _build_summary(record: dict[str, Any]) -> dict[str, Any]:

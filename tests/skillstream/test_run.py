@@ -217,7 +217,7 @@ def test_a_posted_statement_reaches_the_published_build(run: LiveRun) -> None:
         return newest == [(run.live_event_at,)]
 
     wait_for("a published build holding the statement", published_freshness, 170, run)
-    assert " published (newest statement " in run.log_text()
+    wait_for("the log line", lambda: " published (newest statement" in run.log_text(), 10, run)
     status = json.loads(run_cli(run.settings, "status", "--json").stdout)
     assert datetime.fromisoformat(status["published"]["newest_event_at"]) == run.live_event_at
     assert set(status["lag"].values()) == {0}
