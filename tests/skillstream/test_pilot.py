@@ -3,10 +3,26 @@ readout's verdicts and the organisation-wide projection (docs/pilot.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from skillstream.dashboards.figures import Published
+from skillstream.dashboards.suppression import Privacy
+from skillstream.pilot import (
+    PilotError,
+    baseline_of,
+    gain_of,
+    plan,
+    project,
+    readout,
+    verdict,
+)
+from skillstream.quality.publish import read_status
+from skillstream.settings import PilotSettings
 from skillstream.stats import (
+    Interval,
     bootstrap_median_difference,
     detectable_median_lift,
     detectable_proportion_lift,
@@ -15,6 +31,8 @@ from skillstream.stats import (
     proportions_per_arm,
     proportions_power,
 )
+from tests.conftest import make_settings
+from tests.skillstream.pilot_org import START, P, S, publish_org
 
 # Fleiss, Levin & Paik (2003), Statistical Methods for Rates and Proportions, 3rd ed., Table A.4
 # (sample size per group, two-sided alpha = 0.05, continuity-corrected), entries for
@@ -111,3 +129,135 @@ def test_detectable_median_lift_at_the_planned_size_is_the_planned_lift() -> Non
     assert detectable_median_lift(days, 5, seed=0) is None
     with pytest.raises(ValueError, match="6 learners per arm"):
         medians_power(days, -0.3, 5)
+
+
+# ---- verdicts on planted numbers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("effect", "lift", "powered", "expected"),
+    [
+        ((0.30, 0.22, 0.38), 0.2, True, ("scale", "excludes zero")),
+        ((-0.45, -0.55, -0.35), -0.4, True, ("scale", "excludes zero")),
+        ((0.30, 0.22, 0.38), 0.2, False, ("extend", "not powered")),
+        ((0.05, -0.04, 0.14), 0.2, True, ("stop", "excludes the planned lift")),
+        ((-0.10, -0.20, -0.01), 0.2, True, ("stop", "excludes the planned lift")),
+        ((-0.10, -0.15, -0.05), -0.4, False, ("stop", "excludes the planned lift")),
+        ((0.15, -0.02, 0.32), 0.2, True, ("extend", "includes zero")),
+        ((0.15, 0.05, 0.25), 0.2, True, ("extend", "falls short")),
+    ],
+)
+def test_verdict_rules(effect, lift, powered, expected) -> None:
+    decision, why = verdict(Interval(*effect), lift, powered)
+    assert decision == expected[0]
+    assert expected[1] in why
+
+
+# ---- readout on a planted organisation (tests/skillstream/pilot_org.py) -------------------------
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Published:
+    settings = make_settings(tmp_path_factory.mktemp("org"))
+    publish_org(settings)
+    current, _ = read_status(settings)
+    assert current is not None
+    return Published(
+        current["build_id"], current["finished_at"], Path(current["snapshot"]), None, True, []
+    )
+
+
+def _pilot(cohort: str, metric: str, lift: float) -> PilotSettings:
+    return PilotSettings(
+        cohort=cohort,
+        metric=metric,
+        lift=lift,
+        start=START.date(),
+        baseline_cohort="control",
+        program=P,
+        skill=S,
+        name=f"{cohort} {metric}",
+    )
+
+
+def test_readout_recovers_the_planted_effect_and_says_scale(org: Published) -> None:
+    result = readout(org, _pilot("pilot", "completion", 0.2), Privacy(5), seed=1)
+    assert (result.n, result.baseline_n) == (120, 300)
+    assert (result.value, result.baseline_value) == pytest.approx((0.8, 0.4))
+    assert result.effect is not None and result.effect.low < 0.4 < result.effect.high
+    assert result.effect.estimate == pytest.approx(0.4)
+    assert result.power > 0.8 and result.is_complete
+    assert result.verdict == "scale"
+
+
+def test_readout_days_to_competency_is_judged_relative_to_the_baseline_median(org) -> None:
+    result = readout(org, _pilot("pilot", "days_to_competency", -0.4), Privacy(5), seed=1)
+    assert (result.value, result.baseline_value) == (12.0, 24.0)
+    assert result.planned_effect is not None
+    assert result.planned_effect.estimate == pytest.approx(-0.5)
+    assert result.verdict == "scale"
+    assert readout(org, _pilot("pilot", "days_to_competency", -0.6), Privacy(5), 1).verdict == (
+        "stop"
+    )
+
+
+def test_readout_of_a_small_pilot_says_extend_and_a_too_ambitious_one_stop(org) -> None:
+    small = readout(org, _pilot("tiny-pilot", "completion", 0.2), Privacy(5), seed=1)
+    assert (small.n, small.verdict) == (12, "extend")
+    assert "not powered" in small.why
+    ambitious = readout(org, _pilot("pilot", "mastery", 0.6), Privacy(5), seed=1)
+    assert ambitious.verdict == "stop"
+
+
+def test_readout_of_fewer_than_k_learners_shows_nothing(org: Published) -> None:
+    result = readout(org, _pilot("trio", "completion", 0.2), Privacy(5), seed=1)
+    assert not result.shown and result.effect is None and result.verdict == ""
+    # the sub-team k applies: a pilot is typically one team
+    assert not readout(org, _pilot("tiny-pilot", "completion", 0.2), Privacy(5, 20), 1).shown
+
+
+def test_plan_reads_its_baseline_from_the_published_build(org: Published) -> None:
+    assert baseline_of(org, "completion", "control", P, 30, k=5) == pytest.approx(0.4)
+    days = baseline_of(org, "days_to_competency", "control", S, 30, k=5)
+    assert len(days) == 120 and np.median(days) == 24.0
+    with pytest.raises(PilotError, match="fewer than 5 learners"):
+        baseline_of(org, "completion", "trio", P, 30, k=5)
+    planned = plan("completion", 0.2, 0.4, team_size=50).as_json()
+    assert planned["per_arm"] == 107 and planned["detectable_lift"] > 0.2
+    assert set(planned) == {
+        "per_arm",
+        "baseline",
+        "lift",
+        "power",
+        "alpha",
+        "method",
+        "detectable_lift",
+    }
+
+
+# ---- projection ---------------------------------------------------------------------------------
+
+
+def test_projection_of_500_people_at_1500_each() -> None:
+    days_sooner = Interval(12.0, 11.0, 13.0)
+    result = project(500, 1500.0, days_sooner, 250.0, {"value of a day sooner": "250 USD"})
+    assert result.annual_cost == 750_000
+    assert (result.low.benefit, result.estimate.benefit, result.high.benefit) == (
+        1_375_000,
+        1_500_000,
+        1_625_000,
+    )
+    assert result.estimate.roi_pct == pytest.approx(100.0)
+    assert result.low.roi_pct == pytest.approx(83.333, abs=0.001)
+    assert result.estimate.payback_months == pytest.approx(6.0)
+    assert result.high.payback_months < 6.0 < result.low.payback_months
+    losing = project(500, 1500.0, Interval(-1.0, -2.0, 0.5), 250.0, {})
+    assert losing.low.payback_months is None and losing.low.roi_pct < -100
+
+
+def test_gain_of_a_readout_points_the_way_that_helps(org: Published) -> None:
+    faster = readout(org, _pilot("pilot", "days_to_competency", -0.4), Privacy(5), seed=1)
+    gain = gain_of(faster)
+    assert gain.estimate == 12.0 and gain.low <= 12.0 <= gain.high
+    with pytest.raises(PilotError, match="k rule"):
+        gain_of(readout(org, _pilot("trio", "completion", 0.2), Privacy(5), seed=1))
