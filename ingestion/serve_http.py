@@ -37,6 +37,9 @@ _TIMEOUT_RESPONSE = (
 )
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
 @dataclass(frozen=True)
 class Tls:
     cert: Path
@@ -130,6 +133,9 @@ def server_config(
         http=protocol,
         limit_concurrency=settings.lrs_max_connections,
         server_header=False,
+        # asyncio waits up to 30 s for a TLS peer's close_notify, even a peer already gone:
+        # without a bound, stopping `serve` over TLS waits for that.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime
 import http.client
 import ipaddress
+import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -176,3 +179,39 @@ def test_tls(tmp_path: Path) -> None:
         connection = socket.create_connection(("127.0.0.1", port))
         with context.wrap_socket(connection, server_hostname="127.0.0.1") as secure:
             assert secure.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_serve_speaks_https_with_tls_cert_and_key(tmp_path: Path) -> None:
+    tls = self_signed(tmp_path)
+    settings = make_settings(tmp_path, lrs_credentials="moodle:lms-key:s3cret")
+    env = {**os.environ, **settings.as_env()}
+    command = [sys.executable, "-m", "skillstream.cli", "serve", "--host", "127.0.0.1"]
+    half = subprocess.run(
+        [*command, "--tls-cert", str(tls.cert)], env=env, capture_output=True, text=True
+    )
+    assert half.returncode != 0
+    assert "--tls-cert and --tls-key go together" in half.stderr
+    port = free_port()
+    tls_args = ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), *tls_args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                about = requests.get(
+                    f"https://127.0.0.1:{port}/xapi/about", verify=str(tls.cert), timeout=2
+                )
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert about.status_code == 200
+        assert about.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
