@@ -102,7 +102,7 @@ def agent_learner_id(agent: Any, salt: str) -> str:
         if not isinstance(members, list) or not members:
             raise IdentityError("actor: an anonymous Group must list its members")
         member_ids = sorted({agent_learner_id(member, salt) for member in members})
-        # a space, which no IFI has before a `|`: this cannot be a person's canonical IFI
+        # spaces and no `|`: no canonical IFI (an IRI, hex, or homePage|name) reads like this
         return learner_id("anonymous group " + ",".join(member_ids), salt)
     return learner_id(canonical_ifi(agent), salt)
 
