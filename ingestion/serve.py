@@ -32,7 +32,7 @@ import threading
 import uuid
 from base64 import b64decode
 from binascii import Error as Base64Error
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -422,7 +422,8 @@ def _form(body: bytes) -> dict[str, str]:
 # ---- the application -----------------------------------------------------------------------
 
 
-def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
+def _checked(settings: Settings) -> dict[str, Credential]:
+    """The credentials, once the settings serve needs are known to be usable."""
     credentials = parse_credentials(settings.lrs_credentials)
     if not credentials:
         raise ValueError("no credentials: set SKILLSTREAM_LRS_CREDENTIALS=source:key:secret[,...]")
@@ -430,94 +431,108 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
         raise ValueError(
             f"lrs_attachments: expected store or drop, got {settings.lrs_attachments!r}"
         )
-    default_version = settings.lrs_default_xapi_version
-    if default_version not in ("1.0.3", "2.0.0"):
+    if settings.lrs_default_xapi_version not in ("1.0.3", "2.0.0"):
         raise ValueError(
-            f"lrs_default_xapi_version: expected 1.0.3 or 2.0.0, got {default_version!r}"
+            "lrs_default_xapi_version: expected 1.0.3 or 2.0.0, "
+            f"got {settings.lrs_default_xapi_version!r}"
         )
-    gate = Gate(credentials)
-    sink = sink or KafkaSink(settings)
-    store = AttachmentStore(settings.attachments_dir, keep=settings.lrs_attachments == "store")
-    limit = settings.lrs_max_request_bytes
+    return credentials
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await run_in_threadpool(sink.close)
 
-    app = FastAPI(
-        lifespan=lifespan,
-        title="skillstream xAPI endpoint",
-        version=package_version("skillstream"),
-        description=(__doc__ or "").split("\n\n")[0],
-        docs_url=None,
-        redoc_url=None,
-    )
-    app.add_middleware(SecurityHeaders)
-    app.state.sink = sink
-    _publish_schemas(app)
+class StatementsResource:
+    """The handlers of the endpoint's routes and what they share: credentials first, then
+    the version, then the resource, the query and the body."""
 
-    def version_of(request: Request) -> str:
+    def __init__(self, settings: Settings, sink: KafkaSink) -> None:
+        self.gate = Gate(_checked(settings))
+        self.sink = sink
+        self.store = AttachmentStore(
+            settings.attachments_dir, keep=settings.lrs_attachments == "store"
+        )
+        self.limit = settings.lrs_max_request_bytes
+        self.default_version = settings.lrs_default_xapi_version
+        self.retry_after = str(settings.lrs_retry_after_seconds)
+
+    def version_of(self, request: Request) -> str:
+        """The version an answer to this request carries."""
         known = getattr(request.state, "xapi_version", None)
-        return known or _answer_version(request.headers.get(VERSION_HEADER), default_version)
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return _error_response(error, version_of(request))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        headers = dict(error.headers or {})
-        message = "method not allowed" if error.status_code == 405 else str(error.detail).lower()
-        return _error_response(
-            ApiError(error.status_code, message, headers=headers), version_of(request)
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return _error_response(ApiError(500, "internal error"), version_of(request))
+        return known or _answer_version(request.headers.get(VERSION_HEADER), self.default_version)
 
     def admit(
-        request: Request, authorization: str | None, asked: str | None
+        self, request: Request, authorization: str | None, asked: str | None
     ) -> tuple[Credential, str]:
-        """Authenticate, then read the version: the order every resource and method share."""
-        credential = gate.check(authorization)
+        credential = self.gate.check(authorization)
         version = _xapi_version(asked)
-        request.state.xapi_version = _answer_version(version, default_version)
+        request.state.xapi_version = _answer_version(version, self.default_version)
         return credential, version
 
-    async def accept(request: Request, submission: Submission) -> list[str]:
+    def admit_by_headers(self, request: Request) -> tuple[Credential, str]:
+        headers = request.headers
+        return self.admit(request, headers.get("authorization"), headers.get(VERSION_HEADER))
+
+    async def accept(self, request: Request, submission: Submission) -> list[str]:
+        """Validate, store attachment data, produce; the statements' ids."""
         if len(submission.body) > _INLINE_BODY_BYTES:  # keep the event loop free for others
             prepared = await run_in_threadpool(prepare, submission)
         else:
             prepared = prepare(submission)
         if prepared.attachments:
-            await run_in_threadpool(store.put, prepared.attachments)
+            await run_in_threadpool(self.store.put, prepared.attachments)
         credential = submission.credential
         origin = f"http {request.client.host if request.client else '-'} {credential.key}"
         try:
-            await run_in_threadpool(sink.produce, prepared.statements, credential.source, origin)
+            await run_in_threadpool(
+                self.sink.produce, prepared.statements, credential.source, origin
+            )
         except kafka.KafkaUnavailable as error:
             log.warning("503: %s", error)
             raise ApiError(
                 503,
                 "Kafka cannot be reached or did not acknowledge every statement; retry later",
-                headers={"Retry-After": str(settings.lrs_retry_after_seconds)},
+                headers={"Retry-After": self.retry_after},
             ) from None
         return prepared.ids
 
-    def answer(request: Request, ids: list[str] | None) -> Response:
-        headers = {VERSION_HEADER: version_of(request)}
+    def answer(self, request: Request, ids: list[str] | None) -> Response:
+        headers = {VERSION_HEADER: self.version_of(request)}
         if ids is None:
             return Response(status_code=204, headers=headers)
         return JSONResponse(ids, headers=headers)
 
-    async def alternate(request: Request) -> Response:
+    async def post(self, request: Request) -> Response:
+        if "method" in request.query_params:
+            return await self.alternate(request)
+        credential, version = self.admit_by_headers(request)
+        _known_parameters(request, set())
+        submission = Submission(
+            body=await _body(request, self.limit),
+            content_type=request.headers.get("content-type", "application/json"),
+            single=False,
+            statement_id=None,
+            version=version,
+            credential=credential,
+        )
+        return self.answer(request, await self.accept(request, submission))
+
+    async def put(self, request: Request) -> Response:
+        credential, version = self.admit_by_headers(request)
+        _known_parameters(request, {"statementId"})
+        submission = Submission(
+            body=await _body(request, self.limit),
+            content_type=request.headers.get("content-type", "application/json"),
+            single=True,
+            statement_id=_statement_id(request.query_params.get("statementId")),
+            version=version,
+            credential=credential,
+        )
+        await self.accept(request, submission)
+        return self.answer(request, None)
+
+    async def alternate(self, request: Request) -> Response:
         """xAPI 1.0.3 Communication 1.3: the method in the query, all else in the form."""
         method = request.query_params["method"].upper()
-        form = _form(await _body(request, limit))
-        credential, version = admit(
+        form = _form(await _body(request, self.limit))
+        credential, version = self.admit(
             request,
             form.get("authorization") or request.headers.get("authorization"),
             form.get("x-experience-api-version") or request.headers.get(VERSION_HEADER),
@@ -537,11 +552,56 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
             version=version,
             credential=credential,
         )
-        ids = await accept(request, submission)
-        return answer(request, None if single else ids)
+        ids = await self.accept(request, submission)
+        return self.answer(request, None if single else ids)
 
-    @app.post(
+    async def about(self, request: Request) -> JSONResponse:
+        # 1.0.x clients (TinCanPython among them) refuse a version list with 2.0.0 in it,
+        # so a client that asks in 1.0.x hears the 1.0.x versions only.
+        asked = request.headers.get(VERSION_HEADER, "")
+        versions = ABOUT_1_0 if asked.startswith("1.") else (*ABOUT_1_0, "2.0.0")
+        extension = {
+            "name": "skillstream",
+            "version": package_version("skillstream"),
+            "resources": ["statements (POST, PUT)"],
+        }
+        return JSONResponse(
+            {
+                "version": list(versions),
+                "extensions": {"https://w3id.org/skillstream/ext/about": extension},
+            },
+            headers={VERSION_HEADER: self.version_of(request)},
+        )
+
+    async def not_served(self, request: Request, resource: str) -> Response:
+        self.admit_by_headers(request)
+        raise _not_served(request.method, resource)
+
+
+def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
+    resource = StatementsResource(settings, sink or KafkaSink(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(resource.sink.close)
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="skillstream xAPI endpoint",
+        version=package_version("skillstream"),
+        description=(__doc__ or "").split("\n\n")[0],
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.state.sink = resource.sink
+    _publish_schemas(app)
+    _answer_errors(app, resource.version_of)
+    app.add_api_route(
         "/xapi/statements",
+        resource.post,
+        methods=["POST"],
         summary="Store one statement or an array of statements",
         openapi_extra={"requestBody": openapi_request_body()},
         responses={
@@ -552,74 +612,48 @@ def create_app(settings: Settings, sink: KafkaSink | None = None) -> FastAPI:
             503: {"description": "Kafka cannot be reached; see Retry-After"},
         },
     )
-    async def post_statements(request: Request) -> Response:
-        if "method" in request.query_params:
-            return await alternate(request)
-        credential, version = admit(
-            request, request.headers.get("authorization"), request.headers.get(VERSION_HEADER)
-        )
-        _known_parameters(request, set())
-        submission = Submission(
-            body=await _body(request, limit),
-            content_type=request.headers.get("content-type", "application/json"),
-            single=False,
-            statement_id=None,
-            version=version,
-            credential=credential,
-        )
-        return answer(request, await accept(request, submission))
-
-    @app.put(
+    app.add_api_route(
         "/xapi/statements",
+        resource.put,
+        methods=["PUT"],
         summary="Store one statement with the given id (the statementId query parameter)",
         status_code=204,
         openapi_extra={"requestBody": openapi_request_body(single=True)},
     )
-    async def put_statement(request: Request) -> Response:
-        credential, version = admit(
-            request, request.headers.get("authorization"), request.headers.get(VERSION_HEADER)
-        )
-        _known_parameters(request, {"statementId"})
-        submission = Submission(
-            body=await _body(request, limit),
-            content_type=request.headers.get("content-type", "application/json"),
-            single=True,
-            statement_id=_statement_id(request.query_params.get("statementId")),
-            version=version,
-            credential=credential,
-        )
-        await accept(request, submission)
-        return answer(request, None)
-
-    @app.get("/xapi/about", summary="The xAPI versions this endpoint speaks")
-    async def about(request: Request) -> JSONResponse:
-        # 1.0.x clients (TinCanPython among them) refuse a version list with 2.0.0 in it,
-        # so a client that asks in 1.0.x hears the 1.0.x versions only.
-        asked = request.headers.get(VERSION_HEADER, "")
-        versions = ABOUT_1_0 if asked.startswith("1.") else (*ABOUT_1_0, "2.0.0")
-        return JSONResponse(
-            {
-                "version": list(versions),
-                "extensions": {
-                    "https://w3id.org/skillstream/ext/about": {
-                        "name": "skillstream",
-                        "version": package_version("skillstream"),
-                        "resources": ["statements (POST, PUT)"],
-                    }
-                },
-            },
-            headers={VERSION_HEADER: version_of(request)},
-        )
-
-    @app.api_route("/xapi/{resource:path}", methods=_ALL_METHODS, include_in_schema=False)
-    async def not_served(request: Request, resource: str) -> Response:
-        admit(request, request.headers.get("authorization"), request.headers.get(VERSION_HEADER))
-        raise _not_served(request.method, resource)
-
+    app.add_api_route(
+        "/xapi/about",
+        resource.about,
+        methods=["GET"],
+        summary="The xAPI versions this endpoint speaks",
+    )
+    app.add_api_route(
+        "/xapi/{resource:path}",
+        resource.not_served,
+        methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+        include_in_schema=False,
+    )
     return app
 
 
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+def _answer_errors(app: FastAPI, version_of: Callable[[Request], str]) -> None:
+    """Every error as `{"error": ..., "reasons": [...]}` in the request's version."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return _error_response(error, version_of(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        message = "method not allowed" if error.status_code == 405 else str(error.detail).lower()
+        return _error_response(
+            ApiError(error.status_code, message, headers=headers), version_of(request)
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error answering %s %s", request.method, request.url.path)
+        return _error_response(ApiError(500, "internal error"), version_of(request))
 
 
 def _publish_schemas(app: FastAPI) -> None:
