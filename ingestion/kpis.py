@@ -2,7 +2,8 @@
 
 Columns: `learner` (an email or homePage|name) or `team` (one of the two per row), `kpi`
 (a name such as `tickets_resolved_per_day`), `observed_on` (YYYY-MM-DD), `value` (a number).
-Importing the same learner or team, KPI and day again replaces the value.
+Importing the same learner or team, KPI and day again replaces the value. A learner erased
+by `skillstream forget` is left out of every import.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import click
 
-from skillstream import warehouse
+from skillstream import forget, warehouse
 from skillstream.ingestion.sources import TableSource
 from skillstream.ingestion.tables import csv_rows
 from skillstream.settings import Settings
@@ -29,6 +30,7 @@ TABLE_COLUMNS = ("learner_id", "team", "kpi", "observed_on", "value", "imported_
 class KpiImport:
     rows: list[tuple] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    forgotten: int = 0  # rows of learners erased by `skillstream forget`, not imported
 
 
 def _parse_row(cells: dict[str, str], salt: str) -> tuple[str | None, date, float]:
@@ -68,12 +70,14 @@ def parse_kpis(path: Path, salt: str) -> KpiImport:
 
 
 def import_kpis(settings: Settings, path: Path) -> KpiImport:
-    """Upsert the valid rows into `raw.kpi_observations`, in one transaction."""
+    """Upsert the valid rows but forgotten learners' into `raw.kpi_observations`, in one
+    transaction."""
     parsed = parse_kpis(path, settings.learner_salt())
     con = warehouse.connect(settings)
     try:
         warehouse.ensure_raw_schema(con)
         con.execute("BEGIN TRANSACTION")
+        parsed.rows, parsed.forgotten = forget.without_forgotten(con, parsed.rows)
         with warehouse.registered_rows(con, "incoming_kpis", TABLE_COLUMNS, parsed.rows):
             con.execute(
                 """
@@ -95,7 +99,12 @@ def import_kpis(settings: Settings, path: Path) -> KpiImport:
 
 def _load(settings: Settings, path: Path) -> dict[str, Any]:
     result = import_kpis(settings, path)
-    return {"imported": len(result.rows), "skipped": len(result.errors), "errors": result.errors}
+    return {
+        "imported": len(result.rows),
+        "skipped": len(result.errors),
+        "forgotten": result.forgotten,
+        "errors": result.errors,
+    }
 
 
 source = TableSource(

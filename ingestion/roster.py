@@ -1,7 +1,7 @@
 """The HR roster import: `roster.csv` -> `raw.roster`, one snapshot per import.
 
 Learners are stored by their salted learner id only; the email or account never reaches
-the warehouse.
+the warehouse. A learner erased by `skillstream forget` is left out of every import.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from skillstream import warehouse
+from skillstream import forget, warehouse
 from skillstream.ingestion.sources import TableSource
 from skillstream.ingestion.tables import ImportFileError, csv_rows
 from skillstream.settings import Settings
@@ -41,6 +41,7 @@ RosterError = ImportFileError  # the roster file cannot be imported at all
 class RosterImport:
     rows: list[tuple] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    forgotten: int = 0  # rows of learners erased by `skillstream forget`, not imported
 
 
 def parse_roster(path: Path, salt: str) -> RosterImport:
@@ -82,12 +83,14 @@ def parse_roster(path: Path, salt: str) -> RosterImport:
 
 
 def import_roster(settings: Settings, path: Path) -> RosterImport:
-    """Replace `raw.roster` with the valid rows of the file, in one transaction."""
+    """Replace `raw.roster` with the valid rows of the file but forgotten learners', in one
+    transaction."""
     parsed = parse_roster(path, settings.learner_salt())
     con = warehouse.connect(settings)
     try:
         warehouse.ensure_raw_schema(con)
         con.execute("BEGIN TRANSACTION")
+        parsed.rows, parsed.forgotten = forget.without_forgotten(con, parsed.rows)
         con.execute("DELETE FROM raw.roster")
         if parsed.rows:
             warehouse.insert_rows(con, "raw.roster", ROSTER_COLUMNS, parsed.rows)
@@ -99,7 +102,12 @@ def import_roster(settings: Settings, path: Path) -> RosterImport:
 
 def _load(settings: Settings, path: Path) -> dict[str, Any]:
     result = import_roster(settings, path)
-    return {"imported": len(result.rows), "skipped": len(result.errors), "errors": result.errors}
+    return {
+        "imported": len(result.rows),
+        "skipped": len(result.errors),
+        "forgotten": result.forgotten,
+        "errors": result.errors,
+    }
 
 
 source = TableSource(

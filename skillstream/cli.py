@@ -588,67 +588,38 @@ def serve(
 @click.option("-q", "--quiet", is_flag=True, help="Do not show dbt's output.")
 @friendly
 def forget_learner(learner: str | None, learner_id: str | None, quiet: bool) -> None:
-    """Erase one learner everywhere; a replay of Kafka does not bring them back.
+    """Erase one learner everywhere, in every role; a re-import or replay does not bring them back.
 
-    Tombstones the learner and deletes them from raw.* in one transaction, then builds (so
-    the marts drop them) and, once that build is published, deletes the older snapshots.
+    Tombstones the learner, deletes them from raw.* and replaces their mentions in other
+    learners' statements in one transaction, then rebuilds (so the marts drop them) and,
+    once that build is published, deletes the older snapshots.
     """
     from skillstream import forget
-    from skillstream import warehouse as warehouse_module
-    from skillstream.build import build as run_build
-    from skillstream.xapi.identity import learner_id as hash_ifi
 
     if (learner is None) == (learner_id is None):
         raise click.UsageError("give exactly one of --learner IFI or --learner-id HEX")
-    settings = _settings()
-    salt = settings.learner_salt()
     try:
         ifi = forget.parse_learner(learner) if learner is not None else None
-        target = (
-            hash_ifi(ifi, salt) if ifi is not None else forget.parse_learner_id(learner_id or "")
-        )
+        target = forget.parse_learner_id(learner_id) if learner_id is not None else None
     except forget.ForgetError as error:
         raise click.UsageError(str(error)) from None
-    con = warehouse_module.connect(settings)
-    try:
-        warehouse_module.ensure_raw_schema(con)
-        summary = forget.erase(con, target, ifi, salt)
-    finally:
-        con.close()
-    # Build now, rather than leave it to the user: until a build runs, the marts and every
-    # published snapshot still hold the learner's pseudonymous rows.
-    record = run_build(settings, quiet=quiet)
-    con = warehouse_module.connect(settings, read_only=True)
-    try:
-        left = forget.remaining(con, target)
-    finally:
-        con.close()
-    summary["build"] = {
-        "build_id": record.build_id,
-        "published": record.is_published,
-        "failures": record.failures,
-    }
-    summary["remaining"] = left
-    if record.is_published and not left:
-        summary["snapshots_deleted"] = forget.delete_snapshots_before(
-            settings.published_dir, record.build_id
-        )
-    else:
-        summary["snapshots_still_holding_learner"] = forget.snapshots(settings.published_dir)
-    click.echo(orjson.dumps(summary).decode())
-    if left or not record.is_published:
+    outcome = forget.forget_learner(_settings(), target, ifi, quiet=quiet)
+    click.echo(orjson.dumps(outcome.summary).decode())
+    if not outcome.finished:
+        left = outcome.summary["remaining"]
         click.echo(
             "error: the learner is erased from raw, but "
             + (
                 f"tables still hold them: {left}"
                 if left
-                else f"build {record.build_id} was held back by the quality gate"
+                else f"build {outcome.summary['build']['build_id']} was held back by the "
+                "quality gate"
             )
             + "; earlier published snapshots were kept. Fix the build and run "
             "`skillstream forget` again (it is idempotent) to finish.",
             err=True,
         )
-        for failure in record.failures:
+        for failure in outcome.failures:
             click.echo(f"  {failure['check']}: {failure['detail']}", err=True)
         sys.exit(EXIT_PARTIAL)
 

@@ -1,23 +1,30 @@
 """`skillstream forget`: erase one learner everywhere (docs/design.md §2, Privacy).
 
 One DuckDB transaction records the learner's id (the salted hash, never the IFI) in the
-tombstone table `raw.forgotten_learners` and deletes the learner from every raw table. The
-landing step reads the tombstones in its own transaction, so a replay of Kafka does not
-bring the learner back. dbt's incremental models drop learners raw no longer holds on the
-next build; published snapshots of earlier builds are deleted once a build without the
-learner is published (see `forget_learner` in skillstream/cli.py and docs/privacy.md).
+tombstone table `raw.forgotten_learners`, deletes the rows of which the learner is the subject
+from every raw table, and replaces every other mention of them (an instructor, a team or group
+member, an authority in another learner's statement) with the marker `forgotten`. Every writer
+of `raw.*` reads the tombstones inside its own transaction (`forgotten_among`), so a roster or
+KPI re-import, an LRS re-pull or a replay of Kafka does not bring the learner back. The
+workflow (`forget_learner`) then rebuilds every dbt model from raw and, once that build is
+published, deletes the older published snapshots.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from skillstream import warehouse
+from skillstream.settings import Settings
 from skillstream.xapi.identity import (
     PSEUDONYM_HOME_PAGE,
     IdentityError,
@@ -26,8 +33,14 @@ from skillstream.xapi.identity import (
     roster_ifi,
 )
 
+FORGOTTEN = "forgotten"  # what a forgotten learner's id becomes where it is not the subject
+
 _LEARNER_ID = re.compile(r"[0-9a-f]{64}")
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}")
+# A learner id as a whole JSON string value, as the pseudonymised account names them.
+_QUOTED_LEARNER_ID = re.compile(rb'"([0-9a-f]{64})"')
+_TEXT_TYPES = ("VARCHAR", "JSON")
+_SUBJECT_TABLES = ("raw.statements", "raw.roster", "raw.kpi_observations")
 
 
 class ForgetError(ValueError):
@@ -115,6 +128,82 @@ def _belongs(payload: str, learner: str, ifi: str | None, salt: str) -> bool:
     return ifi is not None and all(part.lower() in text for part in _ifi_texts(ifi))
 
 
+def _ifi_mentions(ifi: str | None) -> tuple[str, ...]:
+    """The texts of an IFI that name its owner in another event: the email, mbox_sha1sum or
+    openid. An account's name alone is too short to replace safely: it is found by its id."""
+    return tuple(_ifi_texts(ifi)) if ifi is not None and "|" not in ifi else ()
+
+
+def _mention_pattern(learner: str, texts: tuple[str, ...]) -> str:
+    """A case-insensitive regular expression (Python's and DuckDB's RE2 alike) of the
+    learner id and these texts."""
+    return "(?i)(" + "|".join(re.escape(text) for text in (learner, *texts)) + ")"
+
+
+def _text_columns(
+    con: duckdb.DuckDBPyConnection, schema: str | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Text, JSON and text-list columns (name, type) of each base table but the tombstones,
+    by table name `schema.table`."""
+    rows = con.execute(
+        "SELECT c.table_schema, c.table_name, c.column_name, c.data_type "
+        "FROM information_schema.columns c JOIN information_schema.tables t "
+        "USING (table_catalog, table_schema, table_name) "
+        "WHERE c.table_catalog = current_database() AND t.table_type = 'BASE TABLE' "
+        "AND (c.data_type IN ('VARCHAR', 'JSON', 'VARCHAR[]')) "
+        "AND coalesce(c.table_schema = ?, true) "
+        "AND NOT (c.table_schema = 'raw' AND c.table_name = 'forgotten_learners') "
+        "ORDER BY c.table_schema, c.table_name, c.ordinal_position",
+        [schema],
+    ).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table_schema, table, column, data_type in rows:
+        tables.setdefault(f"{table_schema}.{table}", []).append((column, data_type))
+    return tables
+
+
+def _quoted(table: str) -> str:
+    schema, name = table.split(".", 1)
+    return f'"{schema}"."{name}"'
+
+
+def _as_text(column: str, data_type: str) -> str:
+    if data_type == "VARCHAR[]":
+        return f'array_to_string("{column}", chr(31))'
+    return f'"{column}"::VARCHAR'
+
+
+def _replace_mentions(con: duckdb.DuckDBPyConnection, pattern: str) -> dict[str, int]:
+    """Replace every match of `pattern` in raw's text columns with FORGOTTEN; returns the
+    rows changed per table and column."""
+    replaced = {}
+    for table, columns in _text_columns(con, "raw").items():
+        for column, data_type in columns:
+            if data_type == "VARCHAR[]":
+                new = f"list_transform(\"{column}\", lambda x: regexp_replace(x, $p, $m, 'g'))"
+            else:
+                new = f"regexp_replace(\"{column}\"::VARCHAR, $p, $m, 'g')::{data_type}"
+            (count,) = con.execute(
+                f'UPDATE {_quoted(table)} SET "{column}" = {new} '
+                f"WHERE regexp_matches({_as_text(column, data_type)}, $p)",
+                {"p": pattern, "m": FORGOTTEN},
+            ).fetchall()[0]
+            if count:
+                replaced[f"{table}.{column}"] = int(count)
+    return replaced
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = ? "
+            "AND table_name = ? AND column_name = 'learner_id'",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
 def _delete(con: duckdb.DuckDBPyConnection, table: str, learner: str) -> int:
     return int(con.execute(f"DELETE FROM {table} WHERE learner_id = ?", [learner]).fetchall()[0][0])
 
@@ -122,10 +211,12 @@ def _delete(con: duckdb.DuckDBPyConnection, table: str, learner: str) -> int:
 def erase(
     con: duckdb.DuckDBPyConnection, learner: str, ifi: str | None, salt: str
 ) -> dict[str, Any]:
-    """Tombstone the learner and delete them from every raw table, in one transaction.
+    """Tombstone the learner, delete the rows they are the subject of from every raw table and
+    replace their other mentions with FORGOTTEN, in one transaction.
 
-    Returns the rows erased per table. `ifi` (when known) also finds quarantined events
-    whose actor cannot be parsed; without it only their learner id is searched for.
+    Returns the rows erased per table and the rows whose mentions were replaced, per table
+    and column. `ifi` (when known) also finds quarantined events whose actor cannot be
+    parsed, and the IFI's text in other events; without it the learner id is searched for.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
@@ -134,10 +225,7 @@ def erase(
             "INSERT INTO raw.forgotten_learners VALUES (?, ?) ON CONFLICT (learner_id) DO NOTHING",
             [learner, now],
         )
-        erased = {
-            table: _delete(con, table, learner)
-            for table in ("raw.statements", "raw.roster", "raw.kpi_observations")
-        }
+        erased = {table: _delete(con, table, learner) for table in _SUBJECT_TABLES}
         quarantine = con.execute(
             "SELECT topic, kafka_partition, kafka_offset, payload FROM raw.quarantine"
         ).fetchall()
@@ -149,15 +237,27 @@ def erase(
                 keys,
             )
         erased["raw.quarantine"] = len(keys)
+        if _table_exists(con, "pii", "learner_identity"):
+            erased["pii.learner_identity"] = _delete(con, "pii.learner_identity", learner)
+        replaced = _replace_mentions(con, _mention_pattern(learner, _ifi_mentions(ifi)))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return {"learner_id": learner, "forgotten_at": now.isoformat(), "erased": erased}
+    return {
+        "learner_id": learner,
+        "forgotten_at": now.isoformat(),
+        "erased": erased,
+        "mentions_replaced": replaced,
+    }
+
+
+# ---- the tombstones, as every writer of raw.* honours them ----------------------------------
 
 
 def forgotten_among(con: duckdb.DuckDBPyConnection, learners: list[str]) -> set[str]:
-    """Which of these learner ids are tombstoned (one query, inside the caller's transaction)."""
+    """Which of these learner ids are tombstoned (one query, inside the caller's transaction:
+    a `forget` committed before it is seen, one committed after it erases what it wrote)."""
     if not learners:
         return set()
     return {
@@ -170,20 +270,107 @@ def forgotten_among(con: duckdb.DuckDBPyConnection, learners: list[str]) -> set[
     }
 
 
-def remaining(con: duckdb.DuckDBPyConnection, learner: str) -> dict[str, int]:
-    """Rows of the learner left in any table with a learner_id column (dbt's tables included)."""
-    tables = con.execute(
-        "SELECT DISTINCT table_schema, table_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND column_name = 'learner_id' "
-        "AND NOT (table_schema = 'raw' AND table_name = 'forgotten_learners') ORDER BY 1, 2"
-    ).fetchall()
+def without_forgotten(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple], learner_at: int = 0
+) -> tuple[list[tuple], int]:
+    """The rows (of an import) whose learner id, at index `learner_at`, is not tombstoned;
+    and how many were left out. Rows without a learner (a team's KPI) are kept."""
+    forgotten = forgotten_among(con, [r[learner_at] for r in rows if r[learner_at] is not None])
+    if not forgotten:
+        return rows, 0
+    kept = [r for r in rows if r[learner_at] not in forgotten]
+    return kept, len(rows) - len(kept)
+
+
+def _quoted_ids(column: pa.ChunkedArray) -> set[str]:
+    """The learner ids a string column names as whole JSON string values (a pass over the
+    column's bytes, not one Python string per row)."""
+    found: set[bytes] = set()
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if len(chunk) == 0 or data is None:
+            continue
+        width = 8 if pa.types.is_large_string(chunk.type) else 4
+        offsets = memoryview(chunk.buffers()[1]).cast("q" if width == 8 else "i")
+        start, end = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
+        found.update(_QUOTED_LEARNER_ID.findall(memoryview(data)[start:end]))
+    return {match.decode() for match in found}
+
+
+def _unmention(payload: str, learners: set[str]) -> str:
+    for learner in learners:
+        payload = payload.replace(f'"{learner}"', f'"{FORGOTTEN}"')
+    return payload
+
+
+def honour_tombstones(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, rejects: list[tuple], salt: str | None
+) -> tuple[pa.Table, list[tuple], int]:
+    """A batch about to land, as `forget` would have left it: the statements and rejected
+    events of forgotten learners left out, and their ids in other learners' statements and
+    rejects replaced with FORGOTTEN. Reads the tombstones inside the landing transaction.
+
+    `rows` has `learner_id` and `statement` (JSON text) columns; a reject is (partition,
+    offset, statement_id, source, reasons, payload). `salt` lets a reject's actor be
+    recognised by its IFI. Returns the kept rows and rejects and how many were left out.
+    """
+    reject_actors = (
+        {i: payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
+        if salt is not None
+        else {}
+    )
+    (tombstones,) = con.execute("SELECT count(*) FROM raw.forgotten_learners").fetchall()[0]
+    if not tombstones:  # the usual case: no pass over the statements' text
+        return rows, rejects, 0
+    statements = rows.column("statement")
+    reject_mentions = [set(_QUOTED_LEARNER_ID.findall(r[5].encode())) for r in rejects]
+    forgotten = forgotten_among(
+        con,
+        [
+            *_quoted_ids(statements),  # the actor's id is among them
+            *pc.unique(rows.column("learner_id")).to_pylist(),
+            *(x for ids in reject_actors.values() for x in ids),
+            *(x.decode() for ids in reject_mentions for x in ids),
+        ],
+    )
+    if not forgotten:
+        return rows, rejects, 0
+    kept_rows = rows.filter(
+        pc.invert(pc.is_in(rows.column("learner_id"), value_set=pa.array(sorted(forgotten))))
+    )
+    index = kept_rows.schema.get_field_index("statement")
+    column = kept_rows.column(index)
+    for learner in forgotten:
+        column = pc.replace_substring(column, f'"{learner}"', f'"{FORGOTTEN}"')
+    kept_rows = kept_rows.set_column(index, kept_rows.schema.field(index), column)
+    kept_rejects = [
+        (*r[:5], _unmention(r[5], forgotten))
+        for i, r in enumerate(rejects)
+        if not reject_actors.get(i, set()) & forgotten
+    ]
+    dropped = rows.num_rows - kept_rows.num_rows + len(rejects) - len(kept_rejects)
+    return kept_rows, kept_rejects, dropped
+
+
+# ---- what still holds the learner -----------------------------------------------------------
+
+
+def remaining(
+    con: duckdb.DuckDBPyConnection, learner: str, texts: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """Rows of any table (dbt's too) that still hold the learner: their learner id in any
+    text, JSON or text-list column, or any of `texts` (e.g. their email, case-insensitive)."""
+    pattern = _mention_pattern(learner, texts)
     found = {}
-    for schema, table in tables:
+    for table, columns in _text_columns(con).items():
+        condition = " OR ".join(
+            f"regexp_matches({_as_text(column, data_type)}, $p)" for column, data_type in columns
+        )
         (count,) = con.execute(
-            f'SELECT count(*) FROM "{schema}"."{table}" WHERE learner_id = ?', [learner]
+            f"SELECT count(*) FROM {_quoted(table)} WHERE {condition}", {"p": pattern}
         ).fetchall()[0]
         if count:
-            found[f"{schema}.{table}"] = int(count)
+            found[table] = int(count)
     return found
 
 
@@ -201,3 +388,59 @@ def delete_snapshots_before(directory: Path, build_id: str) -> list[str]:
 
 def snapshots(directory: Path) -> list[str]:
     return [str(p) for p in sorted(directory.glob("build-*.duckdb"))]
+
+
+# ---- the workflow of `skillstream forget` ---------------------------------------------------
+
+
+@dataclass
+class Forgotten:
+    """What `forget_learner` did: `summary` for the user (JSON-ready), and whether it
+    finished (every table and snapshot is free of the learner) or the build failures that
+    stopped it."""
+
+    summary: dict[str, Any]
+    finished: bool
+    failures: list[dict[str, str]]
+
+
+def forget_learner(
+    settings: Settings, learner: str | None, ifi: str | None, quiet: bool = False
+) -> Forgotten:
+    """Erase the learner (by learner id, or by IFI when `ifi` is given) from raw, rebuild every
+    dbt model from raw, and once that build is published and holds no trace of the learner,
+    delete the earlier snapshots. Safe to repeat until it finishes."""
+    from skillstream.build import build  # dbt and the quality gate: not for the landing
+
+    salt = settings.learner_salt()
+    target = learner_id(ifi, salt) if ifi is not None else learner
+    if target is None:
+        raise ForgetError("give the learner's IFI or learner id")
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)
+        summary = erase(con, target, ifi, salt)
+    finally:
+        con.close()
+    # Rebuilt in full rather than incrementally: an incremental model keeps the rows of other
+    # learners it built before, and with them any mention the erase just replaced in raw.
+    record = build(settings, quiet=quiet, full_refresh=True)
+    con = warehouse.connect(settings, read_only=True)
+    try:
+        left = remaining(con, target, _ifi_mentions(ifi))
+    finally:
+        con.close()
+    summary["build"] = {
+        "build_id": record.build_id,
+        "published": record.is_published,
+        "failures": record.failures,
+    }
+    summary["remaining"] = left
+    finished = record.is_published and not left
+    if finished:
+        summary["snapshots_deleted"] = delete_snapshots_before(
+            settings.published_dir, record.build_id
+        )
+    else:
+        summary["snapshots_still_holding_learner"] = snapshots(settings.published_dir)
+    return Forgotten(summary, finished, record.failures)

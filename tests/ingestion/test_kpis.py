@@ -2,6 +2,7 @@ from pathlib import Path
 
 import duckdb
 
+from skillstream import forget, warehouse
 from skillstream.ingestion.kpis import import_kpis
 from skillstream.settings import Settings
 from skillstream.xapi.identity import learner_id
@@ -68,3 +69,31 @@ def test_a_large_kpi_file_lands_whole_and_replaces_whole(
         (landed,) = con.execute("SELECT count(*) FROM raw.kpi_observations").fetchall()[0]
         con.close()
         assert landed == rows
+
+
+def test_a_forgotten_learner_is_left_out_of_every_import(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "kpis.csv"
+    path.write_text(
+        HEADER
+        + "BOB@example.com,,tickets_per_day,2026-07-01,12\n"
+        + "ada@example.com,,tickets_per_day,2026-07-01,10\n"
+        + ",t1,csat,2026-07-01,4.5\n"
+    )
+    salt = settings.learner_salt()
+    bob = learner_id("mailto:bob@example.com", salt)
+    import_kpis(settings, path)
+    con = warehouse.connect(settings)
+    forget.erase(con, bob, None, salt)
+    con.close()
+
+    result = import_kpis(settings, path)
+
+    assert (len(result.rows), result.forgotten, result.errors) == (2, 1, [])
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    subjects = con.execute(
+        "SELECT learner_id, team FROM raw.kpi_observations ORDER BY team NULLS FIRST"
+    ).fetchall()
+    con.close()
+    assert subjects == [(learner_id("mailto:ada@example.com", salt), None), (None, "t1")]

@@ -3,6 +3,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from skillstream import forget, warehouse
 from skillstream.ingestion.roster import RosterError, import_roster, parse_roster
 from skillstream.settings import Settings
 from skillstream.xapi.identity import learner_id
@@ -58,3 +59,27 @@ def test_missing_columns_refuse_the_file(tmp_path: Path) -> None:
     path.write_text("learner,cohort\na@b.c,pilot\n")
     with pytest.raises(RosterError, match="missing column\\(s\\) org, team, role, is_pilot"):
         parse_roster(path, "salt")
+
+
+def test_a_forgotten_learner_is_left_out_of_every_import(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        HEADER
+        + "ada@example.com,pilot,acme,t1,analyst,true,\n"
+        + "Bob@Example.com,pilot,acme,t1,analyst,true,\n"
+    )
+    import_roster(settings, path)
+    salt = settings.learner_salt()
+    con = warehouse.connect(settings)
+    forget.erase(con, learner_id("mailto:bob@example.com", salt), None, salt)
+    con.close()
+
+    result = import_roster(settings, path)
+
+    assert (len(result.rows), result.forgotten, result.errors) == (1, 1, [])
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    landed = con.execute("SELECT learner_id FROM raw.roster").fetchall()
+    con.close()
+    assert landed == [(learner_id("mailto:ada@example.com", salt),)]

@@ -10,8 +10,14 @@ import pytest
 
 from skillstream import forget, warehouse
 from skillstream.settings import Settings
+from skillstream.transforms.land import land_batch
 from skillstream.transforms.normalise import normalise_record
-from skillstream.transforms.records import STATEMENT_COLUMNS, KafkaRecord
+from skillstream.transforms.records import (
+    STATEMENT_COLUMNS,
+    KafkaRecord,
+    NormalisedBatch,
+    statement_table,
+)
 from skillstream.xapi.identity import learner_id
 from tests.conftest import run_cli
 
@@ -188,3 +194,96 @@ def test_only_snapshots_older_than_the_new_build_are_deleted(tmp_path) -> None:
     deleted = forget.delete_snapshots_before(tmp_path, "build-20261103T000000000000Z")
     assert deleted == [str(tmp_path / f"{n}.duckdb") for n in names]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{newer}.duckdb"]
+
+
+def normalised(statements: list[dict]) -> tuple[list[tuple], list[tuple]]:
+    """Rows and rejects as the transform's normaliser makes them (every IFI pseudonymised)."""
+    rows, rejects = [], []
+    for offset, event in enumerate(statements):
+        row, reject = normalise_record(KafkaRecord(offset, orjson.dumps(event), "test", 0), 0, SALT)
+        if row is not None:
+            rows.append(row)
+        if reject is not None:
+            rejects.append(reject)
+    return rows, rejects
+
+
+def taught_by_bob(n: int) -> dict:
+    """Ada's statement, with Bob as its instructor and in the team."""
+    return statement({"mbox": "mailto:ada@example.com"}, n) | {
+        "context": {
+            "instructor": {"mbox": "mailto:bob@example.com", "name": "Bob"},
+            "team": {"objectType": "Group", "member": [{"mbox": "mailto:BOB@example.com"}]},
+        }
+    }
+
+
+def test_erase_replaces_the_learner_in_other_learners_statements(settings: Settings) -> None:
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    rows, _ = normalised([taught_by_bob(1)])
+    land_batch(con, NormalisedBatch("t", 0, 0, 1, rows), salt=SALT)
+    assert BOB in con.execute("SELECT statement::VARCHAR FROM raw.statements").fetchone()[0]
+    cy_says_bob = {"actor": {"mbox": "mailto:cy@example.com"}, "note": "Bob@Example.com, " + BOB}
+    con.execute(
+        "INSERT INTO raw.quarantine VALUES ('t', 0, 0, NULL, NULL, ['r'], ?, now())",
+        [orjson.dumps(cy_says_bob).decode()],
+    )
+
+    summary = forget.erase(con, BOB, "mailto:bob@example.com", SALT)
+
+    assert summary["erased"]["raw.statements"] == 0  # Ada's statement stays ...
+    assert summary["mentions_replaced"] == {
+        "raw.statements.statement": 1,
+        "raw.quarantine.payload": 1,
+    }
+    (stored,) = con.execute("SELECT statement FROM raw.statements").fetchone()
+    context = orjson.loads(stored)["context"]
+    marker = {"homePage": forget.PSEUDONYM_HOME_PAGE, "name": forget.FORGOTTEN}
+    assert context["instructor"]["account"] == marker  # ... without Bob in it
+    assert context["team"]["member"][0]["account"] == marker
+    (payload,) = con.execute("SELECT payload FROM raw.quarantine").fetchone()
+    assert orjson.loads(payload)["note"] == "forgotten, forgotten"
+    assert forget.remaining(con, BOB, ("bob@example.com",)) == {}
+    assert forget.remaining(con, ADA) == {"raw.statements": 1}
+    con.close()
+
+
+def test_remaining_finds_the_learner_in_any_text_column_of_any_table(settings: Settings) -> None:
+    con = warehouse.connect(settings)
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.notes (about VARCHAR, tags VARCHAR[], n INTEGER)")
+    con.execute(
+        "INSERT INTO marts.notes VALUES ('x', ['a', ?], 1), ('BOB@example.com', [], 2)", [BOB]
+    )
+    con.execute("INSERT INTO marts.notes VALUES ('nobody', [], 3)")
+    assert forget.remaining(con, BOB) == {"marts.notes": 1}
+    assert forget.remaining(con, BOB, ("bob@example.com",)) == {"marts.notes": 2}
+    con.close()
+
+
+def test_landing_leaves_out_the_forgotten_and_unmentions_them_in_other_statements(
+    settings: Settings,
+) -> None:
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    bobs = statement({"mbox": "mailto:bob@example.com"}, 1)
+    bobs_invalid = {"actor": {"mbox": "mailto:bob@example.com"}, "verb": "taught"}
+    rows, rejects = normalised([bobs, taught_by_bob(2), statement({"mbox": "mailto:cy@x.org"}, 3)])
+    _, more_rejects = normalised([bobs_invalid, {"actor": {"mbox": "mailto:cy@x.org"}, "n": BOB}])
+    table = statement_table(rows)
+    rejects += more_rejects
+
+    untouched = forget.honour_tombstones(con, table, rejects, SALT)
+    assert untouched == (table, rejects, 0)  # no tombstones: the batch as it came
+
+    con.execute("INSERT INTO raw.forgotten_learners VALUES (?, now())", [BOB])
+    kept, kept_rejects, dropped = forget.honour_tombstones(con, table, rejects, SALT)
+
+    assert dropped == 2  # Bob's statement and his invalid event
+    assert kept.column("learner_id").to_pylist() == [ADA, learner_id("mailto:cy@x.org", SALT)]
+    assert BOB not in repr(kept.to_pylist()) and BOB not in repr(kept_rejects)
+    context = orjson.loads(kept.column("statement")[0].as_py())["context"]
+    assert context["instructor"]["account"]["name"] == forget.FORGOTTEN
+    assert len(kept_rejects) == 1 and forget.FORGOTTEN in kept_rejects[0][5]
+    con.close()
