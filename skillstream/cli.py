@@ -34,6 +34,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.ingestion.sources.lrs.helpers import LrsPullError
     from skillstream.ingestion.tables import ImportFileError
     from skillstream.kafka import KafkaUnavailable
+    from skillstream.pilot import PilotError
     from skillstream.warehouse import WarehouseBusy
 
     return (
@@ -47,6 +48,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         WarehouseBusy,
         ReportError,
         DeadLetterError,
+        PilotError,
         settings_module.SettingsError,
         FileNotFoundError,
     )
@@ -745,6 +747,102 @@ def _write_roi_report(settings: Settings, quarter: str, fmt: str, out: Path) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
     click.echo(f"ROI report {quarter} ({fmt}): {out}")
+
+
+@main.group("pilot")
+def pilot_group() -> None:
+    """Plan a pilot and read it out (docs/pilot.md)."""
+
+
+@pilot_group.command("plan")
+@click.option(
+    "--metric",
+    required=True,
+    type=click.Choice(["completion", "mastery", "days_to_competency", "retention_30d"]),
+)
+@click.option(
+    "--lift",
+    required=True,
+    type=float,
+    help="Change of the rate (0.2 = +20 points), or of median days (-0.4 = 40 % fewer).",
+)
+@click.option("--baseline-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.option("--power", default=0.8, show_default=True, type=click.FloatRange(0, 1, True, True))
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, True, True))
+@click.option("--team-size", type=click.IntRange(min=1), help="Also the smallest detectable lift.")
+@click.option("--subject", default="", help="The program or skill id (default: all).")
+@click.option("--window-days", default=30, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@friendly
+def pilot_plan(
+    metric: str,
+    lift: float,
+    baseline_rate: float | None,
+    power: float,
+    alpha: float,
+    team_size: int | None,
+    subject: str,
+    window_days: int,
+    as_json: bool,
+) -> None:
+    """Learners per arm to show a lift; the baseline is the baseline cohort's in the published
+    build unless --baseline-rate gives it."""
+    from skillstream import pilot
+    from skillstream.dashboards.suppression import Privacy
+
+    settings = _settings()
+    baseline: float | tuple[float, ...]
+    if baseline_rate is not None:
+        if metric == "days_to_competency":
+            raise pilot.PilotError(
+                "days_to_competency is planned from the observed days of the published build; "
+                "--baseline-rate gives the baseline of a rate"
+            )
+        baseline = baseline_rate
+    else:
+        build = pilot.published_build(settings)
+        k = Privacy.from_settings(settings).k
+        baseline = pilot.baseline_of(
+            build, metric, settings.baseline_cohort, subject, window_days, k
+        )
+    planned = pilot.plan(metric, lift, baseline, power, alpha, team_size, settings.comparison_seed)
+    if as_json:
+        click.echo(orjson.dumps(planned.as_json()).decode())
+        return
+    size = "more than 20000" if planned.per_arm is None else str(planned.per_arm)
+    click.echo(
+        f"{metric}: {size} learners per arm to show {pilot.lift_text(metric, lift)} "
+        f"from a baseline of {planned.baseline:.3g}, with {power:.0%} power at alpha {alpha} "
+        "(two-sided)"
+    )
+    if team_size is not None:
+        click.echo(
+            f"with {team_size} per arm the smallest detectable lift: "
+            f"{pilot.lift_text(metric, planned.detectable_lift)}"
+        )
+    click.echo(f"method: {planned.method}")
+
+
+@pilot_group.command("readout")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per pilot.")
+@friendly
+def pilot_readout(as_json: bool) -> None:
+    """Each [[pilots]] entry against its baseline over its window: the difference with its 95 %
+    interval, whether it was powered for the planned lift, and scale / extend / stop."""
+    from skillstream import pilot
+    from skillstream.dashboards.suppression import Privacy
+
+    settings = _settings()
+    if not settings.pilots:
+        raise pilot.PilotError("no [[pilots]] in skillstream.toml (docs/pilot.md)")
+    build = pilot.published_build(settings)
+    privacy = Privacy.from_settings(settings)
+    for entry in settings.pilots:
+        result = pilot.readout(build, entry, privacy, settings.comparison_seed)
+        if as_json:
+            click.echo(orjson.dumps(pilot.readout_json(result)).decode())
+        else:
+            click.echo(pilot.readout_text(result))
 
 
 @main.command()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ import pandas as pd
 from skillstream import stats
 from skillstream.dashboards.figures import Published, query
 from skillstream.dashboards.suppression import Figure, Privacy, fewer_than, suppress
-from skillstream.settings import PilotSettings
+from skillstream.quality.publish import read_status
+from skillstream.settings import PilotSettings, Settings
 
 
 class PilotError(ValueError):
@@ -79,6 +81,15 @@ def metric(name: str) -> Metric:
     if name not in METRICS:
         raise PilotError(f"unknown metric {name!r}; one of {', '.join(METRICS)}")
     return METRICS[name]
+
+
+def lift_text(metric_name: str, lift: float | None) -> str:
+    """A lift as people say it: "+20 points" of a rate, "-40 %" of the median days."""
+    if lift is None:
+        return "none"
+    if metric(metric_name).is_rate:
+        return f"{lift * 100:+.1f} points"
+    return f"{lift * 100:+.0f} % days"
 
 
 # ---- reading the published build ---------------------------------------------------------------
@@ -385,6 +396,52 @@ def _compare(
     )
 
 
+def readout_json(result: Readout) -> dict[str, Any]:
+    """A readout as one JSON object; hidden figures are absent, "hidden" says why."""
+    entry = {
+        "pilot": result.pilot.name,
+        "metric": result.pilot.metric,
+        "lift": result.pilot.lift,
+        "window_end": result.window_end.isoformat(),
+        "is_complete": result.is_complete,
+    }
+    if not result.shown or result.effect is None:
+        return {**entry, "hidden": f"{fewer_than(result.k)} learners on a side"}
+    e = result.effect
+    return {
+        **entry,
+        "n": result.n,
+        "baseline_n": result.baseline_n,
+        "value": result.value,
+        "baseline_value": result.baseline_value,
+        "difference": e.estimate,
+        "ci_low": e.low,
+        "ci_high": e.high,
+        "power": result.power,
+        "verdict": result.verdict,
+        "why": result.why,
+    }
+
+
+def readout_text(result: Readout) -> str:
+    """A readout in one plain paragraph."""
+    pilot, label = result.pilot, METRICS[result.pilot.metric].label
+    head = f"{pilot.name} ({pilot.cohort} vs {pilot.baseline_cohort}, {label}"
+    head += f", window to {result.window_end:%Y-%m-%d}"
+    head += ")" if result.is_complete else ", still open)"
+    if not result.shown or result.effect is None:
+        return f"{head}: not shown, {fewer_than(result.k)} learners on a side"
+    e, unit = result.effect, "points" if METRICS[pilot.metric].is_rate else "days"
+    scale = 100 if unit == "points" else 1
+    return (
+        f"{head}: {result.value:.3g} vs {result.baseline_value:.3g} (n {result.n} vs "
+        f"{result.baseline_n}); difference {e.estimate * scale:+.1f} {unit} (95 % CI "
+        f"{e.low * scale:+.1f} to {e.high * scale:+.1f}); power {result.power:.0%} for the "
+        f"planned {lift_text(pilot.metric, pilot.lift)}; verdict: {result.verdict.upper()}, "
+        f"{result.why}"
+    )
+
+
 PLANNED_POWER = 0.8  # a pilot is "powered" when its sizes had this power for the planned lift
 
 
@@ -452,3 +509,18 @@ def gain_of(result: Readout) -> stats.Interval:
     sign = -1 if result.pilot.metric == "days_to_competency" else 1
     e = result.effect
     return stats.Interval(sign * e.estimate, sign * e.high, sign * e.low)
+
+
+def published_build(settings: Settings) -> Published:
+    """The build the dashboard shows (the last published one), for the CLI."""
+    current, _ = read_status(settings)
+    if current is None or not current.get("snapshot"):
+        raise PilotError("no build has been published yet; run `skillstream build` first")
+    return Published(
+        build_id=current["build_id"],
+        built_at=current["finished_at"],
+        snapshot=Path(current["snapshot"]),
+        newest_build_id=None,
+        newest_is_published=True,
+        newest_failures=[],
+    )

@@ -3,6 +3,7 @@ readout's verdicts and the organisation-wide projection (docs/pilot.md)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from skillstream.pilot import (
     verdict,
 )
 from skillstream.quality.publish import read_status
-from skillstream.settings import PilotSettings
+from skillstream.settings import PilotSettings, Settings
 from skillstream.stats import (
     Interval,
     bootstrap_median_difference,
@@ -31,7 +32,7 @@ from skillstream.stats import (
     proportions_per_arm,
     proportions_power,
 )
-from tests.conftest import make_settings
+from tests.conftest import make_settings, run_cli
 from tests.skillstream.pilot_org import START, P, S, publish_org
 
 # Fleiss, Levin & Paik (2003), Statistical Methods for Rates and Proportions, 3rd ed., Table A.4
@@ -157,10 +158,15 @@ def test_verdict_rules(effect, lift, powered, expected) -> None:
 
 
 @pytest.fixture(scope="module")
-def org(tmp_path_factory: pytest.TempPathFactory) -> Published:
+def org_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("org"))
     publish_org(settings)
-    current, _ = read_status(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def org(org_settings: Settings) -> Published:
+    current, _ = read_status(org_settings)
     assert current is not None
     return Published(
         current["build_id"], current["finished_at"], Path(current["snapshot"]), None, True, []
@@ -261,3 +267,97 @@ def test_gain_of_a_readout_points_the_way_that_helps(org: Published) -> None:
     assert gain.estimate == 12.0 and gain.low <= 12.0 <= gain.high
     with pytest.raises(PilotError, match="k rule"):
         gain_of(readout(org, _pilot("trio", "completion", 0.2), Privacy(5), seed=1))
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_plan_prints_the_plan_as_json(org_settings: Settings) -> None:
+    result = run_cli(
+        org_settings,
+        "pilot",
+        "plan",
+        "--metric",
+        "completion",
+        "--lift",
+        "0.2",
+        "--baseline-rate",
+        "0.3",
+        "--team-size",
+        "60",
+        "--json",
+    )
+    planned = json.loads(result.stdout)
+    assert planned["per_arm"] == 103 and planned["baseline"] == 0.3
+    assert (planned["lift"], planned["power"], planned["alpha"]) == (0.2, 0.8, 0.05)
+    assert "continuity correction" in planned["method"]
+    assert planned["detectable_lift"] == pytest.approx(
+        detectable_proportion_lift(0.3, 60), abs=1e-9
+    )
+
+
+def test_cli_plan_reads_the_baseline_of_the_published_build(org_settings: Settings) -> None:
+    result = run_cli(
+        org_settings,
+        "pilot",
+        "plan",
+        "--metric",
+        "completion",
+        "--lift",
+        "0.2",
+        "--subject",
+        P,
+    )
+    assert "107 learners per arm to show +20.0 points from a baseline of 0.4" in result.stdout
+    assert "method: two proportions" in result.stdout
+    refused = run_cli(
+        org_settings,
+        "pilot",
+        "plan",
+        "--metric",
+        "days_to_competency",
+        "--lift",
+        "-0.4",
+        "--baseline-rate",
+        "0.5",
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "observed days of the published build" in refused.stderr
+
+
+def test_cli_readout_gives_each_configured_pilot_its_verdict(
+    org_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "skillstream.toml"
+    config.write_text(
+        f"""
+[[pilots]]
+cohort = "pilot"
+program = "{P}"
+metric = "completion"
+lift = 0.2
+start = {START.date()}
+
+[[pilots]]
+cohort = "trio"
+program = "{P}"
+metric = "completion"
+lift = 0.2
+start = {START.date()}
+"""
+    )
+    monkeypatch.setenv("SKILLSTREAM_CONFIG", str(config))
+    lines = run_cli(org_settings, "pilot", "readout", "--json").stdout.splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert (first["pilot"], first["verdict"], first["n"], first["baseline_n"]) == (
+        "pilot",
+        "scale",
+        120,
+        300,
+    )
+    assert first["difference"] == pytest.approx(0.4)
+    assert second == {**second, "pilot": "trio", "hidden": "fewer than 5 learners on a side"}
+    assert "verdict" not in second
+    text = run_cli(org_settings, "pilot", "readout").stdout
+    assert "verdict: SCALE" in text and "trio" in text and "not shown" in text
