@@ -19,6 +19,7 @@ navigation = st.navigation(
             st.Page(PAGES / "capability.py", title="Capability", icon=":material/grid_on:"),
             st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/timeline:"),
             st.Page(PAGES / "roi.py", title="ROI", icon=":material/payments:"),
+            st.Page(PAGES / "pilot.py", title="Pilot", icon=":material/science:"),
         ],
         "Operations": [
             st.Page(PAGES / "quality.py", title="Data quality", icon=":material/verified:"),

@@ -25,7 +25,7 @@ from skillstream import stats
 from skillstream.dashboards.figures import Published, query
 from skillstream.dashboards.suppression import Figure, Privacy, fewer_than, suppress
 from skillstream.quality.publish import read_status
-from skillstream.settings import PilotSettings, Settings
+from skillstream.settings import PilotSettings, RoiSettings, Settings
 
 
 class PilotError(ValueError):
@@ -509,6 +509,31 @@ def gain_of(result: Readout) -> stats.Interval:
     sign = -1 if result.pilot.metric == "days_to_competency" else 1
     e = result.effect
     return stats.Interval(sign * e.estimate, sign * e.high, sign * e.low)
+
+
+def default_unit_value(result: Readout, roi: RoiSettings) -> float:
+    """The value of one unit of gain: a day sooner at competency is worth the ROI setting
+    value_of_competent_day; one more employee reaching the outcome within the window, that
+    many competent days (the window's days they would otherwise wait at most)."""
+    days = 1 if result.pilot.metric == "days_to_competency" else result.pilot.window_days
+    return roi.value_of_competent_day * days
+
+
+def projection_of(
+    result: Readout, headcount: int, spend_per_employee: float, unit_value: float, currency: str
+) -> Projection:
+    """The projection of a readout, every assumption named (the Pilot page, the report)."""
+    unit = "day sooner" if result.pilot.metric == "days_to_competency" else "more employee"
+    assumptions = {
+        "headcount": f"{headcount:,}",
+        "spend per employee per year": f"{spend_per_employee:,.2f} {currency}",
+        f"value of one {unit} reaching competency": f"{unit_value:,.2f} {currency}",
+        "effect per employee and year": (
+            f"{result.pilot.name}: {METRICS[result.pilot.metric].label}, pilot vs "
+            f"{result.pilot.baseline_cohort}; low and high from its 95 % interval"
+        ),
+    }
+    return project(headcount, spend_per_employee, gain_of(result), unit_value, assumptions)
 
 
 def published_build(settings: Settings) -> Published:

@@ -1,0 +1,130 @@
+"""Pilot: plan a pilot, read the configured pilots out, project one to the organisation
+(skillstream/pilot.py holds the statistics and the rules; this page lays them out)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from skillstream import pilot
+from skillstream import settings as settings_module
+from skillstream.dashboards import common, data
+
+build = common.published_or_stop("Pilot")
+common.require_marts(build, "learner_programs", "learner_skills")
+settings = settings_module.load()
+privacy = data.privacy()
+
+st.subheader("Plan a pilot")
+left, right = st.columns(2)
+metric = left.selectbox("Metric", list(pilot.METRICS), key="plan_metric")
+chosen = pilot.METRICS[metric]
+subjects = data.filter_options(build)["program" if chosen.subject == "program_id" else "skill"]
+subject = left.selectbox(
+    "Program" if chosen.subject == "program_id" else "Skill", ["all", *subjects], key="plan_subject"
+)
+lift = right.number_input(
+    "Lift to detect: change of the rate (0.2 = +20 points)"
+    if chosen.is_rate
+    else "Lift to detect: relative change of median days (-0.4 = 40 % fewer)",
+    value=0.2 if chosen.is_rate else -0.4,
+    min_value=-0.95,
+    max_value=0.95,
+    step=0.05,
+    key=f"plan_lift_{metric}",
+)
+power = right.number_input("Power", value=0.8, min_value=0.5, max_value=0.99, key="plan_power")
+alpha = right.number_input("α (two-sided)", value=0.05, min_value=0.001, max_value=0.2)
+team_size = left.number_input("Team size per arm (0: none)", value=0, min_value=0, step=5)
+own_rate = (
+    left.number_input(
+        "Baseline rate (0: the warehouse's)",
+        value=0.0,
+        min_value=0.0,
+        max_value=0.99,
+        key="plan_rate",
+    )
+    if chosen.is_rate
+    else 0.0
+)
+st.caption(
+    f"Baseline: the {settings.baseline_cohort!r} cohort's outcome within 30 days of each "
+    "learner's first statement, in the published build, unless a rate is given."
+)
+try:
+    baseline = own_rate or pilot.baseline_of(
+        build,
+        metric,
+        settings.baseline_cohort,
+        "" if subject == "all" else subject,
+        30,
+        privacy.k,
+    )
+    planned = pilot.plan(
+        metric, lift, baseline, power, alpha, team_size or None, settings.comparison_seed
+    )
+except pilot.PilotError as error:
+    st.warning(str(error))
+else:
+    needed = "more than 20,000" if planned.per_arm is None else f"{planned.per_arm:,}"
+    st.metric("Learners per arm", needed)
+    st.markdown(
+        f"To show **{pilot.lift_text(metric, lift)}** from a baseline of "
+        f"**{planned.baseline:.3g}** with {power:.0%} power at α = {alpha} (two-sided)."
+    )
+    if team_size:
+        st.markdown(
+            f"With **{team_size}** per arm the smallest detectable lift is "
+            f"**{pilot.lift_text(metric, planned.detectable_lift)}**."
+        )
+    st.caption(f"Method: {planned.method}")
+
+st.subheader("Read out")
+st.markdown("Verdict rules:\n" + "\n".join(f"- {rule}" for rule in pilot.VERDICT_RULES))
+if not settings.pilots:
+    st.info("No pilots configured: add `[[pilots]]` tables to skillstream.toml (docs/pilot.md).")
+    st.stop()
+results = [pilot.readout(build, p, privacy, settings.comparison_seed) for p in settings.pilots]
+for result in results:
+    if result.shown:
+        st.markdown(f"**{result.verdict.upper()}** · {pilot.readout_text(result)}")
+    else:
+        st.info(pilot.readout_text(result))
+
+st.subheader("Project to the organisation")
+shown = [r for r in results if r.shown]
+if not shown:
+    st.info("No pilot readout can be shown (k rule), so there is nothing to project.")
+    st.stop()
+names = [r.pilot.name for r in shown]
+result = shown[names.index(st.selectbox("Pilot", names, key="project_pilot"))]
+is_days = result.pilot.metric == "days_to_competency"
+columns = st.columns(3)
+headcount = columns[0].number_input("Headcount", value=500, min_value=1, step=50)
+spend = columns[1].number_input("Spend per employee per year", value=1500.0, min_value=1.0)
+value = columns[2].number_input(
+    "Value of one day sooner at competency"
+    if is_days
+    else "Value of one more employee reaching the outcome",
+    value=pilot.default_unit_value(result, settings.roi),
+    min_value=0.0,
+)
+projection = pilot.projection_of(result, headcount, spend, value, settings.roi.currency)
+cases = {"low": projection.low, "estimate": projection.estimate, "high": projection.high}
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "case": name,
+                "annual cost": projection.annual_cost,
+                "benefit": case.benefit,
+                "ROI %": case.roi_pct,
+                "payback months": case.payback_months,
+            }
+            for name, case in cases.items()
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+st.caption("Assumptions: " + "; ".join(f"{k}: {v}" for k, v in projection.assumptions.items()))
