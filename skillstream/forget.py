@@ -37,8 +37,11 @@ FORGOTTEN = "forgotten"  # what a forgotten learner's id becomes where it is not
 
 _LEARNER_ID = re.compile(r"[0-9a-f]{64}")
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}")
-# A learner id as a whole JSON string value, as the pseudonymised account names them.
-_QUOTED_LEARNER_ID = re.compile(rb'"([0-9a-f]{64})"')
+# A learner id as the name of a pseudonymous account, as the transform stores every person in
+# every role (compact JSON). Searching for the key too reads a batch ~3x faster than for any
+# quoted 64 hex digits: most quotes in a statement are not followed by an id.
+_ACCOUNT_LEARNER_ID = re.compile(rb'"name":"([0-9a-f]{64})"')
+_LEARNER_ID_IN_TEXT = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 _TEXT_TYPES = ("VARCHAR", "JSON")
 _SUBJECT_TABLES = ("raw.statements", "raw.roster", "raw.kpi_observations")
 
@@ -282,8 +285,8 @@ def without_forgotten(
     return kept, len(rows) - len(kept)
 
 
-def _quoted_ids(column: pa.ChunkedArray) -> set[str]:
-    """The learner ids a string column names as whole JSON string values (a pass over the
+def _account_ids(column: pa.ChunkedArray) -> set[str]:
+    """The learner ids a column of statements names as pseudonymous accounts (a pass over the
     column's bytes, not one Python string per row)."""
     found: set[bytes] = set()
     for chunk in column.chunks:
@@ -293,14 +296,21 @@ def _quoted_ids(column: pa.ChunkedArray) -> set[str]:
         width = 8 if pa.types.is_large_string(chunk.type) else 4
         offsets = memoryview(chunk.buffers()[1]).cast("q" if width == 8 else "i")
         start, end = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
-        found.update(_QUOTED_LEARNER_ID.findall(memoryview(data)[start:end]))
+        found.update(_ACCOUNT_LEARNER_ID.findall(memoryview(data)[start:end]))
     return {match.decode() for match in found}
 
 
-def _unmention(payload: str, learners: set[str]) -> str:
+def _reject_subjects(payload: str, salt: str | None) -> set[str]:
+    """Whose a rejected event is: its actor's ids; when no actor can be read from it, every
+    learner id its text holds (as `erase` decides for a quarantined event)."""
+    ids = payload_learner_ids(payload, salt) if salt is not None else set()
+    return set(_LEARNER_ID_IN_TEXT.findall(payload)) if ids is None else ids
+
+
+def _unmention(text: str, learners: set[str]) -> str:
     for learner in learners:
-        payload = payload.replace(f'"{learner}"', f'"{FORGOTTEN}"')
-    return payload
+        text = text.replace(learner, FORGOTTEN)
+    return text
 
 
 def honour_tombstones(
@@ -314,25 +324,14 @@ def honour_tombstones(
     offset, statement_id, source, reasons, payload). `salt` lets a reject's actor be
     recognised by its IFI. Returns the kept rows and rejects and how many were left out.
     """
-    reject_actors = (
-        {i: payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
-        if salt is not None
-        else {}
-    )
     (tombstones,) = con.execute("SELECT count(*) FROM raw.forgotten_learners").fetchall()[0]
-    if not tombstones:  # the usual case: no pass over the statements' text
+    if not tombstones:  # the usual case: nothing of the batch is read
         return rows, rejects, 0
-    statements = rows.column("statement")
-    reject_mentions = [set(_QUOTED_LEARNER_ID.findall(r[5].encode())) for r in rejects]
-    forgotten = forgotten_among(
-        con,
-        [
-            *_quoted_ids(statements),  # the actor's id is among them
-            *pc.unique(rows.column("learner_id")).to_pylist(),
-            *(x for ids in reject_actors.values() for x in ids),
-            *(x.decode() for ids in reject_mentions for x in ids),
-        ],
+    subjects = [_reject_subjects(r[5], salt) for r in rejects]
+    named = _account_ids(rows.column("statement")).union(
+        *subjects, *(_LEARNER_ID_IN_TEXT.findall(r[5]) for r in rejects)
     )
+    forgotten = forgotten_among(con, [*named, *pc.unique(rows.column("learner_id")).to_pylist()])
     if not forgotten:
         return rows, rejects, 0
     kept_rows = rows.filter(
@@ -340,13 +339,13 @@ def honour_tombstones(
     )
     index = kept_rows.schema.get_field_index("statement")
     column = kept_rows.column(index)
-    for learner in forgotten:
-        column = pc.replace_substring(column, f'"{learner}"', f'"{FORGOTTEN}"')
+    for learner in _account_ids(column) & forgotten:  # a pass each: only those named
+        column = pc.replace_substring(column, learner, FORGOTTEN)
     kept_rows = kept_rows.set_column(index, kept_rows.schema.field(index), column)
     kept_rejects = [
         (*r[:5], _unmention(r[5], forgotten))
-        for i, r in enumerate(rejects)
-        if not reject_actors.get(i, set()) & forgotten
+        for r, whose in zip(rejects, subjects, strict=True)
+        if not whose & forgotten
     ]
     dropped = rows.num_rows - kept_rows.num_rows + len(rejects) - len(kept_rejects)
     return kept_rows, kept_rejects, dropped

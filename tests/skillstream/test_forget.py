@@ -272,7 +272,7 @@ def test_landing_leaves_out_the_forgotten_and_unmentions_them_in_other_statement
     rows, rejects = normalised([bobs, taught_by_bob(2), statement({"mbox": "mailto:cy@x.org"}, 3)])
     _, more_rejects = normalised([bobs_invalid, {"actor": {"mbox": "mailto:cy@x.org"}, "n": BOB}])
     table = statement_table(rows)
-    rejects += more_rejects
+    rejects += [*more_rejects, (0, 9, None, "file", ["not JSON"], f"{{garbage of {BOB}")]
 
     untouched = forget.honour_tombstones(con, table, rejects, SALT)
     assert untouched == (table, rejects, 0)  # no tombstones: the batch as it came
@@ -280,7 +280,7 @@ def test_landing_leaves_out_the_forgotten_and_unmentions_them_in_other_statement
     con.execute("INSERT INTO raw.forgotten_learners VALUES (?, now())", [BOB])
     kept, kept_rejects, dropped = forget.honour_tombstones(con, table, rejects, SALT)
 
-    assert dropped == 2  # Bob's statement and his invalid event
+    assert dropped == 3  # Bob's statement, his invalid event, unreadable text naming him
     assert kept.column("learner_id").to_pylist() == [ADA, learner_id("mailto:cy@x.org", SALT)]
     assert BOB not in repr(kept.to_pylist()) and BOB not in repr(kept_rejects)
     context = orjson.loads(kept.column("statement")[0].as_py())["context"]
