@@ -55,6 +55,7 @@ from skillstream.ingestion.serve_attachments import (
     check_signatures,
     match_parts,
     split_multipart,
+    without_signatures,
 )
 from skillstream.ingestion.serve_http import SecurityHeaders, Tls, server_config
 from skillstream.settings import Settings
@@ -318,6 +319,7 @@ def prepare(submission: Submission) -> Prepared:
         statements = _parsed(body, submission)
         data = match_parts(statements, parts)
         check_signatures(statements, data)
+        data = without_signatures(statements, data)
     except BadAttachments as error:
         raise ApiError(400, error.message, error.reasons) from None
     now = _now()

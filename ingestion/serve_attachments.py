@@ -189,6 +189,21 @@ def _signed_part(statement: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def without_signatures(
+    statements: list[dict[str, Any]], data: dict[str, bytes]
+) -> dict[str, bytes]:
+    """The attachment data worth keeping: a signature's JWS carries the statement as its client
+    sent it, names and emails included, which the warehouse never holds (docs/privacy.md); once
+    verified it has served its purpose, so it is not stored."""
+    signatures = {
+        str(attachment.get("sha2", "")).lower()
+        for statement in statements
+        for attachment in statement.get("attachments") or []
+        if attachment.get("usageType") == SIGNATURE_USAGE
+    }
+    return {sha2: content for sha2, content in data.items() if sha2 not in signatures}
+
+
 class AttachmentStore:
     """Attachment data under `directory`/<sha256>: written once, atomically; or dropped."""
 

@@ -231,7 +231,7 @@ def signed_request(statement: dict, signature: bytes) -> bytes:
 
 @pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512"])
 def test_signed_statements_are_verified_and_accepted(
-    client: TestClient, sink: RecordingSink, signer: Any, alg: str
+    client: TestClient, sink: RecordingSink, signer: Any, alg: str, tmp_path: Path
 ) -> None:
     key, certificate = signer
     statement = dict(STATEMENT, id=GOOD_ID)
@@ -240,6 +240,7 @@ def test_signed_statements_are_verified_and_accepted(
     )
     assert response.status_code == 200, response.text
     assert sink.requests[0][0][0]["attachments"][0]["usageType"] == SIGNATURE
+    assert stored_files(tmp_path) == []  # the JWS holds the statement as sent: not kept
 
 
 def test_a_signature_without_a_certificate_is_checked_against_the_statement(
