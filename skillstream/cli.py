@@ -96,8 +96,8 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as error:
-            error.exit_code = EXIT_USER_ERROR
-            raise
+            error.show()
+            sys.exit(EXIT_USER_ERROR)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

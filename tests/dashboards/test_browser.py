@@ -41,6 +41,7 @@ PAGES = {
     "Capability": ("heading", "Drill into a skill"),
     "Engagement": ("radiogroup", "Measure"),
     "ROI": ("button", "Download PDF"),
+    "Pilot": ("heading", "Read out"),
     "Data quality": ("heading", "Quarantine"),
     "Pipeline health": ("heading", "Dead letters"),
     "Metric definitions": ("heading", "ROI (Phillips)"),
