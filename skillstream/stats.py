@@ -129,8 +129,8 @@ def bootstrap_median_difference(
 FLEISS_METHOD = (
     "two proportions, two-sided, normal approximation with continuity correction "
     "(Fleiss, Levin & Paik 2003, eq. 4.14 and 4.19): "
-    "n' = [z(1-a/2)*sqrt(2*pbar*qbar) + z(power)*sqrt(p1*q1 + p2*q2)]^2 / d^2, "
-    "n = n'/4 * [1 + sqrt(1 + 4/(n'*|d|))]^2 per arm, d = p2 - p1, pbar = (p1 + p2)/2"
+    "n' = [z(1-a/2)·sqrt(2·pbar·qbar) + z(power)·sqrt(p1·q1 + p2·q2)]^2 / d^2, "
+    "n = n'/4 · [1 + sqrt(1 + 4/(n'·|d|))]^2 per arm, d = p2 - p1, pbar = (p1 + p2)/2"
 )
 
 
@@ -201,7 +201,7 @@ def detectable_proportion_lift(
 MEDIANS_METHOD = (
     "difference in medians, two-sided, by simulation: {pilots} pilots (seed {seed}) drawing each "
     "arm from the observed distribution, the pilot arm's values times (1 + lift); a pilot shows "
-    "the lift when |median difference| > z(1-a/2) * sqrt(se1^2 + se2^2), each median's se by "
+    "the lift when |median difference| > z(1-a/2) · sqrt(se1^2 + se2^2), each median's se by "
     "McKean & Schrader (1984); the smallest per-arm size whose share of such pilots reaches "
     "the power"
 )
