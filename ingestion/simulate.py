@@ -14,7 +14,8 @@ completion 25 %, pilot 75 %; pilot time to competency half of control's; 30-day 
 15 % in control, doubled in the pilot; $1,500 per employee per year. Because every scored
 statement on a skill before mastery is below θ and the retention check is the only scored
 statement on it after mastery, the marts' definitions (docs/design.md §4) recover exactly what was
-planted, up to sampling noise and the end of the simulated window.
+planted, up to sampling noise and the end of the simulated window. A share of the learners
+(`unreported_duration_share`, 10 %) send no result.duration at all: their seat time is unknown.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import math
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,33 @@ SKILLS = (
 )
 TUTOR = "https://tutor.acme.example"
 
+# Where learners who do not complete the course stop: after lesson n, with these weights.
+# Most stop after statistics-basics, so the funnel's planted drop-off is into DROP_OFF_LESSON.
+STOPS_AFTER_LESSON = {1: 0.1, 2: 0.7, 3: 0.1, 4: 0.1}
+DROP_OFF_LESSON = LESSONS[2]
+
+# The checkpoint quiz after the first lesson: choice items answered with the chance of a
+# two-parameter logistic model, logistic(discrimination x (ability - difficulty)), ability
+# ~ N(0, 1) per learner. Five ordinary items, and three planted for the item analysis.
+CHECKPOINT_ID = f"{COURSE_ID}/assessments/checkpoint"
+ITEM_MODEL = {  # item name: (discrimination, difficulty)
+    "q1-bar-or-line": (1.2, -0.6),
+    "q2-mean-or-median": (1.2, -0.2),
+    "q3-sample-size": (1.2, 0.2),
+    "q4-axis-origin": (1.2, 0.6),
+    "q5-percent-change": (1.2, 0.0),
+    "q6-chart-title": (1.5, -4.5),  # almost everyone is right: too easy
+    "q7-simpsons-paradox": (1.5, 3.5),  # almost everyone is wrong: too hard
+    "q8-ambiguous-wording": (-1.2, 0.0),  # the stronger learners misread it
+}
+PLANTED_ITEMS = {
+    "too_easy": f"{CHECKPOINT_ID}/items/q6-chart-title",
+    "too_hard": f"{CHECKPOINT_ID}/items/q7-simpsons-paradox",
+    "negative_discrimination": f"{CHECKPOINT_ID}/items/q8-ambiguous-wording",
+}
+CHOICES = ("a", "b", "c", "d")
+RETRY_SHARE = 0.5  # learners answering an item wrong who try it once more
+
 
 @dataclass(frozen=True)
 class Effects:
@@ -100,6 +128,7 @@ class Effects:
     kpi_gain: float = 0.10  # relative KPI change after competency
     value_per_kpi_unit: float = 12.0  # USD per ticket resolved (written to roi.toml)
     pilot_share: float = 0.5  # share of teams in the pilot
+    unreported_duration_share: float = 0.1  # learners whose statements carry no duration
 
     def completion(self, cohort: str) -> float:
         return self.pilot_completion if cohort == "pilot" else self.control_completion
@@ -146,6 +175,7 @@ class Effects:
             "pilot_mastery",
             "control_retention_30d",
             "pilot_share",
+            "unreported_duration_share",
         )
         for name in shares:
             if not 0 <= getattr(self, name) <= 1:
@@ -245,6 +275,32 @@ _RETENTION = {
 _QUIZZES = {
     skill: _activity("quizzes", skill.rsplit("/", 1)[1], ASSESSMENT_TYPE) for skill in SKILLS
 }
+_CHECKPOINT_REF = {
+    "objectType": "Activity",
+    "id": CHECKPOINT_ID,
+    "definition": {"type": ASSESSMENT_TYPE},
+}
+
+
+def _choice_item(number: int, name: str) -> dict[str, Any]:
+    return {
+        "objectType": "Activity",
+        "id": f"{CHECKPOINT_ID}/items/{name}",
+        "definition": {
+            "type": INTERACTION_TYPE,
+            "name": {"en-US": name.split("-", 1)[1].replace("-", " ")},
+            "interactionType": "choice",
+            "correctResponsesPattern": [CHOICES[number % len(CHOICES)]],
+            "choices": [
+                {"id": choice, "description": {"en-US": f"option {choice}"}} for choice in CHOICES
+            ],
+        },
+    }
+
+
+_CHECKPOINT_ITEMS = [
+    (_choice_item(number, name), model) for number, (name, model) in enumerate(ITEM_MODEL.items())
+]
 _VERB = {
     name: {"id": f"{ADL_VERBS}/{name}", "display": {"en-US": name}}
     for name in ("launched", "experienced", "answered", "passed", "failed", "completed")
@@ -261,9 +317,12 @@ _UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 class _LearnerStream:
     """The statements of one learner, collected with their times, then put in time order."""
 
-    def __init__(self, learner: Learner, rng: random.Random, end: datetime) -> None:
+    def __init__(
+        self, learner: Learner, rng: random.Random, end: datetime, reports_durations: bool = True
+    ) -> None:
         self.rng = rng
         self.end = end
+        self.reports_durations = reports_durations
         self.actor = {
             "objectType": "Agent",
             "name": learner.name,
@@ -291,6 +350,10 @@ class _LearnerStream:
         statement["id"] = self._id()
         statement["actor"] = self.actor
         statement["timestamp"] = _timestamp(at)
+        if not self.reports_durations and "result" in statement:
+            statement["result"].pop("duration", None)
+            if not statement["result"]:
+                del statement["result"]
         self.items.append((at, len(self.items), statement))
         return True
 
@@ -398,12 +461,18 @@ class _Plan:
     """One learner's journey; the statements are emitted in `stream`."""
 
     def __init__(
-        self, learner: Learner, effects: Effects, start: datetime, days: int, rng: random.Random
+        self,
+        learner: Learner,
+        effects: Effects,
+        start: datetime,
+        days: int,
+        rng: random.Random,
+        reports_durations: bool = True,
     ):
         self.learner = learner
         self.rng = rng
         self.effects = effects
-        self.stream = _LearnerStream(learner, rng, start + timedelta(days=days))
+        self.stream = _LearnerStream(learner, rng, start + timedelta(days=days), reports_durations)
         self.enrolled_at = _working_hours(start + timedelta(days=rng.random() * days * 0.3), rng)
         self.outcomes: dict[str, SkillOutcome] = {}
         self.sessions = 0
@@ -414,12 +483,14 @@ class _Plan:
         at = self.enrolled_at
         s.lms(at, "launched", _COURSE)
         completes = rng.random() < self.effects.completion(cohort)
-        lessons = len(LESSONS) if completes else 1 + rng.randrange(len(LESSONS) - 1)
+        lessons = len(LESSONS) if completes else _stop(rng)
         first_lesson = at + timedelta(minutes=5 + rng.random() * 20)
         at = first_lesson
-        for lesson in _LESSONS[:lessons]:
+        for number, lesson in enumerate(_LESSONS[:lessons], 1):
             minutes = 15 + rng.random() * 45
             s.lms(at, "experienced", lesson, {"duration": _duration(minutes * 60)}, SKILLS)
+            if number == 1:
+                self._checkpoint(at + timedelta(minutes=minutes + 5))
             at = _working_hours(at + timedelta(days=1 + rng.random() * 2), rng)
         if completes:
             s.lms(
@@ -476,6 +547,32 @@ class _Plan:
         else:
             self.outcomes[skill] = SkillOutcome(first_seen_at, None, None)
 
+    def _checkpoint(self, at: datetime) -> None:
+        """The checkpoint quiz: each item answered once, a wrong answer sometimes retried."""
+        rng = self.rng
+        ability = rng.gauss(0, 1)
+        for item, (discrimination, difficulty) in _CHECKPOINT_ITEMS:
+            chance = 1 / (1 + math.exp(-discrimination * (ability - difficulty)))
+            correct = item["definition"]["correctResponsesPattern"][0]
+            for _ in range(2):
+                at += timedelta(seconds=20 + rng.random() * 70)
+                success = rng.random() < chance
+                wrong = [c for c in CHOICES if c != correct]
+                response = correct if success else wrong[rng.randrange(len(wrong))]
+                self._answer(at, item, response, success)
+                if success or rng.random() >= RETRY_SHARE:
+                    break
+
+    def _answer(self, at: datetime, item: dict[str, Any], response: str, success: bool) -> None:
+        context = {
+            "platform": "acme-lms",
+            "contextActivities": {"parent": [_CHECKPOINT_REF], "grouping": _COURSE_REF},
+            "extensions": self.stream.lms_extensions,
+        }
+        result = {"response": response, "success": success, "duration": "PT40S"}
+        statement = {"verb": _VERB["answered"], "object": item, "context": context}
+        self.stream.add(at, {**statement, "result": result})
+
     def _quiz(self, at: datetime, skill: str, progress: float) -> None:
         rng = self.rng
         for question in range(3):
@@ -527,6 +624,16 @@ class _Plan:
         s.tutor(t, session, f"{ADL_VERBS}/terminated", "session_ended", session_activity, ended)
 
 
+def _stop(rng: random.Random) -> int:
+    """How many lessons a learner who will not complete the course takes."""
+    draw = rng.random()
+    for lessons, weight in STOPS_AFTER_LESSON.items():
+        draw -= weight
+        if draw < 0:
+            return lessons
+    return max(STOPS_AFTER_LESSON)
+
+
 def _scored(scaled: float, success: bool, rng: random.Random) -> dict[str, Any]:
     return {
         "score": {"scaled": scaled, "raw": round(scaled * 20, 1), "min": 0, "max": 20},
@@ -544,6 +651,8 @@ class Simulation:
     start: datetime
     days: int
     outcomes: dict[tuple[int, str], SkillOutcome]
+    # learners (by index) whose statements carry no result.duration: unknown seat time
+    unreported_durations: set[int] = field(default_factory=set)
 
     def kpi_rows(self, rng_seed: int) -> list[tuple[str, str, str, float]]:
         """(learner email, kpi, observed_on, value): one observation a week per learner from
@@ -595,10 +704,16 @@ def run(
     begin = _start(start)
     people = organisation(learners, rng, effects)
     simulation = Simulation(people, effects, begin, days, {})
+    # drawn apart from `rng`, so the share leaves every other planted draw as it is
+    durations_rng = random.Random(seed ^ 0xD0)
+    simulation.unreported_durations = {
+        p.index for p in people if durations_rng.random() < effects.unreported_duration_share
+    }
 
     def statements() -> Iterator[dict[str, Any]]:
         for learner in people:
-            plan = _Plan(learner, effects, begin, days, rng)
+            reports = learner.index not in simulation.unreported_durations
+            plan = _Plan(learner, effects, begin, days, rng, reports)
             yield from plan.run()
             for skill, outcome in plan.outcomes.items():
                 simulation.outcomes[(learner.index, skill)] = outcome

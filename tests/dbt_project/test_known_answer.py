@@ -15,18 +15,29 @@ import json
 import math
 import statistics
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from skillstream.ingestion.simulate import DEFAULT_EFFECTS, SKILLS
+from skillstream.ingestion.simulate import (
+    CHECKPOINT_ID,
+    COURSE_ID,
+    DEFAULT_EFFECTS,
+    DROP_OFF_LESSON,
+    LESSONS,
+    PLANTED_ITEMS,
+    SKILLS,
+    run,
+)
 from skillstream.settings import Settings
 from tests.conftest import make_settings, run_cli
 
 pytestmark = pytest.mark.integration
 
 LEARNERS = 240  # 20 teams: 120 pilot, 120 control
+SEED = 2026
 SIGMAS = 3.5
 SPEND = 1800.0  # not the ROI default, so the test shows roi.toml reaching the marts
 EFFECTS = DEFAULT_EFFECTS.with_settings([f"spend_per_employee_year={SPEND}"])
@@ -76,7 +87,7 @@ def marts(
         "--start",
         "2026-03-02",
         "--seed",
-        "2026",
+        str(SEED),
         "--effect",
         f"spend_per_employee_year={SPEND}",
         "--out",
@@ -125,11 +136,13 @@ def test_mastery_and_time_to_competency_are_recovered(marts: duckdb.DuckDBPyConn
         truth = TRUTH[cohort]["mastery"]
         assert abs(mastered / learners - truth) <= share_tolerance(truth, learners), cohort
     days = {
-        cohort: [d for (d,) in marts.execute(
-            "SELECT days_to_competency FROM marts.learner_skills "
-            "WHERE cohort = ? AND mastered",
-            [cohort],
-        ).fetchall()]
+        cohort: [
+            d
+            for (d,) in marts.execute(
+                "SELECT days_to_competency FROM marts.learner_skills WHERE cohort = ? AND mastered",
+                [cohort],
+            ).fetchall()
+        ]
         for cohort in ("pilot", "control")
     }
     for cohort, values in days.items():
@@ -203,8 +216,107 @@ def test_roi_counts_every_learner_at_the_planted_spend(marts: duckdb.DuckDBPyCon
         assert programme_cost == pytest.approx(learners * SPEND)
     # more pilot learners reach competency, so the KPI-linked benefit is larger there
     assert rows["pilot"][2] > rows["control"][2] > 0
-    assumptions = dict(
-        marts.execute("SELECT name, value FROM marts.roi_assumptions").fetchall()
-    )
+    assumptions = dict(marts.execute("SELECT name, value FROM marts.roi_assumptions").fetchall())
     assert float(assumptions["programme_cost_per_learner"]) == SPEND
     assert float(assumptions["kpi_value:tickets_resolved_per_day"]) == 12.0
+
+
+def test_roi_seat_time_stands_on_the_learners_who_report_durations(
+    marts: duckdb.DuckDBPyConnection,
+) -> None:
+    simulation, _ = run(LEARNERS, 150, SEED, start=date(2026, 3, 2), effects=EFFECTS)
+    unreported = {
+        cohort: sum(
+            1
+            for p in simulation.people
+            if p.cohort == cohort and p.index in simulation.unreported_durations
+        )
+        for cohort in ("pilot", "control")
+    }
+    assert unreported["pilot"] > 0 and unreported["control"] > 0
+    rows = per_cohort(
+        marts,
+        "SELECT cohort, sum(learners), sum(learners_with_seat_time), "
+        "min(seat_time_coverage), max(seat_time_coverage) FROM marts.roi_quarterly GROUP BY 1",
+    )
+    for cohort, (learners, known, lowest, highest) in rows.items():
+        assert known == learners - unreported[cohort], cohort
+        assert 0 < lowest <= highest < 1  # every quarter says it stands on fewer than all
+
+
+def test_item_analysis_flags_the_planted_items(marts: duckdb.DuckDBPyConnection) -> None:
+    rows = {
+        item: (learners, difficulty, discrimination, flag)
+        for item, learners, difficulty, discrimination, flag in marts.execute(
+            "SELECT item_id, learners, difficulty, discrimination, flag "
+            "FROM marts.item_analysis WHERE assessment_id = ?",
+            [CHECKPOINT_ID],
+        ).fetchall()
+    }
+    assert len(rows) == 8 and all(r[0] == LEARNERS for r in rows.values())
+    flagged = {item: r[3] for item, r in rows.items() if r[3] is not None}
+    assert flagged == {item: flag for flag, item in PLANTED_ITEMS.items()}
+    for item, (_, difficulty, discrimination, _) in rows.items():
+        if item not in flagged:
+            assert 0.2 < difficulty < 0.95 and discrimination > 0, item
+    assert rows[PLANTED_ITEMS["negative_discrimination"]][2] < 0
+    responses = marts.execute(
+        "SELECT response, learners, is_correct FROM marts.item_responses "
+        "WHERE item_id = ? ORDER BY response",
+        [PLANTED_ITEMS["too_hard"]],
+    ).fetchall()
+    assert [r[0] for r in responses] == ["a", "b", "c", "d"]
+    assert sum(r[1] for r in responses) == LEARNERS
+    assert sum(r[2] for r in responses) == 1  # one correct choice, chosen by few
+    assert next(r[1] for r in responses if r[2]) < 0.2 * LEARNERS
+
+
+def test_the_funnel_shows_the_planted_drop_off(marts: duckdb.DuckDBPyConnection) -> None:
+    completed = per_cohort(
+        marts, "SELECT cohort, sum(completed) FROM marts.cohort_outcomes GROUP BY 1"
+    )
+    for cohort in ("pilot", "control"):
+        steps = marts.execute(
+            "SELECT step_kind, step_id, learners_reached FROM marts.program_funnel "
+            "WHERE program_id = ? AND cohort = ? ORDER BY step_order",
+            [COURSE_ID, cohort],
+        ).fetchall()
+        assert [kind for kind, _, _ in steps] == ["launched"] + ["module"] * 5 + ["completed"]
+        assert [step.rsplit("/", 1)[1] for _, step, _ in steps[1:-1]] == list(LESSONS)
+        reached = [n for _, _, n in steps]
+        assert reached[0] == LEARNERS // 2 and reached[-1] == completed[cohort][0]
+        drops = {steps[i][1]: reached[i - 1] - reached[i] for i in range(2, 6)}
+        assert max(drops, key=drops.__getitem__).endswith(f"/{DROP_OFF_LESSON}"), drops
+
+
+def test_at_risk_are_the_learners_who_stopped(marts: duckdb.DuckDBPyConnection) -> None:
+    # the build runs long after the simulated window: everyone who did not complete the
+    # course has been inactive for more than a week, and every learner took a lesson
+    outcomes = per_cohort(
+        marts, "SELECT cohort, sum(enrolled), sum(completed) FROM marts.cohort_outcomes GROUP BY 1"
+    )
+    latest = per_cohort(
+        marts,
+        "SELECT cohort, sum(enrolled), sum(at_risk) FROM marts.at_risk_weekly "
+        "WHERE week_start = (SELECT max(week_start) FROM marts.at_risk_weekly) GROUP BY 1",
+    )
+    for cohort, (enrolled, completed) in outcomes.items():
+        assert latest[cohort] == (enrolled, enrolled - completed), cohort
+    # the trend starts at nobody at risk in the first week (no one has been away 7 days)
+    (first_week_at_risk,) = marts.execute(
+        "SELECT sum(at_risk) FROM marts.at_risk_weekly "
+        "WHERE week_start = (SELECT min(week_start) FROM marts.at_risk_weekly)"
+    ).fetchone()
+    assert first_week_at_risk == 0
+
+
+def test_engagement_by_hour_adds_up_to_the_weekly_sessions(
+    marts: duckdb.DuckDBPyConnection,
+) -> None:
+    by_hour = per_cohort(
+        marts, "SELECT cohort, sum(sessions) FROM marts.engagement_by_hour GROUP BY 1"
+    )
+    weekly = per_cohort(
+        marts, "SELECT cohort, sum(sessions) FROM marts.engagement_weekly GROUP BY 1"
+    )
+    assert by_hour == weekly

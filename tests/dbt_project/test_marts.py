@@ -38,6 +38,9 @@ MARTS = (
     "learner_programs",
     "learner_skills",
     "engagement_weekly",
+    "engagement_by_hour",
+    "at_risk_weekly",
+    "program_funnel",
 )
 
 

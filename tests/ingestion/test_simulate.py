@@ -94,7 +94,7 @@ def _event_of(statement: dict[str, Any], learner: str) -> dict[str, Any]:
     elif kind == "feedback_given":
         event["feedback"] = result["response"]
         event["kind"] = result["extensions"]["https://w3id.org/skillstream/ext/feedback-kind"]
-    elif kind == "session_ended":
+    elif kind == "session_ended" and "duration" in result:
         event["duration_seconds"] = float(result["duration"][2:-1])
     return event
 
@@ -229,6 +229,21 @@ def test_the_planted_effects_are_what_the_definitions_measure() -> None:
     # every learner who mastered got a retention check inside the window
     mastered = sum(1 for o in simulation.outcomes.values() if o.mastered_at is not None)
     assert control["retention_checked"] + pilot["retention_checked"] == mastered
+
+
+def test_a_planted_share_of_learners_reports_no_duration() -> None:
+    simulation, statements = run(learners=200, days=60, seed=5)
+    listed = list(statements)
+    unreported = {f"mailto:learner{i:05d}@acme.example" for i in simulation.unreported_durations}
+    with_duration = {s["actor"]["mbox"] for s in listed if "duration" in s.get("result", {})}
+    assert with_duration.isdisjoint(unreported)
+    assert with_duration | unreported == {s["actor"]["mbox"] for s in listed}
+    assert 0.04 <= len(unreported) / 200 <= 0.16  # 10 % planted
+    # the share is drawn apart from the other effects: without it the organisation is the same
+    none = DEFAULT_EFFECTS.with_settings(["unreported_duration_share=0"])
+    simulation_none, statements_none = run(learners=200, days=60, seed=5, effects=none)
+    assert not simulation_none.unreported_durations
+    assert [s["id"] for s in statements_none] == [s["id"] for s in listed]
 
 
 def test_effects_are_settable_by_name() -> None:

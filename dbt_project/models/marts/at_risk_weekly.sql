@@ -1,0 +1,85 @@
+{#-
+    At-risk learners per week, program and group (docs/models.md, at risk). Each week is
+    judged at its end (the build's time for the current week): a learner is at risk in a
+    program when, by then, they have a statement in it other than `launched`, have not
+    completed it, and their latest statement in it is var at_risk_inactive_days or more old.
+    enrolled counts every learner with a statement in the program by then.
+    var at_risk_as_of fixes the build's time (tests); by default it is now (UTC).
+-#}
+{%- set as_of = var('at_risk_as_of') -%}
+
+with
+
+enrolments as (
+    select * from {{ ref('int_learner_programs_summarised') }}
+),
+
+activity as (
+    select learner_id, program_id, occurred_at, verb_id
+    from {{ ref('int_statements_joined_to_programs') }}
+    where not is_voided
+),
+
+built as (
+    select
+        {% if as_of %}timestamp '{{ as_of }}'{% else %}cast(timezone('UTC', now()) as timestamp){% endif %}
+            as built_at
+),
+
+active_beyond_launch as (
+    select learner_id, program_id, min(occurred_at) as active_at
+    from activity
+    where verb_id is distinct from {{ verb('launched') }}
+    group by learner_id, program_id
+),
+
+weeks as (
+    select
+        cast(week_start as date) as week_start,
+        least(week_start + interval 7 day, built.built_at) as checked_at
+    from built,
+        (select min(first_seen_at) as first_seen_at from enrolments) as first,
+        unnest(generate_series(
+            date_trunc('week', first.first_seen_at),
+            date_trunc('week', built.built_at),
+            interval 7 day
+        )) as series (week_start)
+    where first.first_seen_at is not null
+),
+
+candidates as (
+    select enrolments.*, weeks.week_start, weeks.checked_at, active_beyond_launch.active_at
+    from enrolments
+    inner join weeks on enrolments.first_seen_at < weeks.checked_at
+    left join active_beyond_launch using (learner_id, program_id)
+),
+
+last_seen as (
+    select candidates.*, activity.occurred_at as last_seen_at
+    from candidates
+    asof left join activity
+        on activity.learner_id = candidates.learner_id
+        and activity.program_id = candidates.program_id
+        and candidates.checked_at > activity.occurred_at
+),
+
+final as (
+    select
+        week_start,
+        program_id,
+        cohort,
+        org,
+        team,
+        role,
+        count(*) as enrolled,
+        count(*) filter (
+            where active_at < checked_at
+                and (completed_at is null or completed_at >= checked_at)
+                and last_seen_at <= checked_at - to_days({{ var('at_risk_inactive_days') }})
+        ) as at_risk,
+        count(*) < {{ var('k_anonymity') }} as is_small_group
+    from last_seen
+    group by all
+)
+
+select * from final

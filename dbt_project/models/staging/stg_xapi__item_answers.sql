@@ -1,0 +1,40 @@
+{#-
+    Answers to assessment items: non-voided statements with a result.success whose object is
+    an item (an activity of type question, interaction or cmi.interaction, or with an
+    interactionType). An assessment is the item's first contextActivities parent. The
+    interaction details are read from the stored statement.
+-#}
+with
+
+source as (
+    select * from {{ source('raw', 'statements') }}
+    where not is_voided and success is not null
+),
+
+items as (
+    select
+        *,
+        json_extract(statement, '$.object.definition') as definition
+    from source
+    where object_activity_type in {{ activity_types(['question', 'interaction', 'cmi.interaction']) }}
+        or json_extract(statement, '$.object.definition.interactionType') is not null
+),
+
+final as (
+    select
+        statement_id,
+        learner_id,
+        object_id as item_id,
+        parent_ids[1] as assessment_id,
+        occurred_at,
+        success as is_success,
+        json_extract_string(statement, '$.result.response') as response,
+        json_extract_string(definition, '$.interactionType') as interaction_type,
+        from_json(json_extract(definition, '$.correctResponsesPattern'), '["VARCHAR"]')
+            as correct_responses,
+        from_json(json_extract(definition, '$.choices'), '[{"id": "VARCHAR", "description": "JSON"}]')
+            as choices
+    from items
+)
+
+select * from final
