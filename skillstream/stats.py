@@ -300,3 +300,29 @@ def detectable_median_lift(
         steps=12,
     )
     return None if size is None else direction * size
+
+
+def bootstrap_difference_in_differences(
+    changes: npt.ArrayLike,
+    baseline_changes: npt.ArrayLike,
+    seed: int | np.random.SeedSequence,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+) -> Interval:
+    """mean(changes) - mean(baseline_changes), each a learner's after-minus-before change of a
+    KPI, with a percentile bootstrap interval resampling learners within each group."""
+    sample = np.asarray(changes, dtype=float)
+    baseline = np.asarray(baseline_changes, dtype=float)
+    if sample.size == 0 or baseline.size == 0:
+        raise ValueError("both groups need at least one learner")
+    rng = np.random.default_rng(seed)
+    differences = np.concatenate(
+        [
+            rng.choice(sample, size=(count, sample.size)).mean(axis=1)
+            - rng.choice(baseline, size=(count, baseline.size)).mean(axis=1)
+            for count in _chunks(resamples, max(sample.size, baseline.size))
+        ]
+    )
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(differences, [tail, 100 - tail])
+    return Interval(float(sample.mean() - baseline.mean()), float(low), float(high))

@@ -131,3 +131,17 @@ def test_large_groups_draw_medians_from_their_exact_bootstrap_law(monkeypatch) -
     assert exact.estimate == resampled.estimate
     assert exact.low == pytest.approx(resampled.low, abs=0.4)
     assert exact.high == pytest.approx(resampled.high, abs=0.4)
+
+
+def test_difference_in_differences_recovers_a_planted_effect_within_its_interval() -> None:
+    from skillstream.stats import bootstrap_difference_in_differences
+
+    rng = np.random.default_rng(11)
+    covered = 0
+    for trial in range(200):
+        pilot = rng.normal(3.0 + 1.5, 2.0, 60)  # the trend both share (3) plus the effect
+        control = rng.normal(3.0, 2.0, 80)
+        interval = bootstrap_difference_in_differences(pilot, control, seed=trial, resamples=500)
+        covered += interval.low <= 1.5 <= interval.high
+        assert interval.estimate == pytest.approx(pilot.mean() - control.mean())
+    assert covered / 200 == pytest.approx(0.95, abs=0.04)
