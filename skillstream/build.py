@@ -98,6 +98,8 @@ def build(settings: Settings, quiet: bool = False, full_refresh: bool = False) -
         ).fetchall()
     finally:
         con.close()
+    # A failed dbt run that wrote no results must not be read as the previous run's results.
+    (settings.home / "dbt" / "target" / "run_results.json").unlink(missing_ok=True)
     # Statement-level models are incremental; --full-refresh rebuilds them from raw.
     dbt = run_dbt(settings, "build", *(["--full-refresh"] if full_refresh else []), quiet=quiet)
     failures: list[dict[str, str]] = []
