@@ -195,6 +195,7 @@ def _write(
                 INSERT INTO raw.quarantine
                 SELECT ?, kafka_partition, kafka_offset, statement_id, source, reasons, payload, ?
                 FROM incoming_rejects
+                ON CONFLICT DO NOTHING -- quarantined before: a replay from an earlier offset
                 """,
                 [batch.topic, now],
             )
@@ -236,6 +237,7 @@ def _quarantine_conflicts(con: duckdb.DuckDBPyConnection, topic: str, now: datet
                i.statement, ?
         FROM incoming i JOIN batch_classified c USING (kafka_offset)
         WHERE c.outcome = 'conflict'
+        ON CONFLICT DO NOTHING
         """,
         [topic, now],
     )
