@@ -37,13 +37,27 @@ def partition_key(statement: dict[str, Any] | None, salt: str) -> bytes | None:
         return None
 
 
-def dead_letter(event: RawEvent, source: str, reason: str) -> bytes:
+def dead_letter(
+    source: str | None,
+    origin: str,
+    reasons: list[str],
+    payload: str,
+    *,
+    stage: str = "ingest",
+    statement_id: str | None = None,
+) -> bytes:
+    """A message of `xapi.dlq`, as ingestion and the transform (transforms/land.py) write it
+    and `skillstream dlq` reads it: where the event came from, the stage that refused it and
+    why, and the event as received."""
     return orjson.dumps(
         {
             "source": source,
-            "origin": event.origin,
-            "reason": reason,
-            "payload": event.payload.decode("utf-8", errors="replace"),
+            "origin": origin,
+            "stage": stage,
+            "statement_id": statement_id,
+            "reason": "; ".join(reasons),
+            "reasons": reasons,
+            "payload": payload,
             "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     )
@@ -73,7 +87,12 @@ class StatementProducer:
             future = self._producer.send(
                 self._settings.dlq_topic,
                 key=event.origin.encode(),
-                value=dead_letter(event, self._source, event.error),
+                value=dead_letter(
+                    self._source,
+                    event.origin,
+                    [event.error],
+                    event.payload.decode("utf-8", errors="replace"),
+                ),
                 headers=headers,
             )
             self.counts.dead_letters += 1

@@ -11,15 +11,12 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import logging
-import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
 import duckdb
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.transforms.window import GlobalWindow
@@ -27,6 +24,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from skillstream import forget, kafka, warehouse
+from skillstream.ingestion.produce import dead_letter
 from skillstream.settings import Settings
 from skillstream.transforms.records import (
     REJECT_SCHEMA,
@@ -44,9 +42,32 @@ class OffsetGap(RuntimeError):
     """A batch would land after a hole in a partition's offsets."""
 
 
-# Test hook of the fault tests: seconds to sleep inside the landing transaction, after the
-# writes and before COMMIT, so that a SIGKILL lands in the middle of the warehouse write.
-SLEEP_IN_TRANSACTION_ENV = "SKILLSTREAM_TEST_SLEEP_IN_LANDING"
+def _drop_forgotten(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, rejects: list[tuple], salt: str | None
+) -> tuple[pa.Table, list[tuple], int]:
+    """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
+    read inside the landing transaction: a replay of Kafka does not bring them back."""
+    reject_learners = (
+        {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
+        if salt is not None
+        else {}
+    )
+    forgotten = forget.forgotten_among(
+        con,
+        pc.unique(rows.column("learner_id")).to_pylist()  # a batch holds few learners
+        + [x for ids in reject_learners.values() for x in ids],
+    )
+    if not forgotten:
+        return rows, rejects, 0
+    kept_rows = rows.filter(
+        pc.invert(pc.is_in(rows.column("learner_id"), value_set=pa.array(sorted(forgotten))))
+    )
+    kept_rejects = [
+        r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
+    ]
+    dropped = rows.num_rows - kept_rows.num_rows + len(rejects) - len(kept_rejects)
+    return kept_rows, kept_rejects, dropped
+
 
 DeadLetter = Callable[[NormalisedBatch, list[tuple]], int]
 
@@ -87,7 +108,7 @@ def land_batch(
         if floor and batch.start < floor:  # the overlap only: filtering copies every column
             rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         rejects = [r for r in batch.rejects if r[1] >= floor]
-        rows, rejects, forgotten = forget.honour_tombstones(con, rows, rejects, salt)
+        rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
         rows = _statement_typed_json(rows)
         counts = _write(con, batch, rows, rows_table(rejects, REJECT_SCHEMA), now)
         if dead_letter is not None and rejects:
@@ -100,12 +121,6 @@ def land_batch(
             """,
             [batch.topic, batch.partition, batch.end, now],
         )
-        pause = float(os.environ.get(SLEEP_IN_TRANSACTION_ENV) or 0)
-        if pause:
-            log.info(
-                "in transaction %s[%d] %d..%d", batch.topic, batch.partition, batch.start, batch.end
-            )
-            time.sleep(pause)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -195,7 +210,6 @@ def _write(
                 INSERT INTO raw.quarantine
                 SELECT ?, kafka_partition, kafka_offset, statement_id, source, reasons, payload, ?
                 FROM incoming_rejects
-                ON CONFLICT DO NOTHING -- quarantined before: a replay from an earlier offset
                 """,
                 [batch.topic, now],
             )
@@ -237,7 +251,6 @@ def _quarantine_conflicts(con: duckdb.DuckDBPyConnection, topic: str, now: datet
                i.statement, ?
         FROM incoming i JOIN batch_classified c USING (kafka_offset)
         WHERE c.outcome = 'conflict'
-        ON CONFLICT DO NOTHING
         """,
         [topic, now],
     )
@@ -270,23 +283,6 @@ def _apply_voiding(con: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-def dead_letter_value(topic: str, reject: tuple) -> bytes:
-    """A rejected record as a message of `xapi.dlq` (the shape ingestion's dead letters have)."""
-    partition, offset, statement_id, source, reasons, payload = reject
-    return orjson.dumps(
-        {
-            "source": source,
-            "origin": f"{topic}[{partition}]@{offset}",
-            "stage": "transform",
-            "statement_id": statement_id,
-            "reason": "; ".join(reasons),
-            "reasons": reasons,
-            "payload": payload,
-            "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-    )
-
-
 class KafkaDeadLetters:
     """Sends a batch's rejections to `xapi.dlq` and waits for Kafka's acknowledgement.
 
@@ -299,15 +295,7 @@ class KafkaDeadLetters:
         self._producer = kafka.producer(settings)
 
     def __call__(self, batch: NormalisedBatch, rejects: list[tuple]) -> int:
-        futures = [
-            self._producer.send(
-                self._settings.dlq_topic,
-                key=f"{batch.topic}[{r[0]}]@{r[1]}".encode(),
-                value=dead_letter_value(batch.topic, r),
-                headers=[("source", (r[3] or "").encode()), ("stage", b"transform")],
-            )
-            for r in rejects
-        ]
+        futures = [self._send(batch.topic, reject) for reject in rejects]
         self._producer.flush()
         errors = kafka.wait_acknowledged(futures)
         if errors:
@@ -316,6 +304,18 @@ class KafkaDeadLetters:
                 f"({errors[0]}); the batch is not landed and is retried on the next run"
             )
         return len(rejects)
+
+    def _send(self, topic: str, reject: tuple) -> Any:
+        partition, offset, statement_id, source, reasons, payload = reject
+        origin = f"{topic}[{partition}]@{offset}"
+        return self._producer.send(
+            self._settings.dlq_topic,
+            key=origin.encode(),
+            value=dead_letter(
+                source, origin, reasons, payload, stage="transform", statement_id=statement_id
+            ),
+            headers=[("source", (source or "").encode()), ("stage", b"transform")],
+        )
 
     def close(self) -> None:
         self._producer.close()
@@ -350,7 +350,7 @@ class LandBatches(beam.DoFn):
     comes next (DuckDB and librdkafka release the GIL): one at a time, in order, so a
     partition's offsets still only move forward and each commit holds everything before it.
     The next transaction starts after the one before has committed, and the bundle ends after
-    the last has: an error in one is raised in the bundle, as before. A transaction queued
+    the last has: an error in one is raised in the bundle. A transaction queued
     behind a failed one may still commit: each is whole, with its own offsets, and one of the
     same partition finds the gap (OffsetGap) and lands nothing.
     """

@@ -100,6 +100,14 @@ class NormaliseBatches(beam.DoFn):
         self._valid = beam.metrics.Metrics.counter("skillstream", "statements_valid")
         self._invalid = beam.metrics.Metrics.counter("skillstream", "statements_invalid")
 
+    def setup(self) -> None:
+        # Which normaliser a worker runs is its own: the compiled one where it is built and
+        # loads (and SKILLSTREAM_NATIVE is not 0), else the Python one. Said once a worker.
+        if native_normaliser() is not None:
+            log.info("normalising with the compiled normaliser, %d threads", self._workers)
+        else:
+            log.info("normalising with the Python normaliser, %d processes", self._workers)
+
     def start_bundle(self) -> None:
         self._pending: collections.deque[tuple[KafkaBatch, list[concurrent.futures.Future]]] = (
             collections.deque()
@@ -160,10 +168,9 @@ class NormaliseBatches(beam.DoFn):
 
 
 # Batches the workers hold while the reading process lands: a gathered transaction of 245,760
-# statements takes ~3 s to land, in which two workers normalise ~16 batches of 5000. More
-# did not help (1M statements: 16 and 48 ahead alike, 1 ahead 7-20 % slower; with the
-# normaliser threads of stop 16 again alike, and 48 held 0.5 GiB more), and each batch ahead
-# is memory (~6 MB of records and ~9 MB of rows a batch of 5000).
+# statements takes ~3 s to land, in which two workers normalise ~16 batches of 5000. More do
+# not help (1M statements: 16 and 48 ahead alike, 48 holding 0.5 GiB more; 1 ahead is 7-20 %
+# slower), and each batch ahead is memory (~6 MB of records and ~9 MB of rows a batch of 5000).
 MAX_BATCHES_AHEAD = 16
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from skillstream import kafka
 from skillstream.ingestion import dlq
+from skillstream.ingestion.produce import dead_letter
 from skillstream.ingestion.sources import Record
 from skillstream.settings import Settings
-from skillstream.transforms.land import dead_letter_value
 from tests.conftest import run_cli
 from tests.ingestion.test_add_a_source import HEADER, install_the_page, quizzes_of
 from tests.ingestion.test_ingest_file import read_topic
@@ -62,8 +62,10 @@ def put_transform_letters(settings: Settings, *payloads: dict) -> None:
     producer = kafka.producer(settings)
     for offset, payload in enumerate(payloads):
         reasons = ["$: refused by an older validator"]
-        reject = (0, offset, None, "serve", reasons, orjson.dumps(payload).decode())
-        value = dead_letter_value(settings.statements_topic, reject)
+        origin = f"{settings.statements_topic}[0]@{offset}"
+        value = dead_letter(
+            "serve", origin, reasons, orjson.dumps(payload).decode(), stage="transform"
+        )
         producer.send(settings.dlq_topic, key=b"k", value=value)
     producer.flush()
     producer.close()

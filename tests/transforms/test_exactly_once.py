@@ -1,5 +1,5 @@
 """Exactly-once landing against the real broker and warehouse (docs/design.md §2): SIGKILLs of the
-transform (also inside the warehouse transaction), a producer killed mid-file and the file
+transform (also as it writes to the warehouse), a producer killed mid-file and the file
 replayed, the broker stopped and restarted mid-run. Each test compares the ids landed with
 the ids produced: nothing lost, nothing twice."""
 
@@ -24,8 +24,8 @@ import pytest
 from skillstream import broker as broker_module
 from skillstream import kafka
 from skillstream.settings import Settings
-from skillstream.transforms.land import SLEEP_IN_TRANSACTION_ENV
 from tests.conftest import CORPUS, make_settings, run_cli
+from tests.transforms.conftest import NORMALISED_WITH
 
 pytestmark = pytest.mark.integration
 
@@ -177,20 +177,18 @@ def test_twenty_sigkills_at_random_moments_lose_nothing_and_land_nothing_twice(
     invalid = [b'{"id": "not-a-statement"}', b"{oops", b"", b'{"a": 1, "a": 2}'] * 10
     produce_raw(pipeline_settings, invalid)
     rng = random.Random(2026)
-    # Every run pauses inside each landing transaction, so that kills land there too.
-    slow = {SLEEP_IN_TRANSACTION_ENV: "0.15"}
-    kills: dict[str, int] = {"in transaction": 0, "between batches": 0, "at a random time": 0}
+    kills: dict[str, int] = {"while writing": 0, "between batches": 0, "at a random time": 0}
     attempts = 0
     while sum(kills.values()) < 21 and attempts < 40:
         attempts += 1
         moment = list(kills)[attempts % 3]
-        run = Transform(pipeline_settings, "--until-caught-up", "--batch-size", BATCH, env=slow)
-        if moment == "in transaction":
-            reached = run.wait_for(" in transaction ", occurrence=rng.randint(1, 3))
+        run = Transform(pipeline_settings, "--until-caught-up", "--batch-size", BATCH)
+        if moment == "while writing":  # logged as the landing transaction begins
+            reached = run.wait_for(" writing ", occurrence=rng.randint(1, 3))
         elif moment == "between batches":
             reached = run.wait_for(" committed ", occurrence=rng.randint(1, 3))
         else:  # start-up, planning, reading Kafka, normalising or writing: wherever it is
-            time.sleep(rng.uniform(0.5, 5.0))
+            time.sleep(rng.uniform(0.5, 4.0))
             reached = True
         if reached and run.kill():
             kills[moment] += 1
@@ -274,15 +272,15 @@ def test_the_broker_stopped_and_restarted_mid_run_loses_nothing(
 ) -> None:
     own_broker = own_broker.with_overrides(transform_land_rows=LAND_ROWS)
     produced = produce_simulated(own_broker, tmp_path, learners=1500)
-    run = Transform(
-        own_broker,
-        "--until-caught-up",
-        "--batch-size",
-        BATCH,
-        env={SLEEP_IN_TRANSACTION_ENV: "0.1"},
-    )
+    run = Transform(own_broker, "--until-caught-up", "--batch-size", BATCH)
     assert run.wait_for(" committed ", occurrence=3), "the run ended before the broker stopped"
-    assert broker_module.down(own_broker)
+    # Stopped while the broker goes down, so the run is surely mid-way when it is gone;
+    # continued before it is back, so the run meets the outage.
+    run.process.send_signal(signal.SIGSTOP)
+    try:
+        assert broker_module.down(own_broker)
+    finally:
+        run.process.send_signal(signal.SIGCONT)
     time.sleep(3)
     broker_module.up(own_broker)
     returncode = run.wait(timeout=300)
@@ -293,7 +291,7 @@ def test_the_broker_stopped_and_restarted_mid_run_loses_nothing(
 
 
 def test_the_real_corpora_land_exactly_once_also_when_ingested_twice(
-    pipeline_settings: Settings, tmp_path: Path
+    pipeline_settings: Settings, normaliser: str
 ) -> None:
     ralph = CORPUS / "real" / "ralph-potsie-statements.ndjson.gz"
     datasim = CORPUS / "real" / "datasim-tccc-dev.json"
@@ -303,7 +301,9 @@ def test_the_real_corpora_land_exactly_once_also_when_ingested_twice(
     produced |= {s["id"] for s in orjson.loads(datasim.read_bytes())}
     assert len(produced) == 22_000 + 2_814
     run_cli(pipeline_settings, "ingest", "file", str(ralph), str(datasim))
-    first = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)
+    first_run = run_cli(pipeline_settings, "transform", "--until-caught-up")
+    assert NORMALISED_WITH[normaliser] in first_run.stderr
+    first = orjson.loads(first_run.stdout)
     assert first["statements_landed"] == len(produced)
     run_cli(pipeline_settings, "ingest", "file", "--restart", str(ralph), str(datasim))
     second = orjson.loads(run_cli(pipeline_settings, "transform", "--until-caught-up").stdout)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from skillstream.settings import Settings
-from skillstream.transforms.land import SLEEP_IN_TRANSACTION_ENV
 from tests.conftest import run_cli
+from tests.transforms.conftest import NORMALISED_WITH
 from tests.transforms.test_exactly_once import (
     Transform,
     assert_exactly_once,
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_follow_lands_what_arrives_and_sigterm_ends_after_the_batch_in_flight(
-    pipeline_settings: Settings, tmp_path: Path
+    pipeline_settings: Settings, tmp_path: Path, normaliser: str
 ) -> None:
     run = Transform(
         pipeline_settings,
@@ -33,7 +33,6 @@ def test_follow_lands_what_arrives_and_sigterm_ends_after_the_batch_in_flight(
         "0.2",
         "--batch-size",
         "100",
-        env={SLEEP_IN_TRANSACTION_ENV: "0.3"},
     )
     try:
         first = produce_simulated(pipeline_settings, tmp_path / "a", learners=20)
@@ -43,16 +42,17 @@ def test_follow_lands_what_arrives_and_sigterm_ends_after_the_batch_in_flight(
                 break
             time.sleep(0.2)
         assert run.landed_so_far() == len(first), "--follow did not land what arrived"
-        # A second file while it runs: SIGTERM while a batch is inside its transaction.
+        # A second file while it runs: SIGTERM as a batch begins its landing transaction.
         second = produce_simulated(pipeline_settings, tmp_path / "b", learners=1000) | first
         run.forget_seen()
-        assert run.wait_for(" in transaction ", timeout=60)
+        assert run.wait_for(" writing ", timeout=60)
         run.process.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 0, "".join(run.stderr[-20:])
     finally:
         if run.process.poll() is None:
             run.kill()
     assert any(" committed " in line for line in run.stderr[-5:]), "the batch did not commit"
+    assert any(NORMALISED_WITH[normaliser] in line for line in run.stderr)
     ids, _ = landed(pipeline_settings)
     assert first < set(ids) < second, "SIGTERM should stop before the whole backlog landed"
     # Whatever it stopped at, the offsets say exactly what landed: the next run completes it.
