@@ -28,13 +28,13 @@ CREATE SCHEMA IF NOT EXISTS raw;
 
 -- statement_id is unique without an index: the landing step classifies every id against
 -- what has landed inside the batch's transaction (one writer), and dbt's unique test checks it
--- on every build. A primary key's ART index on random ids made landing a batch into a
--- 10M-statement warehouse twice as slow and held GBs of memory. (Warehouses made before keep
--- theirs; both work.)
+-- on every build. A primary key's ART index on random ids makes landing a batch into a
+-- 10M-statement warehouse twice as slow and holds GBs of memory. (A warehouse that has the
+-- key keeps it; both work.)
 -- The statement JSON is stored with ZSTD: DuckDB leaves strings shorter than 4 KB to its
--- dictionary and FSST methods, whose analysis at each insert cost ~12 us a statement for
--- ~500 B a statement on disk; ZSTD costs ~4.5 us for ~60 B, and scans as fast. (Warehouses
--- made before keep their storage; both read the same.)
+-- dictionary and FSST methods, whose analysis at each insert costs ~12 us a statement for
+-- ~500 B a statement on disk; ZSTD costs ~4.5 us for ~60 B, and scans as fast. (A warehouse
+-- created with other storage keeps it; both read the same.)
 CREATE TABLE IF NOT EXISTS raw.statements (
     statement_id        VARCHAR NOT NULL,
     learner_id          VARCHAR NOT NULL,
@@ -71,13 +71,13 @@ CREATE TABLE IF NOT EXISTS raw.statements (
     kafka_timestamp     TIMESTAMP,          -- when Kafka took the record, UTC; freshness
     id_key              UBIGINT             -- see below
 );
--- Warehouses made before kafka_timestamp existed.
+-- A raw.statements created without kafka_timestamp gets it.
 ALTER TABLE raw.statements ADD COLUMN IF NOT EXISTS kafka_timestamp TIMESTAMP;
 -- id_key: 64 bits of the id's MD5. The landing looks for earlier copies of a batch's ids by
 -- this integer column: scanning it costs less than half of scanning every id (compressed text),
--- and the scan is what grows with the warehouse (1M statements: 48 -> 20 ms a batch).
--- Rows of warehouses made before it, or written by other means, get it here; a row that
--- has none yet is always looked at.
+-- and the scan is what grows with the warehouse (at 1M statements: 20 ms a batch, not 48).
+-- Rows without one (a table created without the column, rows written by other means) get
+-- it here; a row that has none yet is always looked at.
 ALTER TABLE raw.statements ADD COLUMN IF NOT EXISTS id_key UBIGINT;
 UPDATE raw.statements SET id_key = {id_key("statement_id")} WHERE id_key IS NULL;
 

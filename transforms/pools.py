@@ -76,7 +76,7 @@ def _worker_start(parent: int) -> None:
     """In each worker process: Ctrl-C reaches the whole process group, but the parent decides
     how to stop, not the workers; and a worker ends when its parent is gone, also SIGKILLed.
     (A pool worker otherwise waits for work forever, and the forkserver with it: each holds the
-    other alive. A SIGKILLed transform left three processes behind.)"""
+    other alive, and a SIGKILLed transform would leave three processes behind.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     gc.freeze()  # the modules it imported live as long as it does: not for the collector to walk

@@ -45,8 +45,8 @@ fn hex(digest: &[u8]) -> String {
 }
 
 // SHA-256 through ring: its assembly (from OpenSSL's) picks SHA extensions, AVX or SSSE3 at
-// run time. The sha2 crate's portable code, where the CPU has no SHA extensions (this VM's
-// Xeon), was 1.6-1.8x slower: 15 % of a transform run's samples hashed ~1 KB a statement.
+// run time. The sha2 crate's portable code, on a CPU without SHA extensions, is 1.6-1.8x
+// slower, and hashing ~1 KB a statement is a large share of a transform run.
 fn sha256_hex(parts: &[&[u8]]) -> String {
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);
     for part in parts {
