@@ -13,7 +13,7 @@ the Pilot page and the report share it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import pandas as pd
 
 from skillstream import stats
 from skillstream.dashboards.figures import Published, query
-from skillstream.dashboards.suppression import Figure, Privacy, fewer_than, suppress
+from skillstream.dashboards.suppression import Figure, Privacy, Shown, fewer_than, suppress
 from skillstream.quality.publish import read_status
 from skillstream.settings import PilotSettings, RoiSettings, Settings
 
@@ -509,6 +509,22 @@ def gain_of(result: Readout) -> stats.Interval:
     sign = -1 if result.pilot.metric == "days_to_competency" else 1
     e = result.effect
     return stats.Interval(sign * e.estimate, sign * e.high, sign * e.low)
+
+
+KPI_FIGURES = tuple(
+    Figure(column, ("learners", "baseline_learners"))
+    for column in ("change", "baseline_change", "did", "ci_low", "ci_high")
+)
+
+
+def kpi_effects(build: Published, k: int) -> Shown:
+    """marts.kpi_effects after the k rule: a row needs k learners on each side. No total over
+    cohorts is shown, so each row stands alone (no complementary suppression)."""
+    frame = query(build, "SELECT * FROM marts.kpi_effects ORDER BY kpi, quarter, cohort")
+    frame["side_learners"] = frame[["learners", "baseline_learners"]].min(axis=1)
+    alone = ("kpi", "quarter", "cohort")
+    shown = suppress(frame, KPI_FIGURES, k, group="side_learners", siblings=alone)
+    return replace(shown, values=shown.values.drop(columns="side_learners"))
 
 
 def default_unit_value(result: Readout, roi: RoiSettings) -> float:

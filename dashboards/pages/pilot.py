@@ -8,7 +8,7 @@ import streamlit as st
 
 from skillstream import pilot
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data
+from skillstream.dashboards import common, data, figures
 
 build = common.published_or_stop("Pilot")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -78,6 +78,19 @@ else:
             f"**{pilot.lift_text(metric, planned.detectable_lift)}**."
         )
     st.caption(f"Method: {planned.method}")
+
+st.subheader("KPI effects")
+st.caption(
+    "Per KPI, quarter and cohort: the change of each learner's KPI from the window before their "
+    "program start to the window after, against the baseline cohort's change (difference in "
+    "differences, 95 % bootstrap interval by learner; marts.kpi_effects)."
+)
+if figures.missing_tables(build, "kpi_effects"):
+    st.info("The published build has no marts.kpi_effects; run `skillstream build`.")
+else:
+    effects = pilot.kpi_effects(build, privacy.k)
+    common.note_hidden(effects, what="cohort")
+    st.dataframe(effects.table(), hide_index=True, width="stretch")
 
 st.subheader("Read out")
 st.markdown("Verdict rules:\n" + "\n".join(f"- {rule}" for rule in pilot.VERDICT_RULES))

@@ -66,8 +66,15 @@ def test_readout_gives_the_verdict_and_hides_the_small_pilot(org_app: AppTest) -
     assert any("trio" in i.value and "fewer than 5 learners" in i.value for i in org_app.info)
 
 
-def test_projection_of_500_at_1500_with_a_band(org_app: AppTest) -> None:
+def test_kpi_effects_show_the_did_and_hide_a_small_cohort(org_app: AppTest) -> None:
     table = org_app.dataframe[0].value
+    assert list(table["cohort"]) == ["pilot"]
+    assert (table["did"][0], table["ci_low"][0], table["ci_high"][0]) == (3.0, 2.5, 3.5)
+    assert any("1 cohort(s) with fewer than 5 learners" in c.value for c in org_app.caption)
+
+
+def test_projection_of_500_at_1500_with_a_band(org_app: AppTest) -> None:
+    table = org_app.dataframe[1].value
     assert list(table["case"]) == ["low", "estimate", "high"]
     assert set(table["annual cost"]) == {750_000}
     # +0.4 completion x 500 x (250 x 30 days) = 1,500,000, the band from the interval

@@ -33,6 +33,13 @@ CREATE OR REPLACE TABLE marts.learner_skills (
     role VARCHAR, is_pilot BOOLEAN, quarter VARCHAR, first_seen_at TIMESTAMP, mastered BOOLEAN,
     mastered_at TIMESTAMP, days_to_competency DOUBLE, latest_score DOUBLE,
     retention_30d_checked BOOLEAN, retention_30d_retained BOOLEAN);
+CREATE OR REPLACE TABLE marts.kpi_effects (
+    kpi VARCHAR, quarter VARCHAR, cohort VARCHAR, baseline_cohort VARCHAR, learners BIGINT,
+    baseline_learners BIGINT, change DOUBLE, baseline_change DOUBLE, did DOUBLE, ci_low DOUBLE,
+    ci_high DOUBLE);
+INSERT INTO marts.kpi_effects VALUES
+    ('tickets', '2026Q3', 'pilot', 'control', 120, 300, 5.0, 2.0, 3.0, 2.5, 3.5),
+    ('tickets', '2026Q3', 'trio', 'control', 3, 300, 9.0, 2.0, 7.0, 1.0, 13.0);
 """
 
 # cohort, learners, first seen (day offsets from START), reached in window, days, late reachers
