@@ -29,8 +29,15 @@ def read(settings: Settings, work: PartitionRange, batch_size: int) -> list[Kafk
         reader.teardown()
 
 
-def end_of_partition_0(settings: Settings) -> int:
-    return kafka.offsets(settings, settings.statements_topic)[0][1]
+def end_of_partition_0(settings: Settings, at_least: int = 0) -> int:
+    """The end offset of partition 0, once it is at least `at_least`: the coordinator writes a
+    transaction's commit marker after the producer's commit has returned."""
+    deadline = time.monotonic() + 30
+    while True:
+        end = kafka.offsets(settings, settings.statements_topic)[0][1]
+        if end >= at_least or time.monotonic() > deadline:
+            return end
+        time.sleep(0.1)
 
 
 def test_a_range_is_read_in_batches_in_offset_order(pipeline_settings: Settings) -> None:
@@ -111,7 +118,7 @@ def test_ranges_that_end_in_or_span_control_records_close(pipeline_settings: Set
     client delivers. A range ending there must still close, not wait for it."""
     topic = pipeline_settings.statements_topic
     produce_transaction(pipeline_settings, [b"a", b"b", b"c"], f"{topic}-1")
-    assert end_of_partition_0(pipeline_settings) == 4  # 3 records and the marker
+    assert end_of_partition_0(pipeline_settings, at_least=4) == 4  # 3 records and the marker
 
     first = read(pipeline_settings, PartitionRange(topic, 0, 0, 4), batch_size=10)
 
@@ -121,7 +128,7 @@ def test_ranges_that_end_in_or_span_control_records_close(pipeline_settings: Set
 
     produce_transaction(pipeline_settings, [b"d", b"e"], f"{topic}-2")
     produce_transaction(pipeline_settings, [b"f"], f"{topic}-3")
-    end = end_of_partition_0(pipeline_settings)
+    end = end_of_partition_0(pipeline_settings, at_least=4 + 3 + 2)
     assert end == 4 + 3 + 2  # two more records and marker, one more record and marker
 
     spanned = read(pipeline_settings, PartitionRange(topic, 0, 4, end), batch_size=2)
