@@ -772,6 +772,10 @@ def pilot_group() -> None:
 @click.option("--team-size", type=click.IntRange(min=1), help="Also the smallest detectable lift.")
 @click.option("--subject", default="", help="The program or skill id (default: all).")
 @click.option("--window-days", default=30, show_default=True, type=click.IntRange(min=1))
+@click.option("--baseline-cohort", help="Default: the baseline_cohort setting; all: everyone.")
+@click.option(
+    "--quarters", default=0, type=click.IntRange(min=0), help="The baseline's last N quarters."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @friendly
 def pilot_plan(
@@ -783,6 +787,8 @@ def pilot_plan(
     team_size: int | None,
     subject: str,
     window_days: int,
+    baseline_cohort: str | None,
+    quarters: int,
     as_json: bool,
 ) -> None:
     """Learners per arm to show a lift; the baseline is the baseline cohort's in the published
@@ -802,8 +808,9 @@ def pilot_plan(
     else:
         build = pilot.published_build(settings)
         k = Privacy.from_settings(settings).k
+        cohort = baseline_cohort or settings.baseline_cohort
         baseline = pilot.baseline_of(
-            build, metric, settings.baseline_cohort, subject, window_days, k
+            build, metric, "" if cohort == "all" else cohort, subject, window_days, k, quarters
         )
     planned = pilot.plan(metric, lift, baseline, power, alpha, team_size, settings.comparison_seed)
     if as_json:

@@ -119,11 +119,13 @@ def outcomes(
     window_days: int,
     seen_from: datetime | None = None,
     window_end: datetime | None = None,
+    quarters: int = 0,
 ) -> Outcomes:
-    """The cohort's learners first seen in [seen_from, window_end) (all, without them) and
-    their outcome reached within window_days of their first statement on the subject and
-    before window_end. 30-day retention is judged on the learners checked so far, unwindowed:
-    its check needs 30 days after mastery."""
+    """The cohort's learners ("": everyone's) first seen in [seen_from, window_end) (all,
+    without them; in the last `quarters` quarters of the mart, 0: all) and their outcome
+    reached within window_days of their first statement on the subject and before window_end.
+    30-day retention is judged on the learners checked so far, unwindowed: its check needs 30
+    days after mastery."""
     reached = (
         "TRUE"
         if chosen.reached_at is None
@@ -139,9 +141,14 @@ def outcomes(
             SELECT learner_id, coalesce({chosen.success}, FALSE) AND {reached} AS success,
                    CASE WHEN {reached} THEN {days_column} END AS days
             FROM marts.{chosen.table}
-            WHERE cohort = ? AND (?::VARCHAR = '' OR {chosen.subject} = ?) AND {checked}
+            WHERE (?::VARCHAR = '' OR cohort = ?) AND (?::VARCHAR = '' OR {chosen.subject} = ?)
+              AND {checked}
               AND first_seen_at >= coalesce(?::TIMESTAMP, first_seen_at)
               AND first_seen_at < coalesce(?::TIMESTAMP, first_seen_at + INTERVAL 1 DAY)
+              AND (?::INTEGER = 0 OR quarter >= (
+                  SELECT min(quarter) FROM (
+                      SELECT DISTINCT quarter FROM marts.{chosen.table}
+                      ORDER BY quarter DESC LIMIT greatest(?::INTEGER, 1))))
         )
         SELECT count(DISTINCT learner_id) AS learners, count(*) AS units,
                count(*) FILTER (WHERE success) AS successes,
@@ -150,7 +157,18 @@ def outcomes(
                list(days ORDER BY days) FILTER (WHERE success AND days IS NOT NULL) AS days
         FROM judged
         """,
-        [*window, *window, cohort, subject, subject, seen_from, window_end],
+        [
+            *window,
+            *window,
+            cohort,
+            cohort,
+            subject,
+            subject,
+            seen_from,
+            window_end,
+            quarters,
+            quarters,
+        ],
     )
     row = frame.iloc[0]
     days = row["days"] if isinstance(row["days"], list | np.ndarray) else []
@@ -269,16 +287,24 @@ def plan(
 
 
 def baseline_of(
-    build: Published, metric_name: str, cohort: str, subject: str, window_days: int, k: int
+    build: Published,
+    metric_name: str,
+    cohort: str,
+    subject: str,
+    window_days: int,
+    k: int,
+    quarters: int = 0,
 ) -> float | tuple[float, ...]:
-    """The baseline of a plan from the published build: the cohort's rate within the window,
-    or its observed days to competency; refused when it derives from fewer than k learners."""
+    """The baseline of a plan from the published build: the cohort's ("": all learners') rate
+    within the window, or its observed days to competency, over the last `quarters` quarters
+    (0: all); refused when it derives from fewer than k learners."""
     chosen = metric(metric_name)
-    side = outcomes(build, chosen, cohort, subject, window_days)
+    side = outcomes(build, chosen, cohort, subject, window_days, quarters=quarters)
     if not shown_under_k({"baseline": side}, chosen, k):
+        group = f"cohort {cohort!r}" if cohort else "all learners"
         raise PilotError(
-            f"the baseline of {chosen.label} in cohort {cohort!r} derives from "
-            f"{fewer_than(k)} learners; give the baseline yourself (--baseline-rate)"
+            f"the baseline of {chosen.label} in {group} derives from {fewer_than(k)} learners; "
+            "give the baseline yourself (--baseline-rate)"
         )
     return side.rate if chosen.is_rate else side.days
 

@@ -47,18 +47,24 @@ own_rate = (
     if chosen.is_rate
     else 0.0
 )
+everyone = "all learners"
+baseline_group = left.selectbox(
+    "Baseline", [settings.baseline_cohort, everyone], key="plan_baseline_cohort"
+)
+quarters = right.number_input("Last N quarters (0: all)", value=0, min_value=0, key="plan_quarters")
 st.caption(
-    f"Baseline: the {settings.baseline_cohort!r} cohort's outcome within 30 days of each "
-    "learner's first statement, in the published build, unless a rate is given."
+    "Baseline: the chosen group's outcome within 30 days of each learner's first statement, in "
+    "the published build, unless a rate is given."
 )
 try:
     baseline = own_rate or pilot.baseline_of(
         build,
         metric,
-        settings.baseline_cohort,
+        "" if baseline_group == everyone else baseline_group,
         "" if subject == "all" else subject,
         30,
         privacy.k,
+        quarters,
     )
     planned = pilot.plan(
         metric, lift, baseline, power, alpha, team_size or None, settings.comparison_seed

@@ -226,8 +226,16 @@ def test_plan_reads_its_baseline_from_the_published_build(org: Published) -> Non
     assert baseline_of(org, "completion", "control", P, 30, k=5) == pytest.approx(0.4)
     days = baseline_of(org, "days_to_competency", "control", S, 30, k=5)
     assert len(days) == 120 and np.median(days) == 24.0
-    with pytest.raises(PilotError, match="fewer than 5 learners"):
+    with pytest.raises(PilotError, match="cohort 'trio' derives from fewer than 5 learners"):
         baseline_of(org, "completion", "trio", P, 30, k=5)
+    # all learners; the last quarters of the mart (control's learners of 2026Q2: 41 of 142
+    # completed within 30 days, see pilot_org.py)
+    assert baseline_of(org, "completion", "", P, 30, k=5) == pytest.approx(226 / 435)
+    assert baseline_of(org, "completion", "control", P, 30, 5, quarters=2) == pytest.approx(
+        41 / 142
+    )
+    with pytest.raises(PilotError, match="cohort 'control' derives from fewer than 5"):
+        baseline_of(org, "completion", "control", P, 30, 5, quarters=1)
     planned = plan("completion", 0.2, 0.4, team_size=50).as_json()
     assert planned["per_arm"] == 107 and planned["detectable_lift"] > 0.2
     assert set(planned) == {
@@ -310,6 +318,21 @@ def test_cli_plan_reads_the_baseline_of_the_published_build(org_settings: Settin
     )
     assert "107 learners per arm to show +20.0 points from a baseline of 0.4" in result.stdout
     assert "method: two proportions" in result.stdout
+    everyone = run_cli(
+        org_settings,
+        "pilot",
+        "plan",
+        "--metric",
+        "completion",
+        "--lift",
+        "0.2",
+        "--subject",
+        P,
+        "--baseline-cohort",
+        "all",
+        "--json",
+    )
+    assert json.loads(everyone.stdout)["baseline"] == pytest.approx(226 / 435)
     refused = run_cli(
         org_settings,
         "pilot",
