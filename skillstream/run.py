@@ -649,7 +649,7 @@ def stages(settings: Settings) -> list[dict[str, Any]]:
     built = builds(settings)
     last, published = built["last_build"] or {}, built["published"] or {}
     verdict = "published" if last.get("published") else f"held back: {last.get('why')}"
-    return [
+    rows: list[dict[str, Any]] = [
         {"stage": "accepted (Kafka)", "last moved": accepted, "newest statement": None},
         {
             "stage": "landed (warehouse)",
@@ -668,3 +668,7 @@ def stages(settings: Settings) -> list[dict[str, Any]]:
             "newest statement": published.get("newest_event_at"),
         },
     ]
+    for row in rows:
+        for column in ("last moved", "newest statement"):
+            row[column] = row.get(column) and _minute_second(row[column])
+    return rows

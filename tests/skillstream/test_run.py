@@ -174,9 +174,8 @@ def test_a_round_with_nothing_new_starts_no_build(settings: Settings) -> None:
         loop.stop()
 
 
-def test_the_freshness_line_names_the_published_builds_newest_statement(
-    settings: Settings,
-) -> None:
+def test_the_freshness_shown_names_the_published_builds_newest_statement(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, bootstrap=f"localhost:{broker.free_port()}")  # no broker
     assert live.freshness_line(settings) == "No build has been published yet."
     record = BuildRecord(
         build_id="build-20261207T100000000000Z",
@@ -193,6 +192,10 @@ def test_the_freshness_line_names_the_published_builds_newest_statement(
         "Data up to 2026-12-07 09:59:58 UTC (newest statement) · published "
         "2026-12-07 10:00:20 UTC, build build-20261207T100000000000Z."
     )
+    by_stage = {row["stage"]: row for row in live.stages(settings)}  # the Pipeline health page
+    assert by_stage["published (shown)"]["newest statement"] == "2026-12-07 09:59:58"
+    assert by_stage["built (newest build)"]["note"] == "published"
+    assert by_stage["accepted (Kafka)"]["last moved"] is None  # no broker answers
 
 
 # An event time no other statement has: the published build's freshness names it.
