@@ -22,7 +22,6 @@ PAGES = (
     "cohorts",
     "capability",
     "engagement",
-    "completion",
     "roi",
     "quality",
     "health",
