@@ -342,8 +342,8 @@ class Readout:
     window_end: datetime
     is_complete: bool  # the window has ended by the published build
     k: int
-    shown: bool  # the k rule lets it be shown; else only the learners' counts are named
-    n: int = 0
+    shown: bool  # the k rule lets it be shown; else none of the figures below is set
+    n: int = 0  # the pilot's learners behind the figure (for days: those competent)
     baseline_n: int = 0
     value: float = math.nan
     baseline_value: float = math.nan
@@ -402,6 +402,7 @@ def _compare(
             if arm >= stats.MEDIANS_MIN_PER_ARM
             else 0.0
         )
+        side, base = replace(side, units=len(side.days)), replace(base, units=len(base.days))
     powered = power >= PLANNED_POWER
     decision, why = verdict(planned, pilot.lift, powered)
     return Readout(

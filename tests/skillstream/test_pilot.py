@@ -199,6 +199,7 @@ def test_readout_recovers_the_planted_effect_and_says_scale(org: Published) -> N
 def test_readout_days_to_competency_is_judged_relative_to_the_baseline_median(org) -> None:
     result = readout(org, _pilot("pilot", "days_to_competency", -0.4), Privacy(5), seed=1)
     assert (result.value, result.baseline_value) == (12.0, 24.0)
+    assert (result.n, result.baseline_n) == (96, 120)  # competent within the window
     assert result.planned_effect is not None
     assert result.planned_effect.estimate == pytest.approx(-0.5)
     assert result.verdict == "scale"
