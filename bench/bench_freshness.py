@@ -108,7 +108,9 @@ def measure(settings: settings_module.Settings, url: str, samples: int) -> list[
     seconds = []
     for _ in range(samples):
         time.sleep(random.uniform(0, BUILD_EVERY))  # anywhere in the build round
-        event_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(milliseconds=500)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        # to the millisecond, as the statement's timestamp carries it
+        event_at = now.replace(microsecond=now.microsecond // 1000 * 1000) - timedelta(seconds=0.5)
         _post(url, [_statement(event_at)])
         accepted = time.monotonic()
         seconds.append(round(_wait_published(settings, event_at) - accepted, 2))
