@@ -30,7 +30,9 @@ from tests.conftest import CORPUS
 
 native = native_bridge.native_normaliser()
 pytestmark = pytest.mark.skipif(
-    native is None, reason="skillstream_native is not built (needs Rust: `make python`)"
+    native is None,
+    reason="the compiled normaliser is not built (needs Rust: `make python`) or is turned off "
+    "(SKILLSTREAM_NATIVE=0): the differential tests need it",
 )
 
 REAL = CORPUS / "real"
