@@ -14,6 +14,7 @@ each child's output goes to SKILLSTREAM_HOME/run/logs/<child>.log.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import logging
@@ -141,6 +142,7 @@ class Child:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped with what it started
+                preexec_fn=die_with_parent,
             )
         self.started_at = time.monotonic()
         self.restart_at = None
@@ -182,6 +184,16 @@ class Child:
             "last_exit": self.last_exit,
             "log": str(self.log_path),
         }
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before it runs: SIGTERM to it when the run ends, even by SIGKILL, so no
+    child outlives its run to hold a port or the warehouse (Linux; elsewhere a no-op)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(pgid: int, signum: int) -> None:
@@ -294,6 +306,7 @@ class BuildLoop:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         return True
 

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -172,6 +173,42 @@ def test_a_round_with_nothing_new_starts_no_build(settings: Settings) -> None:
         assert loop.process.args[-2:] == ["build", "-q"]
     finally:
         loop.stop()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent to collect it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_child_ends_with_its_run_even_when_the_run_is_killed(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from skillstream.run import Child\n"
+            "child = Child('sleeper', [sys.executable, '-c', 'import time; time.sleep(120)'],"
+            f" {{}}, Path({str(tmp_path / 'sleeper.log')!r}))\n"
+            "child.start()\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert running(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(child)
 
 
 def test_the_freshness_shown_names_the_published_builds_newest_statement(tmp_path: Path) -> None:
