@@ -22,6 +22,7 @@ say) counts in both, which overstates a hidden part's learners only where the pa
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -72,12 +73,16 @@ class Shown:
     hidden: pd.DataFrame  # per visible row and figure column: hidden by the rule
     hidden_groups: int
     k: int
+    counts: frozenset[str] = frozenset()  # figure columns of whole numbers
 
     def table(self) -> pd.DataFrame:
         """The values with every hidden figure written as "fewer than k" (tables, exports)."""
         table = self.values.astype(object)
         for column in self.hidden.columns:
-            table.loc[self.hidden[column].to_numpy(), column] = fewer_than(self.k)
+            hidden = self.hidden[column].to_numpy()
+            if column in self.counts:  # NaN made them floats: 30, not 30.0
+                table.loc[~hidden, column] = table.loc[~hidden, column].map(int)
+            table.loc[hidden, column] = fewer_than(self.k)
         return table
 
 
@@ -109,11 +114,14 @@ def suppress(
         hidden=hidden,
         hidden_groups=int(hidden_rows.sum()),
         k=k,
+        counts=frozenset(
+            f.column for f in figures if pd.api.types.is_integer_dtype(frame[f.column])
+        ),
     )
 
 
 def _is_number(value: object) -> bool:
-    return value is None or isinstance(value, int | float)
+    return value is None or isinstance(value, numbers.Number)  # numpy's too
 
 
 def _basis_under_k(frame: pd.DataFrame, basis: tuple[str, ...], k: int) -> pd.Series:

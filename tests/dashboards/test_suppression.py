@@ -63,6 +63,7 @@ def test_a_split_with_fewer_than_k_on_one_side_reads_fewer_than_k() -> None:
     assert table.loc["b", "completion_rate"] == "fewer than 5"
     assert table.loc["a", "learners"] == 6
     assert table.loc["c", "completion_rate"] == 0.5
+    assert table.loc["c", "completed"] == 10 and isinstance(table.loc["c", "completed"], int)
     assert pd.isna(shown.values.set_index("cohort").loc["a", "completion_rate"])
     assert "completed_learners" not in shown.values.columns  # basis only, never shown
 
