@@ -42,7 +42,6 @@ _SHA1 = re.compile(r"[0-9a-fA-F]{40}")
 # quoted 64 hex digits: most quotes in a statement are not followed by an id.
 _ACCOUNT_LEARNER_ID = re.compile(rb'"name":"([0-9a-f]{64})"')
 _LEARNER_ID_IN_TEXT = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
-_TEXT_TYPES = ("VARCHAR", "JSON")
 _SUBJECT_TABLES = ("raw.statements", "raw.roster", "raw.kpi_observations")
 
 
