@@ -3,7 +3,7 @@ to `xapi.dlq` with where they came from and why."""
 
 from __future__ import annotations
 
-import threading
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +13,10 @@ import orjson
 from skillstream import kafka
 from skillstream.ingestion.sources import RawEvent
 from skillstream.settings import Settings
-from skillstream.xapi.identity import IdentityError, canonical_ifi, learner_id
+from skillstream.xapi.identity import IdentityError, agent_learner_id
+
+# Sends between two services of delivery reports: each service costs about a send's time.
+POLL_EVERY = 1_000
 
 
 class ProduceError(RuntimeError):
@@ -32,7 +35,7 @@ def partition_key(statement: dict[str, Any] | None, salt: str) -> bytes | None:
     if statement is None:
         return None
     try:
-        return learner_id(canonical_ifi(statement.get("actor")), salt).encode()
+        return agent_learner_id(statement.get("actor"), salt).encode()
     except IdentityError:
         return None
 
@@ -64,52 +67,67 @@ def dead_letter(
 
 
 class StatementProducer:
-    """Sends events of one source; `close()` returns once Kafka acknowledged every send."""
+    """Sends events of one source; `close()` returns once Kafka acknowledged every send.
+
+    librdkafka (`kafka.librdkafka_producer`) batches and sends in its own threads, so a send
+    costs a few microseconds of Python; its delivery reports (run by `poll` and `flush`) name
+    the origin of each send Kafka refused."""
 
     def __init__(self, settings: Settings, source: str, **producer_config: Any) -> None:
         self._settings = settings
-        self._source = source
+        self._source = source.encode()
         self._salt = settings.learner_salt()
-        self._producer = kafka.producer(settings, **producer_config)
-        self._lock = threading.Lock()
+        self._producer = kafka.librdkafka_producer(settings, **producer_config)
         self.counts = ProduceCounts()
+        self._unpolled = 0
 
-    def _on_error(self, origin: str):
-        def record(error: Exception) -> None:
-            with self._lock:
-                self.counts.failed.append(f"{origin}: {error}")
-
-        return record
+    def _delivered(self, origin: str, error: Any, message: Any) -> None:
+        if error is not None:
+            self.counts.failed.append(f"{origin}: {error.str()}")
 
     def send(self, event: RawEvent) -> None:
-        headers = [("source", self._source.encode()), ("origin", event.origin.encode())]
+        headers = [("source", self._source), ("origin", event.origin.encode())]
         if event.error is not None:
-            future = self._producer.send(
-                self._settings.dlq_topic,
-                key=event.origin.encode(),
-                value=dead_letter(
-                    self._source,
-                    event.origin,
-                    [event.error],
-                    event.payload.decode("utf-8", errors="replace"),
-                ),
-                headers=headers,
+            topic, key = self._settings.dlq_topic, event.origin.encode()
+            value = dead_letter(
+                self._source.decode(),
+                event.origin,
+                [event.error],
+                event.payload.decode("utf-8", errors="replace"),
             )
             self.counts.dead_letters += 1
         else:
-            future = self._producer.send(
-                self._settings.statements_topic,
-                key=partition_key(event.statement, self._salt),
-                value=event.payload,
-                headers=headers,
-            )
+            topic, key = self._settings.statements_topic, partition_key(event.statement, self._salt)
+            value = event.payload
             self.counts.statements += 1
-        future.add_errback(self._on_error(event.origin))
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value,
+                    key,
+                    headers=headers,
+                    on_delivery=functools.partial(self._delivered, event.origin),
+                )
+                break
+            except BufferError:  # librdkafka's queue is full: wait for some acknowledgements
+                self._producer.poll(0.1)
+        self._unpolled += 1
+        if self._unpolled >= POLL_EVERY:
+            self._producer.poll(0)
+            self._unpolled = 0
 
     def checkpoint(self, timeout: float = 120.0) -> None:
         """Return once Kafka acknowledged every send so far; raise if any failed."""
-        self._producer.flush(timeout=timeout)
+        self._flush(timeout)
         self._raise_failures()
+
+    def _flush(self, timeout: float) -> None:
+        unacknowledged = self._producer.flush(timeout)
+        if unacknowledged:
+            self.counts.failed.append(
+                f"{unacknowledged} event(s) not acknowledged within {timeout:.0f} s"
+            )
 
     def _raise_failures(self) -> None:
         if self.counts.failed:
@@ -119,9 +137,6 @@ class StatementProducer:
             )
 
     def close(self, timeout: float = 120.0) -> ProduceCounts:
-        try:
-            self._producer.flush(timeout=timeout)
-        finally:
-            self._producer.close(timeout=timeout)
+        self._flush(timeout)
         self._raise_failures()
         return self.counts

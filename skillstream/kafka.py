@@ -1,10 +1,11 @@
 """Kafka clients and topics: the one home of how skillstream talks to the broker.
 
-kafka-python is the client of producers, topics and offsets. Producers are idempotent with
-acks=all, so an acknowledged send is on the broker and a retried send is never written twice.
-The transform reads partitions (`PartitionReader`) with librdkafka through confluent-kafka:
-its C client decodes a fetch without Python code per record, where kafka-python spends
-~25 µs of Python a record (docs/transform.md).
+kafka-python is the client of topics, offsets and the transform's own producers. Producers
+are idempotent with acks=all, so an acknowledged send is on the broker and a retried send is
+never written twice. Ingestion produces (`librdkafka_producer`) and the transform reads
+partitions (`PartitionReader`) with librdkafka through confluent-kafka: its C client batches,
+encodes and decodes without Python code per record, where kafka-python spends ~25 µs of
+Python a record reading and ~50 µs sending (docs/transform.md, bench/bench_ingestion.py).
 """
 
 from __future__ import annotations
@@ -53,6 +54,33 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         return KafkaProducer(**config)
     except KafkaError as error:
         raise _unavailable(settings, error) from None
+
+
+def librdkafka_producer(settings: Settings, **overrides: Any) -> Any:
+    """A confluent-kafka producer with `producer`'s guarantees (acks=all, idempotent), once
+    the broker answered. Its sends are acknowledged through `on_delivery` callbacks, which
+    run inside `poll` and `flush`."""
+    from confluent_kafka import KafkaException, Producer
+
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.bootstrap,
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": 20,
+        "message.max.bytes": 16 * 1024 * 1024,
+        # room for a file source's checkpoint interval of sends in flight, ~1 KB each
+        "queue.buffering.max.messages": 200_000,
+        "message.timeout.ms": 120_000,
+        "socket.timeout.ms": 30_000,
+        "logger": logging.getLogger("kafka.librdkafka"),
+    }
+    config.update(overrides)
+    client = Producer(config)
+    try:  # fail at once when no broker answers, not at the first flush
+        client.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
+    except KafkaException as error:
+        raise _unavailable(settings, error) from None
+    return client
 
 
 def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:

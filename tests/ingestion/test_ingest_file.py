@@ -8,8 +8,10 @@ import orjson
 import pytest
 
 from skillstream import kafka
+from skillstream.ingestion.produce import ProduceError, StatementProducer
+from skillstream.ingestion.sources import RawEvent
 from skillstream.settings import Settings
-from skillstream.xapi.identity import learner_id
+from skillstream.xapi.identity import agent_learner_id, learner_id
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -72,3 +74,29 @@ def test_a_malformed_line_goes_to_the_dlq_and_the_rest_is_produced(
     assert letter["origin"] == f"{path}:2"
     assert letter["reason"].startswith("line 2: malformed JSON")
     assert letter["payload"] == '{"actor":'
+
+
+def test_an_anonymous_group_is_keyed_by_its_members(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    group = {
+        "objectType": "Group",
+        "member": [{"mbox": "mailto:ada@example.com"}, {"mbox": "mailto:bo@example.com"}],
+    }
+    path = tmp_path / "group.ndjson"
+    path.write_bytes(orjson.dumps({**statement("x@example.com", 1), "actor": group}) + b"\n")
+    run_cli(pipeline_settings, "ingest", "file", str(path))
+
+    (produced,) = read_topic(pipeline_settings, pipeline_settings.statements_topic)
+    # the learner the transform names this statement by, so the group's statements stay in order
+    assert produced.key.decode() == agent_learner_id(group, pipeline_settings.learner_salt())
+
+
+def test_a_send_kafka_does_not_acknowledge_is_an_error_naming_its_line(
+    pipeline_settings: Settings,
+) -> None:
+    missing = pipeline_settings.with_overrides(statements_topic="xapi.no-such-topic")
+    producer = StatementProducer(missing, "file", **{"message.timeout.ms": 2_000})
+    producer.send(RawEvent(b"{}", "export.ndjson:7", statement={}))
+    with pytest.raises(ProduceError, match=r"export\.ndjson:7: "):
+        producer.close(timeout=30)
