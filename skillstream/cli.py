@@ -938,7 +938,7 @@ def _serve_until_stopped(command: list[str], env: dict[str, str]) -> None:
     type=click.FloatRange(min=0.5),
     default=30.0,
     show_default=True,
-    help="Seconds between build rounds; a round with nothing newly landed builds nothing.",
+    help="At most one build start in this many seconds; nothing newly landed, no build.",
 )
 @click.option("--no-serve", is_flag=True, help="Without the xAPI endpoint.")
 @click.option("--no-dashboard", is_flag=True, help="Without the dashboard.")

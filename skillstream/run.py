@@ -43,6 +43,9 @@ HEALTHY_AFTER_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
 TICK_SECONDS = 0.2
 BUSY_RETRY_SECONDS = 2.0
+# While nothing new has landed, the build loop looks again this often, so what lands after a
+# quiet spell is built at once; builds themselves start at most once a round.
+IDLE_CHECK_SECONDS = 2.0
 
 
 class RunRefused(RuntimeError):
@@ -265,8 +268,8 @@ NOTHING_LANDED = (0, 0, 0, "0@", "0@")
 
 @dataclass
 class BuildLoop:
-    """Every `every` seconds: a build (`skillstream build`) when something landed since the
-    watermark of the last build, else nothing."""
+    """A build (`skillstream build`) when something landed since the watermark of the last
+    build, at most one start every `every` seconds; nothing while nothing new landed."""
 
     settings: Settings
     every: float
@@ -292,8 +295,8 @@ class BuildLoop:
         if watermark is None:  # the warehouse is busy or empty: look again soon
             self.next_round = time.monotonic() + min(self.every, BUSY_RETRY_SECONDS)
             return False
-        if watermark == self.built:  # nothing new since the last build: no build this round
-            self.next_round = time.monotonic() + self.every
+        if watermark == self.built:  # nothing new since the last build: no build now
+            self.next_round = time.monotonic() + min(self.every, IDLE_CHECK_SECONDS)
             return False
         self.building = watermark
         self.next_round = time.monotonic() + self.every

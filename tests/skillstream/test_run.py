@@ -164,6 +164,8 @@ def test_a_round_with_nothing_new_starts_no_build(settings: Settings) -> None:
     )
     loop.built = live.landed_watermark(settings)
     assert loop.tick() is False and loop.process is None
+    # while nothing is new, the loop looks again soon: what lands next is built at once
+    assert loop.next_round - time.monotonic() <= live.IDLE_CHECK_SECONDS
     con = warehouse.connect(settings)
     con.execute("UPDATE raw.ingest_offsets SET next_offset = 4")
     con.close()
