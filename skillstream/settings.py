@@ -138,6 +138,8 @@ class Settings:
     comparison_resamples: int = 2000
     session_gap_minutes: int = 30
     incremental_lookback_hours: int = 24
+    # at_risk_weekly: enrolled, active beyond launching, not completed, silent this many days
+    at_risk_inactive_days: int = 7
     roi: RoiSettings = field(default_factory=RoiSettings)
     # Pilots to read out (`[[pilots]]` tables of skillstream.toml only; no environment form).
     pilots: tuple[PilotSettings, ...] = ()
@@ -320,6 +322,7 @@ MINIMUMS = {
     "transform_workers": 1,
     "transform_land_rows": 0,
     "transform_normaliser_nice": 0,
+    "at_risk_inactive_days": 1,
 }
 # Counts with a greatest value.
 MAXIMUMS = {"transform_normaliser_nice": 19}
