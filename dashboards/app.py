@@ -18,6 +18,7 @@ navigation = st.navigation(
             st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/compare:"),
             st.Page(PAGES / "capability.py", title="Capability", icon=":material/grid_on:"),
             st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/timeline:"),
+            st.Page(PAGES / "content.py", title="Content", icon=":material/quiz:"),
             st.Page(PAGES / "roi.py", title="ROI", icon=":material/payments:"),
             st.Page(PAGES / "pilot.py", title="Pilot", icon=":material/science:"),
         ],

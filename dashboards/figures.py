@@ -388,3 +388,40 @@ def roi_components(roi: pd.DataFrame) -> list[RoiComponents]:
         )
         for row in roi.itertuples()
     ]
+
+
+# ---- assessment items (Content) ----------------------------------------------------------------
+
+# An item's statistics derive from all its learners; a response's count from those who gave it.
+ITEM_FIGURES = tuple(
+    Figure(column, ("learners",))
+    for column in (
+        "learners",
+        "attempts",
+        "difficulty",
+        "first_attempt_correct_rate",
+        "discrimination",
+        "mean_attempts_to_success",
+    )
+)
+RESPONSE_FIGURES = (Figure("learners", ("learners",)),)
+
+
+def items(build: Published) -> pd.DataFrame:
+    """marts.item_analysis, flagged items first (then by assessment and item)."""
+    return query(
+        build,
+        "SELECT item_id, assessment_id, flag, learners, attempts, difficulty, "
+        "first_attempt_correct_rate, discrimination, mean_attempts_to_success "
+        "FROM marts.item_analysis ORDER BY flag IS NULL, flag, assessment_id, item_id",
+    )
+
+
+def item_responses(build: Published, item_id: str) -> pd.DataFrame:
+    """One item's responses at first attempts: response, description, learners, is_correct."""
+    return query(
+        build,
+        "SELECT item_id, response, description, learners, is_correct "
+        "FROM marts.item_responses WHERE item_id = ? ORDER BY response",
+        [item_id],
+    )

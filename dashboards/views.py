@@ -100,3 +100,15 @@ def comparison(build: figures.Published, privacy: Privacy) -> Shown:
     )
     # learners (the smaller side) only served the row rule
     return Shown(shown.values.drop(columns="learners"), shown.hidden, shown.hidden_groups, shown.k)
+
+
+def items(build: figures.Published, privacy: Privacy) -> Shown:
+    """Each assessment item's statistics; an item of fewer than k learners is hidden."""
+    return suppress(figures.items(build), figures.ITEM_FIGURES, privacy.k, siblings=("item_id",))
+
+
+def item_responses(build: figures.Published, item_id: str, privacy: Privacy) -> Shown:
+    """One item's response distribution; its responses add up to the item's learners, so a
+    response given by fewer than k learners is hidden with a second one where needed."""
+    frame = figures.item_responses(build, item_id)
+    return suppress(frame, figures.RESPONSE_FIGURES, privacy.k, siblings=("item_id",))
