@@ -13,7 +13,7 @@ from skillstream import settings as settings_module
 from skillstream import stats
 from skillstream.dashboards import common, data, figures, verdicts, views
 
-build = common.published_or_stop("Cohorts")
+build = common.published_or_stop(f"Pilot vs {data.baseline_cohort()}")
 common.require_marts(build, "learner_programs", "learner_skills")
 filters = common.sidebar_filters(build)
 baseline = data.baseline_cohort()
@@ -151,13 +151,12 @@ for skill_id, group in days.groupby("skill_id"):
             seed=stats.subject_seed(settings.comparison_seed, row.cohort, str(skill_id)),
             resamples=settings.comparison_resamples,
         )
-        shift = days_interval.estimate
+        shift = verdicts.days_sooner(
+            days_interval.estimate, days_interval.low, days_interval.high
+        ).replace("(95 % CI", f"than {baseline} at the median (95 % bootstrap CI", 1)
         st.markdown(
-            f"- On {_short(str(skill_id))}, {row.cohort} reaches competency "
-            f"{abs(shift):.1f} days {'sooner' if shift < 0 else 'later'} than "
-            f"{baseline} at the median (95 % bootstrap CI {days_interval.low:+.1f} to "
-            f"{days_interval.high:+.1f} days) — n = {len(row.days_to_competency)} vs "
-            f"{len(baseline_days)} learners."
+            f"- On {_short(str(skill_id))}, {row.cohort} reaches competency {shift} — "
+            f"n = {len(row.days_to_competency)} vs {len(baseline_days)} learners."
         )
 common.provenance(build, "days_to_competency")
 

@@ -1,4 +1,5 @@
-"""Headline KPIs against their targets, with the trend by quarter."""
+"""The pilot's verdict, then the headline KPIs against their targets (capability and time to
+competency first, then retention, then completion and ROI), with the trend by quarter."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, figures, suppression, views
+from skillstream.dashboards import common, data, figures, suppression, verdicts, views
 
 build = common.published_or_stop("Overview")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -45,41 +46,122 @@ def _count(value: float | None) -> str:
     return hidden if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-columns = st.columns(4)
+def _status(on_target: bool | None, target: str) -> str:
+    """A status colour against the target: green on target, orange below, grey unknown."""
+    if on_target is None:
+        return f":gray-badge[target {target}]"
+    if on_target:
+        return f":green-badge[:material/check: on target {target}]"
+    return f":orange-badge[:material/warning: below target {target}]"
+
+
+def _roi_row(cohort: str) -> pd.Series | None:
+    if figures.missing_tables(build, "roi_quarterly"):
+        return None
+    published = figures.quarters(build)
+    if not published:
+        return None
+    rows = views.roi(build, published[-1], privacy).values
+    rows = rows[rows["cohort"] == cohort]
+    return None if rows.empty else rows.iloc[0]
+
+
+def pilot_verdicts() -> None:
+    """Did the pilot work? Each cohort against the baseline, in the sidebar's selection (but
+    every cohort): a yes or no, and each KPI against its target."""
+    baseline = data.baseline_cohort()
+    by_cohort = views.cohorts(
+        build, figures.Filters({n: v for n, v in filters.chosen.items() if n != "cohort"}), privacy
+    )
+    programs = by_cohort.programs.values.set_index("cohort", drop=False)
+    skills = by_cohort.skills.values.set_index("cohort", drop=False)
+    pilots = [c for c in data.filter_options(build).get("cohort", []) if c != baseline]
+    widen = ", ".join(n for n in filters.chosen if n != "cohort")
+    for cohort in pilots:
+        missing = [
+            c for c in (cohort, baseline) if c not in programs.index or c not in skills.index
+        ]
+        if missing:
+            st.info(
+                f"No verdict for {cohort}: this selection has no {' or '.join(missing)} learners "
+                f"in groups of {privacy.k} or more"
+                + (f"; widen the {widen} filter." if widen else ".")
+            )
+            continue
+        kpis = verdicts.pilot_kpis(
+            (programs.loc[cohort], programs.loc[baseline]),
+            (skills.loc[cohort], skills.loc[baseline]),
+            _roi_row(cohort),
+            settings,
+        )
+        headline = verdicts.pilot_headline(kpis)
+        shown = st.success if headline.startswith("Yes") else st.warning
+        shown(f"**Did the {cohort} cohort work, against {baseline}?** {headline}")
+    if pilots:
+        st.caption(
+            "Yes when at least one KPI is better than the baseline beyond chance (its 95 % "
+            "interval leaves out no difference) and none is worse; the cohort filter does not "
+            "apply. [Pilot vs control](./cohorts) has the intervals per program and skill."
+        )
+
+
+pilot_verdicts()
+columns = st.columns(3)
+days = latest["median_days_to_competency"]
 columns[0].metric(
-    "Completion rate",
-    _percent(latest["completion_rate"]),
-    _delta("completion_rate", 100, " pts"),
-    help=f"Target {settings.target_completion_rate:.0%}",
-)
-columns[0].caption(
-    f"target {settings.target_completion_rate:.0%} · enrolments {_count(latest['enrolments'])}"
-)
-columns[1].metric(
     "Mastery rate",
     _percent(latest["mastery_rate"]),
     _delta("mastery_rate", 100, " pts"),
     help=f"Target {settings.target_mastery_rate:.0%}",
 )
-columns[1].caption(f"target {settings.target_mastery_rate:.0%}")
-days = latest["median_days_to_competency"]
-columns[2].metric(
+columns[0].markdown(
+    _status(
+        None
+        if pd.isna(latest["mastery_rate"])
+        else latest["mastery_rate"] >= settings.target_mastery_rate,
+        f"{settings.target_mastery_rate:.0%}",
+    )
+)
+columns[1].metric(
     "Median days to competency",
     "–" if pd.isna(days) else f"{days:.1f}",
     _delta("median_days_to_competency"),
     delta_color="inverse",
 )
-columns[2].caption(f"target ≤ {settings.target_median_days_to_competency:g} days")
+columns[1].markdown(
+    _status(
+        None if pd.isna(days) else days <= settings.target_median_days_to_competency,
+        f"≤ {settings.target_median_days_to_competency:g} days",
+    )
+)
 retention = latest["retention_30d_rate"]
-columns[3].metric(
+columns[2].metric(
     "30-day retention",
     _percent(retention),
     _delta("retention_30d_rate", 100, " pts"),
 )
-columns[3].caption(
-    f"target {settings.target_retention_30d_rate:.0%} · "
-    f"checked {_count(latest['retention_checked'])}"
+columns[2].markdown(
+    _status(
+        None if pd.isna(retention) else retention >= settings.target_retention_30d_rate,
+        f"{settings.target_retention_30d_rate:.0%}",
+    )
 )
+columns[2].caption(f"checked {_count(latest['retention_checked'])}")
+columns = st.columns(3)
+completion = latest["completion_rate"]
+columns[0].metric(
+    "Completion rate",
+    _percent(completion),
+    _delta("completion_rate", 100, " pts"),
+    help=f"Target {settings.target_completion_rate:.0%}",
+)
+columns[0].markdown(
+    _status(
+        None if pd.isna(completion) else completion >= settings.target_completion_rate,
+        f"{settings.target_completion_rate:.0%}",
+    )
+)
+columns[0].caption(f"enrolments {_count(latest['enrolments'])}")
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 
 if not figures.missing_tables(build, "roi_quarterly") and latest["quarter"] in figures.quarters(
@@ -87,13 +169,19 @@ if not figures.missing_tables(build, "roi_quarterly") and latest["quarter"] in f
 ):
     roi_rows = views.roi(build, str(latest["quarter"]), privacy).values
     roi_rows = roi_rows[roi_rows["cohort"] != data.baseline_cohort()]
-    for slot, row in zip(st.columns(4), roi_rows.itertuples(), strict=False):
+    for slot, row in zip(columns[1:], roi_rows.itertuples(), strict=False):
         slot.metric(
             f"ROI, {row.cohort}",
             "–" if pd.isna(row.roi_pct) else f"{row.roi_pct:.0f} %",
             help="marts.roi_quarterly, published assumptions; the cohort filter does not apply",
         )
-        slot.caption(f"target {settings.target_roi_pct:.0f} % · {int(row.learners)} learners")
+        slot.markdown(
+            _status(
+                None if pd.isna(row.roi_pct) else row.roi_pct >= settings.target_roi_pct,
+                f"{settings.target_roi_pct:.0f} %",
+            )
+        )
+        slot.caption(f"{int(row.learners)} learners")
     if not roi_rows.empty:
         common.provenance(build, "roi", "ROI (Phillips)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -46,11 +48,40 @@ def test_overview_shows_the_kpis_against_targets(published_settings: Settings) -
     assert metrics["Completion rate"] == "51%"
     assert metrics["Mastery rate"] == "53%"
     assert metrics["Median days to competency"] == "13.0"  # 40 values: 19th–23rd are 13
-    assert "target 70%" in captions(app)
+    assert ":green-badge[:material/check: on target ≤ 21 days]" in markdown(app)
+    assert ":orange-badge[:material/warning: below target 60%]" in markdown(app)
     assert metrics["ROI, pilot"] == "43 %"  # marts.roi_quarterly; the baseline is not listed
     assert "ROI, control" not in metrics
     assert "Built " in captions(app) and "./definitions#completion-rate" in captions(app)
     assert not app.warning
+
+
+def test_overview_answers_did_the_pilot_work_first(published_settings: Settings) -> None:
+    app = run_app()
+    # capability and time to competency lead, then retention, then completion and ROI
+    assert [m.label for m in app.metric] == [
+        "Mastery rate",
+        "Median days to competency",
+        "30-day retention",
+        "Completion rate",
+        "ROI, pilot",
+    ]
+    # completion 31/43 vs 9/36; ROI 43 % of marts.roi_quarterly against its 100 % target
+    assert app.success[0].value == (
+        "**Did the pilot cohort work, against control?** Yes — competent ~10 days sooner, "
+        "mastery 70 % vs 33 %, completion 72 % vs 25 %, ROI 43 %, payback ~8 months; "
+        "ROI is still below target"
+    )
+
+
+def test_overview_explains_an_empty_verdict(published_settings: Settings) -> None:
+    app = run_app()
+    set_filter(app, "team", "team-b")  # the control team: no pilot learners
+    assert not app.success
+    assert app.info[0].value == (
+        "No verdict for pilot: this selection has no pilot learners in groups of 5 or more; "
+        "widen the team filter."
+    )
 
 
 def test_overview_filter_by_cohort(published_settings: Settings) -> None:
@@ -72,7 +103,7 @@ def test_overview_hides_the_kpis_of_a_small_group(published_settings: Settings) 
 
 def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Settings) -> None:
     app = run_app("cohorts")
-    assert app.title[0].value == "Cohorts"
+    assert app.title[0].value == "Pilot vs control"
     set_filter(app, "program", P1)
     text = markdown(app)
     # 30/40 vs 9/36: Wilson (59.8–85.8 %) and (13.8–40.9 %) make Newcombe's interval 28–66 points
@@ -85,6 +116,8 @@ def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Se
     # each side, so no retention rate of control and no verdict
     assert "retains after 30 days" not in text
     assert "reaches competency 9.5 days sooner than control" in text  # medians 12 vs 21.5
+    # the interval in the reader's direction, never "-11.4 to -8.1"
+    assert re.search(r"bootstrap CI \d+\.\d to \d+\.\d days sooner\) — n = 28", text), text
     assert "each learner counts once" in captions(app)
     per_cohort = app.dataframe[0].value.set_index("cohort")
     assert per_cohort.loc["control", "retention_30d_rate"] == "fewer than 5"
