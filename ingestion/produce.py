@@ -35,7 +35,16 @@ def partition_key(statement: dict[str, Any] | None, salt: str) -> bytes | None:
     if statement is None:
         return None
     try:
-        return agent_learner_id(statement.get("actor"), salt).encode()
+        actor = orjson.dumps(statement.get("actor"))
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: no learner of ours
+        return None
+    return _actor_key(actor, salt)
+
+
+@functools.lru_cache(maxsize=65536)  # a stream names the same actors again and again
+def _actor_key(actor: bytes, salt: str) -> bytes | None:
+    try:
+        return agent_learner_id(orjson.loads(actor), salt).encode()
     except IdentityError:
         return None
 
@@ -77,7 +86,9 @@ class StatementProducer:
         self._settings = settings
         self._source = source.encode()
         self._salt = settings.learner_salt()
-        self._producer = kafka.librdkafka_producer(settings, **producer_config)
+        # `flush` waits for every acknowledgement; only a refused send needs a report
+        config = {"delivery.report.only.error": True, **producer_config}
+        self._producer = kafka.librdkafka_producer(settings, **config)
         self.counts = ProduceCounts()
         self._unpolled = 0
 

@@ -48,13 +48,15 @@ def _format_of(path: Path) -> str:
     return "ndjson" if suffix in NDJSON_SUFFIXES else "json"
 
 
-def _parse(text: bytes, origin: str, index: int, where: str) -> RawEvent:
+def _parse(text: bytes, origin: str, index: int) -> RawEvent:
+    """The event of line `index` (from 0); a line that is not a statement says which."""
     try:
         value = loads(text)
     except JsonInputError as error:
-        return RawEvent(text, origin, f"{where}: {error}", index=index)
+        return RawEvent(text, origin, f"line {index + 1}: {error}", index=index)
     if not isinstance(value, dict):
-        return RawEvent(text, origin, f"{where}: a statement must be a JSON object", index=index)
+        reason = f"line {index + 1}: a statement must be a JSON object"
+        return RawEvent(text, origin, reason, index=index)
     return RawEvent(text, origin, statement=value, index=index)
 
 
@@ -68,14 +70,13 @@ def _content_lines(content: bytes, name: str, start: int) -> Iterator[RawEvent]:
 
 
 def _numbered(lines: Iterable[bytes], name: str, start: int) -> Iterator[RawEvent]:
+    prefix = f"{name}:"
     for index, line in enumerate(lines):
         if index < start:
             continue
         text = line.strip()
-        if not text:
-            continue
-        number = index + 1
-        yield _parse(text, f"{name}:{number}", index, f"line {number}")
+        if text:
+            yield _parse(text, prefix + str(index + 1), index)
 
 
 def _document(path: str, content: bytes) -> list[RawEvent] | None:
