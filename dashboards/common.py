@@ -56,18 +56,37 @@ def require_marts(build: figures.Published, *tables: str) -> None:
 def sidebar_filters(
     build: figures.Published, names: tuple[str, ...] = figures.FILTER_NAMES
 ) -> figures.Filters:
-    """The filters org, team, role, cohort, program, skill, quarter; kept across pages."""
+    """The filters org, team, role, cohort, program, skill, quarter. They are kept across pages
+    (Streamlit forgets a page's widgets when another page runs) and written to the URL, so a
+    view can be bookmarked or sent; opening such a link restores it."""
     options = data.filter_options(build)
+    kept: dict[str, tuple[str, ...]] = st.session_state.setdefault("filters", _from_url())
     chosen: dict[str, tuple[str, ...]] = {}
     with st.sidebar:
         st.subheader("Filters")
         for name in names:
+            key = f"filter_{name}"
+            st.session_state[key] = [v for v in kept.get(name, ()) if v in options.get(name, [])]
             values = st.multiselect(
-                name.capitalize(), options.get(name, []), key=f"filter_{name}", placeholder="All"
+                name.capitalize(),
+                options.get(name, []),
+                key=key,
+                placeholder="All",
+                on_change=_keep,
+                args=(name,),
             )
             if values:
                 chosen[name] = tuple(values)
+    st.query_params.from_dict({n: list(v) for n, v in kept.items() if v})
     return figures.Filters(chosen)
+
+
+def _keep(name: str) -> None:
+    st.session_state["filters"][name] = tuple(st.session_state[f"filter_{name}"])
+
+
+def _from_url() -> dict[str, tuple[str, ...]]:
+    return {name: tuple(st.query_params.get_all(name)) for name in figures.FILTER_NAMES}
 
 
 def note_ignored(filters: figures.Filters, table: str) -> None:

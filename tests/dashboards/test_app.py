@@ -92,6 +92,28 @@ def test_overview_filter_by_cohort(published_settings: Settings) -> None:
     assert metrics["Mastery rate"] == "70%"  # 28 of 40
 
 
+def test_filters_are_kept_across_pages_and_in_the_url(published_settings: Settings) -> None:
+    app = run_app()
+    set_filter(app, "cohort", "pilot")
+    assert dict(app.query_params) == {"cohort": "pilot"}
+    app.switch_page("pages/capability.py").run()
+    assert app.multiselect(key="filter_cohort").value == ["pilot"]
+    app.switch_page("pages/overview.py").run()
+    assert app.multiselect(key="filter_cohort").value == ["pilot"]
+    assert {m.label: m.value for m in app.metric}["Completion rate"] == "72%"  # 31 of 43
+
+
+def test_a_shared_link_restores_its_filters(published_settings: Settings) -> None:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["cohort"] = ["pilot"]
+    app.query_params["team"] = ["team-a", "no-such-team"]  # a value not in the build is dropped
+    app.run()
+    assert not app.exception, app.exception
+    assert app.multiselect(key="filter_cohort").value == ["pilot"]
+    assert app.multiselect(key="filter_team").value == ["team-a"]
+    assert {m.label: m.value for m in app.metric}["Completion rate"] == "72%"
+
+
 def test_overview_hides_the_kpis_of_a_small_group(published_settings: Settings) -> None:
     app = run_app()
     set_filter(app, "program", P2)  # 3 learners in p2; the skill side is not filtered by program
