@@ -6,16 +6,34 @@ from pathlib import Path
 
 import streamlit as st
 
+from skillstream.dashboards import data
+
 PAGES = Path(__file__).parent / "pages"
 
-st.set_page_config(page_title="skillstream", page_icon=":material/school:", layout="wide")
+# "auto": Streamlit collapses the sidebar on phone-width screens and opens it elsewhere
+st.set_page_config(
+    page_title="skillstream",
+    page_icon=":material/school:",
+    layout="wide",
+    initial_sidebar_state="auto",
+)
+# a KPI label wraps rather than ends in "…" where its card is narrow
+st.html(
+    "<style>[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] * "
+    "{white-space: normal !important; overflow: visible !important; "
+    "text-overflow: clip !important;}</style>"
+)
 navigation = st.navigation(
     {
         "Outcomes": [
             st.Page(
                 PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True
             ),
-            st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/compare:"),
+            st.Page(
+                PAGES / "cohorts.py",
+                title=f"Pilot vs {data.baseline_cohort()}",
+                icon=":material/compare:",
+            ),
             st.Page(PAGES / "capability.py", title="Capability", icon=":material/grid_on:"),
             st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/timeline:"),
             st.Page(PAGES / "content.py", title="Content", icon=":material/quiz:"),

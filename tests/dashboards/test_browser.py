@@ -37,7 +37,7 @@ PAGES = {
     # navigation label -> (role, name) of an element near the end of the page: the script run
     # got that far
     "Overview": ("heading", "Trend by quarter"),
-    "Cohorts": ("heading", "Days to competency"),
+    "Pilot vs control": ("heading", "Days to competency"),
     "Capability": ("heading", "Drill into a skill"),
     "Engagement": ("radiogroup", "Measure"),
     "ROI": ("button", "Download PDF"),
@@ -173,7 +173,7 @@ def test_the_demo_in_chromium(demo_settings: Settings, tmp_path: Path) -> None:
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(url)
             visit_every_page(page, "demo")
-            page.locator('[data-testid="stSidebarNav"]').get_by_text("Cohorts").click()
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Pilot vs control").click()
             team = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(1)
             team.click()
             page.get_by_role("option").first.click()
@@ -183,5 +183,57 @@ def test_the_demo_in_chromium(demo_settings: Settings, tmp_path: Path) -> None:
             pdf = download_pdf(page, tmp_path)
             assert pdf.name.startswith("skillstream-roi-20")
             assert not errors, errors
+        finally:
+            browser.close()
+
+
+def test_an_l_and_d_leaders_tasks(dashboard_url: str) -> None:
+    """The tasks of a leader after a pilot: the verdict on the landing page, a filter that
+    survives a page change and the reload of the shared link, and every KPI label whole on an
+    800 px screen."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(dashboard_url)
+            verdict = page.get_by_text("Did the pilot cohort work, against control?")
+            verdict.wait_for(timeout=60_000)
+            assert "Yes — competent ~10 days sooner" in verdict.locator("..").inner_text()
+
+            cohort = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(3)
+            cohort.click()
+            page.get_by_role("option", name="pilot").click()
+            completion = page.locator('[data-testid="stMetric"]').filter(has_text="Completion rate")
+            completion.get_by_text("72%").wait_for(timeout=60_000)
+            page.wait_for_url("**cohort=pilot**", timeout=30_000)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_text("Capability", exact=True).click()
+            page.get_by_role("heading", name="Drill into a skill").wait_for(timeout=60_000)
+            settle(page)
+            assert "pilot" in cohort.inner_text()
+            page.wait_for_url("**/capability?cohort=pilot", timeout=30_000)
+
+            shared = browser.new_page(viewport={"width": 1280, "height": 900})
+            shared.goto(dashboard_url + "?cohort=pilot")
+            shared_completion = shared.locator('[data-testid="stMetric"]').filter(
+                has_text="Completion rate"
+            )
+            shared_completion.get_by_text("72%").wait_for(timeout=60_000)
+
+            narrow = browser.new_page(viewport={"width": 800, "height": 900})
+            narrow.goto(dashboard_url)
+            narrow.get_by_role("heading", name="Trend by quarter").wait_for(timeout=60_000)
+            settle(narrow)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            narrow.screenshot(path=str(ARTIFACTS / "dashboard-overview-800px.png"), full_page=True)
+            labels = narrow.locator('[data-testid="stMetricLabel"]')
+            assert labels.count() >= 5
+            cut = labels.evaluate_all(
+                "els => els.flatMap(e => [e, ...e.querySelectorAll('*')])"
+                ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+            )
+            assert not cut, f"KPI labels cut at 800 px: {cut}"
         finally:
             browser.close()
