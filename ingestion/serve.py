@@ -29,6 +29,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 import uuid
 from base64 import b64decode
 from binascii import Error as Base64Error
@@ -41,9 +42,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from kafka.errors import KafkaError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,8 +115,30 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class _Acknowledgements:
+    """The delivery reports of one request's sends, from whichever thread polls."""
+
+    def __init__(self, sends: int) -> None:
+        self._left = sends
+        self._lock = threading.Lock()
+        self.errors: list[str] = []
+
+    def delivered(self, error: Any, message: Any) -> None:
+        with self._lock:
+            self._left -= 1
+            if error is not None:
+                self.errors.append(error.str())
+
+    def all_reported(self) -> bool:
+        return self._left == 0
+
+
 class KafkaSink:
-    """Produces one request's statements and waits for every acknowledgement."""
+    """Produces one request's statements and waits for every acknowledgement (librdkafka,
+    `kafka.librdkafka_producer`: acks=all, idempotent). Requests share the producer, so the
+    statements of concurrent requests travel in the same batches."""
+
+    ACK_TIMEOUT_S = 30.0
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -126,41 +149,50 @@ class KafkaSink:
     def _connected(self) -> Any:
         with self._lock:
             if self._producer is None:
-                self._producer = kafka.producer(
+                self._producer = kafka.librdkafka_producer(
                     self._settings,
-                    linger_ms=0,  # a single statement must not wait for company
-                    max_block_ms=5_000,
-                    request_timeout_ms=10_000,
-                    delivery_timeout_ms=15_000,
-                    bootstrap_timeout_ms=5_000,
+                    bootstrap_timeout_s=5.0,
+                    **{
+                        "linger.ms": 1,  # a single statement must not wait for company
+                        "message.timeout.ms": 15_000,
+                        "socket.timeout.ms": 10_000,
+                    },
                 )
             return self._producer
 
     def produce(self, statements: list[dict[str, Any]], source: str, origin: str) -> None:
         """Return once Kafka acknowledged every statement; KafkaUnavailable otherwise."""
+        producer = self._connected()
+        headers = [("source", source.encode()), ("origin", origin.encode())]
+        acknowledgements = _Acknowledgements(len(statements))
         try:
-            producer = self._connected()
-            headers = [("source", source.encode()), ("origin", origin.encode())]
-            futures = [
-                producer.send(
+            for statement in statements:
+                producer.produce(
                     self._settings.statements_topic,
-                    key=partition_key(statement, self._salt),
-                    value=orjson.dumps(statement),
+                    orjson.dumps(statement),
+                    partition_key(statement, self._salt),
                     headers=headers,
+                    on_delivery=acknowledgements.delivered,
                 )
-                for statement in statements
-            ]
-            for future in futures:
-                future.get(timeout=30)
-        except KafkaError as error:
-            raise kafka.KafkaUnavailable(
-                f"Kafka at {self._settings.bootstrap} did not acknowledge: {error}"
-            ) from None
+        except (BufferError, KafkaException) as error:
+            raise self._unavailable(str(error)) from None
+        deadline = time.monotonic() + self.ACK_TIMEOUT_S
+        while not acknowledgements.all_reported():  # any thread's poll serves every report
+            if time.monotonic() > deadline:
+                raise self._unavailable(f"no acknowledgement within {self.ACK_TIMEOUT_S:.0f} s")
+            producer.poll(0.005)
+        if acknowledgements.errors:
+            raise self._unavailable(acknowledgements.errors[0])
+
+    def _unavailable(self, reason: str) -> kafka.KafkaUnavailable:
+        return kafka.KafkaUnavailable(
+            f"Kafka at {self._settings.bootstrap} did not acknowledge: {reason}"
+        )
 
     def close(self) -> None:
         with self._lock:
             if self._producer is not None:
-                self._producer.close(timeout=10)
+                self._producer.flush(10)
                 self._producer = None
 
 

@@ -56,7 +56,9 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         raise _unavailable(settings, error) from None
 
 
-def librdkafka_producer(settings: Settings, **overrides: Any) -> Any:
+def librdkafka_producer(
+    settings: Settings, bootstrap_timeout_s: float = BOOTSTRAP_TIMEOUT_MS / 1000, **overrides: Any
+) -> Any:
     """A confluent-kafka producer with `producer`'s guarantees (acks=all, idempotent), once
     the broker answered. Its sends are acknowledged through `on_delivery` callbacks, which
     run inside `poll` and `flush`."""
@@ -77,7 +79,7 @@ def librdkafka_producer(settings: Settings, **overrides: Any) -> Any:
     config.update(overrides)
     client = Producer(config)
     try:  # fail at once when no broker answers, not at the first flush
-        client.list_topics(timeout=BOOTSTRAP_TIMEOUT_MS / 1000)
+        client.list_topics(timeout=bootstrap_timeout_s)
     except KafkaException as error:
         raise _unavailable(settings, error) from None
     return client
