@@ -151,7 +151,7 @@ def test_raw_layer_keeps_everything_and_lands_nothing_twice(built: Settings) -> 
     try:
         statements = con.execute("SELECT count(*), count(DISTINCT statement_id) FROM raw.statements").fetchall()
         voided = con.execute("SELECT statement_id FROM raw.statements WHERE is_voided").fetchall()
-        reasons = con.execute("SELECT statement_id, reasons FROM raw.quarantine ORDER BY kafka_offset").fetchall()
+        reasons = con.execute("SELECT statement_id, reasons FROM raw.quarantine ORDER BY statement_id NULLS LAST").fetchall()
         emails = con.execute("SELECT count(*) FROM raw.statements WHERE statement ILIKE '%example.com%'").fetchall()
         runs = con.execute("SELECT is_published, gate_success FROM quality.runs").fetchall()
     finally:
