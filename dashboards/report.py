@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from skillstream.dashboards import definitions, figures, views
+from skillstream import pilot, warehouse
+from skillstream.dashboards import definitions, figures, labels, roi, verdicts, views
 from skillstream.dashboards.suppression import Privacy
 from skillstream.quality.publish import open_snapshot, read_status
 from skillstream.settings import Settings
@@ -28,6 +27,41 @@ FORMATS = ("pdf", "csv", "xlsx")
 
 class ReportError(ValueError):
     """A report that cannot be made, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class BuildQuality:
+    """What the build stands on: the statements landed, how many were quarantined, the newest
+    event it includes and the quality gate's result (quality.runs and the published record)."""
+
+    statements: int | None
+    quarantined: int | None
+    newest_event_at: str | None
+    gate_success: bool | None
+    unreadable: str = ""  # why the counts could not be read, when they could not
+
+    def sentences(self) -> list[str]:
+        gate = {True: "passed", False: "failed", None: "did not run"}[self.gate_success]
+        lines = [f"The quality gate (dbt tests and Great Expectations) {gate} on this build."]
+        if self.statements is None:
+            lines.append(f"Statement counts cannot be read: {self.unreadable}.")
+        else:
+            received = self.statements + (self.quarantined or 0)
+            share = (self.quarantined or 0) / received if received else 0.0
+            lines.append(
+                f"{self.statements:,} statements landed; {self.quarantined or 0:,} were "
+                f"quarantined ({share * 100:.1f} % of those received)."
+            )
+        lines.append(
+            f"The newest statement included happened at {_minute(self.newest_event_at)} UTC."
+            if self.newest_event_at
+            else "No statement time is recorded for this build."
+        )
+        return lines
+
+
+def _minute(timestamp: str) -> str:
+    return str(timestamp).replace("T", " ")[:16]
 
 
 @dataclass(frozen=True)
@@ -46,6 +80,11 @@ class RoiReport:
     assumptions: pd.DataFrame  # marts.roi_assumptions
     hidden_groups: int
     preamble: str  # the definitions' preamble with this build's settings
+    baseline: str = ""  # the cohort the others are compared against
+    currency: str = "USD"
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)  # seat-time coverage per cohort
+    kpi_effects: pd.DataFrame = field(default_factory=pd.DataFrame)  # the quarter's KPI links
+    quality: BuildQuality | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -54,6 +93,13 @@ class RoiReport:
             "competency": self.competency,
             "cohort_comparison": self.comparison,
         }
+
+    def money(self, value: Any) -> str:
+        return labels.show(value, "money", self.currency)
+
+    def invested(self) -> pd.DataFrame:
+        """The cohorts with an investment case: every shown cohort but the baseline."""
+        return self.roi[self.roi["cohort"] != self.baseline]
 
 
 REQUIRED = ("roi_quarterly", "roi_assumptions", "learner_programs", "learner_skills")
@@ -70,7 +116,12 @@ COMPETENCY = [
 
 
 def load(
-    snapshot: Path, quarter: str, build_id: str, built_at: str, settings: Settings
+    snapshot: Path,
+    quarter: str,
+    build_id: str,
+    built_at: str,
+    settings: Settings,
+    quality: BuildQuality | None = None,
 ) -> RoiReport:
     """The report's tables, read from a published snapshot by the queries and the k rule of the
     dashboard's pages (views.py): the Cohorts page filtered to the quarter shows the same."""
@@ -96,15 +147,19 @@ def load(
         if not figures.missing_tables(build, "cohort_comparison")
         else pd.DataFrame(columns=["metric"])
     )
-    assumptions = figures.query(
-        build, "SELECT name, value, unit, description FROM marts.roi_assumptions ORDER BY name"
+    assumptions = figures.roi_assumptions(build)
+    shown_roi = roi.table()
+    kpi_effects = (
+        pilot.kpi_effects(build, privacy.k).table().query("quarter == @quarter")
+        if not figures.missing_tables(build, "kpi_effects")
+        else pd.DataFrame()
     )
     return RoiReport(
         quarter=quarter,
         build_id=build_id,
         built_at=built_at,
         k=privacy.k,
-        roi=roi.table()[["cohort", *(f.column for f in figures.ROI_FIGURES[:7])]],
+        roi=shown_roi[["cohort", *(f.column for f in figures.ROI_FIGURES)]],
         outcomes=cohorts.programs.table()[OUTCOMES],
         competency=cohorts.skills.table()[COMPETENCY],
         comparison=comparison,
@@ -113,42 +168,190 @@ def load(
         + cohorts.programs.hidden_groups
         + cohorts.skills.hidden_groups,
         preamble=definitions.preamble(settings),
+        baseline=_baseline(assumptions, settings),
+        currency=settings.roi.currency,
+        coverage=_seat_time_coverage(build, quarter, list(shown_roi["cohort"])),
+        kpi_effects=kpi_effects,
+        quality=quality,
     )
+
+
+def _seat_time_coverage(build: figures.Published, quarter: str, cohorts: list[str]) -> pd.DataFrame:
+    """Per cohort of `cohorts` (those the k rule shows), the share of its learners the seat-time
+    figures stand on; empty when the build predates the column."""
+    columns = figures.query(
+        build,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'marts' AND table_name = 'roi_quarterly'",
+    )
+    if "seat_time_coverage" not in set(columns["column_name"]) or not cohorts:
+        return pd.DataFrame(columns=["cohort", "learners_with_seat_time", "seat_time_coverage"])
+    marks = ", ".join("?" * len(cohorts))
+    return figures.query(
+        build,
+        "SELECT cohort, learners_with_seat_time, seat_time_coverage FROM marts.roi_quarterly "
+        f"WHERE quarter = ? AND cohort IN ({marks}) ORDER BY cohort",
+        [quarter, *cohorts],
+    )
+
+
+def _baseline(assumptions: pd.DataFrame, settings: Settings) -> str:
+    """The baseline the build's ROI used (its assumptions), else the setting in force."""
+    named = assumptions.loc[assumptions["name"] == "baseline_cohort", "value"]
+    return str(named.iloc[0]) if len(named) else settings.baseline_cohort
 
 
 # ---- formatting, shared by the PDF and the tests that read it back ----------------------------
 
 
-# A str is a figure the k rule hid ("fewer than k"): printed as it is.
+def money(value: float | str | None, currency: str = "USD") -> str:
+    return labels.show(value, "money", currency)
 
 
-def money(value: float | str | None) -> str:
-    return _hidden_or(value, lambda v: f"{v:,.0f}")
+def percent(value: float | str | None) -> str:
+    return labels.show(value, "percent")
 
 
-def percent(value: float | str | None, digits: int = 1) -> str:
-    return _hidden_or(value, lambda v: f"{v:.{digits}f}%")
+def _number(value: Any) -> float | None:
+    """A figure the k rule left shown, as a number; None when hidden or missing."""
+    if isinstance(value, str) or labels.missing(value):
+        return None
+    return float(value)
 
 
-def rate(value: float | str | None) -> str:
-    return _hidden_or(value, lambda v: f"{v * 100:.1f}%")
+# ---- the decision: headline, verdict, the assumptions that move ROI most ---------------------
 
 
-def number(value: float | str | None, digits: int = 2) -> str:
-    return _hidden_or(value, lambda v: f"{v:,.{digits}f}")
+def lift_sentence(row: Any) -> str | None:
+    """A comparison row in plain words, or None when the k rule hid a side."""
+    difference, low, high = (_number(v) for v in (row.difference, row.ci_low, row.ci_high))
+    if difference is None or low is None or high is None:
+        return None
+    subject = str(row.subject_id).rstrip("/").rsplit("/", 1)[-1]
+    metric = str(row.metric)
+    if "days" in metric:
+        direction = "sooner" if difference <= 0 else "later"
+        near, far = sorted((abs(low), abs(high)))
+        same_sign = low * high > 0
+        interval = (
+            f"95 % interval {near:.1f} to {far:.1f} days {direction}"
+            if same_sign
+            else f"95 % interval {low:+.1f} to {high:+.1f} days"
+        )
+        sentence = (
+            f"{row.cohort} reaches competency in {subject} {abs(difference):.1f} days "
+            f"{direction} than {row.baseline_cohort} ({interval})"
+        )
+        unclear = not same_sign
+    else:
+        verb = {"retention_30d_rate": "retains", "mastery_rate": "masters"}.get(metric, "completes")
+        sentence = verdicts.completion_verdict(
+            str(row.cohort), str(row.baseline_cohort), difference, low, high, verb=verb
+        )
+        sentence = sentence.replace(" than ", f" on {subject} than ", 1)
+        return sentence.replace("95 % CI", "95 % interval") + "."
+    if unclear:
+        sentence += f"; the data cannot tell it apart from {row.baseline_cohort}"
+    return sentence + "."
 
 
-def _hidden_or(value: float | str | None, show: Callable[[float], str]) -> str:
-    if isinstance(value, str):
-        return value
-    return "n/a" if value is None or _nan(value) else show(float(value))
-
-
-def _nan(value: Any) -> bool:
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
+def _clear_gain(row: Any) -> bool:
+    low, high = _number(row.ci_low), _number(row.ci_high)
+    if low is None or high is None:
         return False
+    return high < 0 if "days" in str(row.metric) else low > 0
+
+
+def verdict(report: RoiReport, cohort: str, roi_pct: float | None) -> str:
+    rows = report.comparison[report.comparison.get("cohort", pd.Series(dtype=str)) == cohort]
+    clear = any(_clear_gain(r) for r in rows.itertuples())
+    if roi_pct is None:
+        return "Verdict: no ROI can be shown for this cohort."
+    if roi_pct > 0 and clear:
+        return "Verdict: it pays back and its gains are clear of chance: worth scaling up."
+    if roi_pct > 0:
+        return "Verdict: it pays back on these assumptions, but no gain is yet clear of chance."
+    return "Verdict: it does not pay back on these assumptions."
+
+
+def headline(report: RoiReport) -> list[str]:
+    """Page 1's paragraphs: per invested cohort its ROI, its lifts in plain words, its verdict."""
+    lines = []
+    for row in report.invested().itertuples():
+        roi_pct, payback = _number(row.roi_pct), _number(row.payback_months)
+        pays = (
+            f"pays back in {labels.show(payback, 'months')} months"
+            if payback is not None
+            else "does not pay back within the benefit period"
+        )
+        lines.append(
+            f"{row.cohort} ({labels.show(row.learners, 'count')} learners) against the baseline "
+            f"{report.baseline}: ROI {labels.show(row.roi_pct, 'percent')}, {pays}; costs "
+            f"{report.money(row.costs)}, benefits {report.money(row.benefits)}."
+        )
+        comparison = report.comparison
+        if "cohort" in comparison:
+            for lift in comparison[comparison["cohort"] == row.cohort].itertuples():
+                sentence = lift_sentence(lift)
+                if sentence:
+                    lines.append(sentence)
+        lines.append(verdict(report, row.cohort, roi_pct))
+    if not lines:
+        lines.append(
+            f"No cohort other than the baseline {report.baseline} has at least {report.k} "
+            "learners this quarter, so there is no investment case to show."
+        )
+    return lines
+
+
+def movers(report: RoiReport, count: int = 3) -> list[str]:
+    """The assumptions that move ROI most (each moved ±50 % alone), each as a sentence."""
+    invested = report.invested()
+    numeric = invested[pd.to_numeric(invested["roi_pct"], errors="coerce").notna()]
+    if numeric.empty:
+        return []
+    subject = numeric.sort_values("learners", ascending=False).iloc[:1]
+    components = figures.roi_components(subject)[0]
+    published = {
+        r.name: float(r.numeric_value)
+        for r in report.assumptions.itertuples()
+        if not labels.missing(r.numeric_value)
+    }
+    bars = [
+        (name, low, high)
+        for name, low, high in roi.sensitivity(components, published, {})
+        if low is not None and high is not None
+    ]
+    bars.sort(key=lambda bar: abs(bar[2] - bar[1]), reverse=True)
+    units = dict(zip(report.assumptions["name"], report.assumptions["unit"], strict=True))
+    sentences = []
+    for name, low, high in bars[:count]:
+        shown = assumption_value(report, published[name], published[name], units.get(name))
+        sentences.append(
+            f"{labels.assumption_label(name)} ({shown} {unit_words(units.get(name))}): "
+            f"halved, ROI of {components.cohort} would be {low:.0f} %; half as much again, "
+            f"{high:.0f} %."
+        )
+    return sentences
+
+
+def assumption_value(report: RoiReport, text: Any, number: Any, unit: Any) -> str:
+    """An assumption's value: an amount in the report's currency with its symbol (cents only
+    when it has them), another number as written, a name as it is."""
+    if labels.missing(number):
+        return str(text)
+    amount = float(number)
+    if report.currency in str(unit or "").split():
+        if amount == round(amount):
+            return labels.show(amount, "money", report.currency)
+        return f"{labels.symbol(report.currency)}{amount:,.2f}"
+    return f"{amount:,.10g}"
+
+
+def unit_words(unit: Any) -> str:
+    """An assumption's unit without the currency code, which its amount already carries."""
+    words = str(unit or "").split()
+    return " ".join(w for w in words if not (w.isupper() and len(w) == 3))
 
 
 # ---- renderers ---------------------------------------------------------------------------------
@@ -156,7 +359,9 @@ def _nan(value: Any) -> bool:
 
 def render(report: RoiReport, fmt: str) -> bytes:
     if fmt == "pdf":
-        return _pdf(report)
+        from skillstream.dashboards.report_pdf import pdf
+
+        return pdf(report)
     if fmt == "csv":
         return _csv(report)
     if fmt == "xlsx":
@@ -178,231 +383,74 @@ def _csv(report: RoiReport) -> bytes:
     return buffer.getvalue().encode()
 
 
+SHEETS = {
+    "roi": "ROI by cohort",
+    "outcomes": "Outcomes",
+    "competency": "Capability",
+    "cohort_comparison": "Cohort comparison",
+}
+
+
 def _xlsx(report: RoiReport) -> bytes:
+    """A summary sheet first, then a sheet per table: human headers, each column's number format
+    (the cells keep the marts' values), frozen header rows and widths that fit."""
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, table in report.tables().items():
-            table.to_excel(writer, sheet_name=name, index=False)
-        report.assumptions.to_excel(writer, sheet_name="assumptions", index=False)
-        pd.DataFrame(
-            {
-                "field": ["quarter", "build_id", "built_at", "k_anonymity", "hidden_groups"],
-                "value": [
-                    report.quarter,
-                    report.build_id,
-                    report.built_at,
-                    report.k,
-                    report.hidden_groups,
-                ],
-            }
-        ).to_excel(writer, sheet_name="about", index=False)
-    return buffer.getvalue()
-
-
-def executive_summary(report: RoiReport) -> str:
-    sentences = [
-        f"Quarter {report.quarter}, build {report.build_id} (built {report.built_at} UTC)."
-    ]
-    for row in report.roi.itertuples():
-        sentences.append(
-            f"{row.cohort}: {int(row.learners)} learners, costs {money(row.costs)}, benefits "
-            f"{money(row.benefits)}, ROI {percent(row.roi_pct)}, BCR {number(row.bcr)}, "
-            + (
-                "no payback (no net benefit)."
-                if _nan(row.payback_months) or row.payback_months is None
-                else f"payback {number(row.payback_months, 1)} months."
-            )
-        )
-    completion = report.comparison[report.comparison["metric"] == "completion_rate"]
-    for row in completion.itertuples():
-        if isinstance(row.difference, str):  # fewer than k on a side: no sentence
-            continue
-        sentences.append(
-            f"On {row.subject_id}, {row.cohort} completes {row.difference * 100:+.0f} points "
-            f"against {row.baseline_cohort} "
-            f"(95% CI {row.ci_low * 100:.0f} to {row.ci_high * 100:.0f}; "
-            f"n = {row.n} vs {row.baseline_n})."
-        )
-    if report.hidden_groups:
-        sentences.append(
-            f"{report.hidden_groups} group(s) with fewer than {report.k} learners are left out."
-        )
-    return " ".join(sentences)
-
-
-def _chart_png(report: RoiReport) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    merged = report.outcomes.merge(report.competency, on="cohort", how="outer")
-    for column in ("completion_rate", "mastery_rate"):
-        merged[column] = pd.to_numeric(merged[column], errors="coerce")  # hidden: no bar
-    figure, axis = plt.subplots(figsize=(7, 2.8), dpi=150)
-    positions = range(len(merged))
-    width = 0.38
-    axis.bar(
-        [p - width / 2 for p in positions],
-        merged["completion_rate"].fillna(0) * 100,
-        width,
-        label="completion rate",
+    summary = pd.DataFrame(
+        {"Summary": [f"Learning ROI report, {report.quarter}", *headline(report), *movers(report)]}
     )
-    axis.bar(
-        [p + width / 2 for p in positions],
-        merged["mastery_rate"].fillna(0) * 100,
-        width,
-        label="mastery rate",
-    )
-    axis.set_xticks(list(positions), list(merged["cohort"]))
-    axis.set_ylabel("%")
-    axis.set_ylim(0, 100)
-    axis.set_title(f"Cohort comparison, {report.quarter}")
-    axis.legend(loc="upper right", fontsize=8)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _font_dir() -> Path:
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-def _pdf(report: RoiReport) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"skillstream ROI report {report.quarter}")
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 18)
-    pdf.cell(0, 12, f"Learning ROI report — {report.quarter}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(
-        0,
-        6,
-        f"skillstream · build {report.build_id} · built {report.built_at} UTC",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-
-    def heading(text: str) -> None:
-        pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 12)
-        pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", "", 9)
-
-    def table(header: list[str], rows: list[list[str]]) -> None:
-        with pdf.table(text_align="RIGHT", line_height=5.5, first_row_as_headings=True) as t:
-            t.row(header)
-            for values in rows:
-                t.row(values)
-
-    heading("Executive summary")
-    pdf.multi_cell(0, 5, executive_summary(report), align="L", new_x="LMARGIN", new_y="NEXT")
-
-    heading("ROI by cohort (Phillips)")
-    table(
-        [
-            "cohort",
-            "learners",
-            "costs",
-            "benefits",
-            "net benefit",
-            "ROI",
-            "BCR",
-            "payback (months)",
-        ],
-        [
-            [
-                r.cohort,
-                str(int(r.learners)),
-                money(r.costs),
-                money(r.benefits),
-                money(r.net_benefit),
-                percent(r.roi_pct),
-                number(r.bcr),
-                number(r.payback_months, 1),
-            ]
-            for r in report.roi.itertuples()
-        ],
-    )
-    heading("Key performance indicators")
-    kpis = report.outcomes.merge(
-        report.competency, on="cohort", how="outer", suffixes=("", "_skills")
-    )
-    table(
-        [
-            "cohort",
-            "learners",
-            "enrolments",
-            "completed",
-            "completion",
-            "seat hours",
-            "mastery",
-            "median days to competency",
-        ],
-        [
-            [
-                r.cohort,
-                number(r.learners, 0),
-                number(r.enrolments, 0),
-                number(r.completed, 0),
-                rate(r.completion_rate),
-                number(r.seat_time_hours, 1),
-                rate(r.mastery_rate),
-                number(r.median_days_to_competency, 1),
-            ]
-            for r in kpis.itertuples()
-        ],
-    )
-    heading("Cohort comparison")
-    pdf.image(io.BytesIO(_chart_png(report)), w=170)
-    if not report.comparison.empty:
-        table(
-            ["metric", "subject", "cohort", "value", "baseline", "difference", "95% CI", "n"],
-            [
-                [
-                    r.metric,
-                    str(r.subject_id).rsplit("/", 1)[-1],
-                    r.cohort,
-                    number(r.value),
-                    number(r.baseline_value),
-                    number(r.difference),
-                    f"{number(r.ci_low)} to {number(r.ci_high)}",
-                    f"{r.n} vs {r.baseline_n}",
-                ]
-                for r in report.comparison.itertuples()
+    about = pd.DataFrame(
+        {
+            "Field": [
+                "Quarter",
+                "Build",
+                "Built (UTC)",
+                "k (smallest group shown)",
+                "Groups left out",
             ],
-        )
-    heading("Assumptions")
-    table(
-        ["assumption", "value", "unit", "description"],
-        [
-            [r.name, str(r.value), str(r.unit or ""), str(r.description or "")]
-            for r in report.assumptions.itertuples()
-        ],
+            "Value": [
+                report.quarter,
+                report.build_id,
+                report.built_at,
+                report.k,
+                report.hidden_groups,
+            ],
+        }
     )
-    heading("Method notes")
-    pdf.multi_cell(0, 4.5, report.preamble, align="L", new_x="LMARGIN", new_y="NEXT")
-    for _, metric, definition in definitions.METRICS:
-        pdf.ln(1)
-        pdf.multi_cell(
-            0,
-            4.5,
-            f"**{metric}**: {definition}",
-            markdown=True,
-            align="L",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    return bytes(pdf.output())
+    assumptions = report.assumptions.assign(
+        name=report.assumptions["name"].map(labels.assumption_label)
+    )[["name", "value", "unit", "description"]]
+    sheets = {
+        "Summary": (summary, False),
+        **{SHEETS[name]: (table, True) for name, table in report.tables().items()},
+        "Assumptions": (assumptions, True),
+        "About": (about, False),
+    }
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for title, (table, labelled) in sheets.items():
+            shown = table.rename(columns=labels.label) if labelled else table
+            shown.to_excel(writer, sheet_name=title, index=False)
+            _format_sheet(writer.sheets[title], list(table.columns), report, labelled)
+    return buffer.getvalue()
+
+
+def _format_sheet(sheet: Any, columns: list[str], report: RoiReport, labelled: bool) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        sheet.cell(row=1, column=index).font = Font(bold=True)
+        unit_name = labels.unit(column) if labelled else "text"
+        if column in ("value", "baseline_value", "difference", "ci_low", "ci_high"):
+            unit_name = "ratio"  # rates and days share these columns: two decimals fit both
+        number_format = labels.excel_format(unit_name, report.currency)
+        width = len(str(sheet.cell(row=1, column=index).value))
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            if isinstance(cell.value, int | float):
+                cell.number_format = number_format
+            width = max(width, min(len(str(cell.value or "")), 80))
+        sheet.column_dimensions[letter].width = width + 3
 
 
 def load_published(settings: Settings, quarter: str) -> RoiReport:
@@ -416,6 +464,36 @@ def load_published(settings: Settings, quarter: str) -> RoiReport:
         build_id=current["build_id"],
         built_at=current["finished_at"],
         settings=settings,
+        quality=build_quality(settings, current),
+    )
+
+
+def build_quality(settings: Settings, current: dict[str, Any]) -> BuildQuality:
+    """The build's statement counts (quality.runs, read briefly) and its published record."""
+    counts: tuple[int | None, int | None] = (None, None)
+    unreadable = ""
+    try:
+        con = warehouse.connect(settings, read_only=True, wait_seconds=5)
+    except (warehouse.WarehouseBusy, duckdb.Error) as error:
+        unreadable = str(error)
+    else:
+        try:
+            rows = con.execute(
+                "SELECT statements, quarantined FROM quality.runs WHERE build_id = ?",
+                [current["build_id"]],
+            ).fetchall()
+            counts = rows[0] if rows else (None, None)
+            unreadable = "" if rows else "this build is not in quality.runs"
+        except duckdb.CatalogException:
+            unreadable = "the warehouse has no quality.runs"
+        finally:
+            con.close()
+    return BuildQuality(
+        statements=counts[0],
+        quarantined=counts[1],
+        newest_event_at=current.get("newest_event_at"),
+        gate_success=current.get("gate_success"),
+        unreadable=unreadable,
     )
 
 

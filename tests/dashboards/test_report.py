@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 
 from skillstream import warehouse
-from skillstream.dashboards import report
-from skillstream.quality.publish import BuildRecord, new_build_id, record_build
+from skillstream.dashboards import labels, report
+from skillstream.quality.publish import BuildRecord, new_build_id, read_status, record_build
 from skillstream.settings import Settings
 from skillstream.settings import load as load_settings
 from tests.conftest import ARTIFACTS, run_cli
-from tests.dashboards.conftest import ASSUMPTIONS, P1, P2, QUARTER, ROI
+from tests.dashboards.conftest import (
+    ASSUMPTIONS,
+    P1,
+    P2,
+    QUARTER,
+    publish_simulated,
+    simulated_organisation,
+)
 
 needs_poppler = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run `make chromium`"
@@ -71,23 +80,148 @@ def test_pdf_renders_and_carries_the_marts_numbers(
     text = pdf_text(out)
     assert f"Learning ROI report — {QUARTER}" in text
     for heading in (
-        "Executive summary",
-        "Key performance indicators",
+        "The decision",
+        "The assumptions that move ROI most",
+        "ROI by cohort",
+        "Outcomes",
         "Cohort comparison",
-        "Assumptions",
+        "KPI links",
+        "Every assumption",
         "Method notes",
+        "Data quality of this build",
+        "Privacy: the k rule",
     ):
-        assert heading in text
-    pilot = ROI[0]  # learners 40, costs 67,440, benefits 96,440, ROI 43.0 %, BCR 1.43, 8.4 months
-    for number in ("67,440", "96,440", "29,000", "43.0%", "1.43", "8.4"):
+        assert heading in text, heading
+    # learners 40, costs 67,440, benefits 96,440, net 29,000, ROI 43.0 %, BCR 1.43, 8.4 months
+    for number in ("$67,440", "$96,440", "$29,000", "43.0 %", "1.43", "8.4"):
         assert number in text, number
-    assert f"pilot: {pilot[0 + 1]} learners" in text
-    assert "-100.0%" in text  # control
-    assert "25.0%" in text and "72.1%" in text  # completion rates of the KPI table
-    for name, value, *_ in ASSUMPTIONS:
-        assert name in text.replace("\n", " ") or name[:20] in text, name
+    assert "pilot (40 learners)" in text
+    # the baseline is the baseline, not a loss
+    assert "control (baseline)" in text and "-100" not in text and "−100" not in text
+    assert "25.0 %" in text and "72.1 %" in text  # completion rates of the outcomes table
+    flat = " ".join(text.split())
+    for name, *_ in ASSUMPTIONS:
+        assert labels.assumption_label(name) in flat, name
+    # amounts in the currency with its symbol, cents only where they are
+    for value in ("$1,500", "$60", "$250", "$2.50", "12", "control"):
         assert value in text, value
-    assert "completed / enrolled" in text  # the definitions in the method notes
+    # differences as a reader says them: rates in points, medians in days sooner
+    assert "+50.0 points" in flat and "+29.0 to +65.0" in flat
+    assert "10.0 days sooner" in flat and "8.0 to 12.0 sooner" in flat
+    assert "quality gate (dbt tests and Great Expectations) passed" in flat
+    assert "completed / enrolled" in text  # the definitions in the appendix
+
+
+def body(text: str) -> str:
+    """The report before its appendix, where raw identifiers are allowed."""
+    return text.split("Appendix: identifiers")[0]
+
+
+def mart_columns(settings: Settings) -> set[str]:
+    current, _ = read_status(settings)
+    con = duckdb.connect(current["snapshot"], read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'marts'"
+        ).fetchall()
+    finally:
+        con.close()
+    return {r[0] for r in rows if "_" in r[0]}
+
+
+def assert_reads_as_a_report(settings: Settings, text: str) -> None:
+    """No column or assumption name outside the appendix; no figure rounded finer than its unit
+    allows (money whole, percentages one decimal, nothing with three decimals)."""
+    shown = body(" ".join(text.split()))
+    names = mart_columns(settings) | {a[0] for a in ASSUMPTIONS}
+    leaked = {n for n in names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", shown)}
+    assert not leaked, leaked
+    assert not re.findall(r"\d\.\d{3,}", shown)
+    # money in whole units; cents only on a small per-unit amount ("$2.50 per unit")
+    assert not re.findall(r"\$(?:\d{1,3}(?:,\d{3})+|\d{3,})\.\d", shown)
+    assert not re.findall(r"\$[\d,]+\.(?:\d|\d{3,})\b", shown)
+    assert not re.findall(r"\d\.\d{2,} ?%", shown)
+    assert not re.findall(r"\b(?:None|nan|NaN)\b", shown)
+
+
+@needs_poppler
+def test_the_report_reads_as_a_report(published_settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "roi.pdf"
+    out.write_bytes(report.render(report.load_published(published_settings, QUARTER), "pdf"))
+    assert_reads_as_a_report(published_settings, pdf_text(out))
+
+
+@needs_poppler
+def test_a_simulated_organisation_s_report_reads_as_a_report(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Many cohorts, small groups hidden, no comparison mart: still no identifier, no raw float."""
+    publish_simulated(settings, simulated_organisation())
+    out = tmp_path / "roi.pdf"
+    loaded = report.load_published(settings, "2026Q3")
+    out.write_bytes(report.render(loaded, "pdf"))
+    text = pdf_text(out)
+    assert_reads_as_a_report(settings, text)
+    assert "control (baseline)" in text
+    assert "pilot-b" in body(text)
+
+
+@needs_poppler
+def test_the_first_page_is_the_decision_with_the_marts_figures(
+    published_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "roi.pdf"
+    out.write_bytes(report.render(report.load_published(published_settings, QUARTER), "pdf"))
+    first = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(out), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    first = " ".join(first.split())
+    current, _ = read_status(published_settings)
+    con = duckdb.connect(current["snapshot"], read_only=True)
+    (roi_pct, payback, costs, benefits), *_ = con.execute(
+        "SELECT roi_pct, payback_months, costs, benefits FROM marts.roi_quarterly "
+        "WHERE quarter = ? AND cohort = 'pilot'",
+        [QUARTER],
+    ).fetchall()
+    con.close()
+    assert f"ROI {roi_pct:.1f} %" in first  # 43.0 %
+    assert f"pays back in {payback:.1f} months" in first  # 8.4
+    assert f"costs ${costs:,.0f}, benefits ${benefits:,.0f}" in first
+    # the comparison's lifts in plain words, intervals as a reader says them
+    assert "pilot completes 50 points more on p1 than control (95 % interval 29–65)" in first
+    assert (
+        "pilot reaches competency in data-analysis 10.0 days sooner than control "
+        "(95 % interval 8.0 to 12.0 days sooner)" in first
+    )
+    assert "Verdict: it pays back and its gains are clear of chance" in first
+    # the three assumptions that move ROI most, by the sensitivity (each moved ±50 %)
+    assert first.count("halved, ROI of pilot would be") == 3
+    assert "Value of a day sooner at competency ($250 per day): halved" in first
+    assert "Every assumption" not in first  # the detail starts on page 2
+
+
+@needs_poppler
+def test_the_seat_time_coverage_is_printed(published_settings: Settings, tmp_path: Path) -> None:
+    con = warehouse.connect(published_settings)
+    con.execute("ALTER TABLE marts.roi_quarterly ADD COLUMN learners_with_seat_time BIGINT")
+    con.execute("ALTER TABLE marts.roi_quarterly ADD COLUMN seat_time_coverage DOUBLE")
+    con.execute(
+        "UPDATE marts.roi_quarterly SET learners_with_seat_time = learners - 4, "
+        "seat_time_coverage = (learners - 4) / learners"
+    )
+    con.close()
+    publish_again(published_settings)
+    out = tmp_path / "roi.pdf"
+    out.write_bytes(report.render(report.load_published(published_settings, QUARTER), "pdf"))
+    text = " ".join(pdf_text(out).split())
+    assert (
+        "Seat time is known for 88.9 % of control's learners (32); 90.0 % of pilot's learners "
+        "(36): the seat-time cost and saving stand on those learners." in text
+    )
 
 
 def test_xlsx_has_a_sheet_per_table_and_the_assumptions(
@@ -107,22 +241,45 @@ def test_xlsx_has_a_sheet_per_table_and_the_assumptions(
     )
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == [
-        "roi",
-        "outcomes",
-        "competency",
-        "cohort_comparison",
-        "assumptions",
-        "about",
+        "Summary",
+        "ROI by cohort",
+        "Outcomes",
+        "Capability",
+        "Cohort comparison",
+        "Assumptions",
+        "About",
     ]
-    sheet = book["roi"]
+    summary = [r[0] for r in book["Summary"].iter_rows(min_row=2, values_only=True)]
+    assert "pilot (40 learners) against the baseline control: ROI 43.0 %" in summary[1]
+    assert any(line.startswith("Verdict:") for line in summary)
+    sheet = book["ROI by cohort"]
     header = [c.value for c in sheet[1]]
-    rows = {
-        r[0]: dict(zip(header, r, strict=True))
-        for r in sheet.iter_rows(min_row=2, values_only=True)
-    }
-    assert rows["pilot"]["costs"] == 67440.0 and rows["pilot"]["roi_pct"] == pytest.approx(43.0012)
-    names = [r[0] for r in book["assumptions"].iter_rows(min_row=2, values_only=True)]
-    assert sorted(names) == sorted(a[0] for a in ASSUMPTIONS)
+    assert header[:8] == [
+        "Cohort",
+        "Learners",
+        "Costs",
+        "Benefits",
+        "Net benefit",
+        "ROI",
+        "Benefit–cost ratio",
+        "Payback (months)",
+    ]
+    rows = {r[0].value: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2)}
+    pilot = rows["pilot"]
+    # the cells keep the marts' values; the number formats show them as the PDF does
+    assert pilot["Costs"].value == 67440.0 and pilot["ROI"].value == pytest.approx(43.0012)
+    assert pilot["Costs"].number_format == '"$"#,##0;-"$"#,##0'
+    assert pilot["ROI"].number_format == '0.0" %"'
+    assert pilot["Benefit–cost ratio"].number_format == "0.00"
+    assert pilot["Payback (months)"].number_format == "#,##0.0"
+    assert pilot["Learners"].number_format == "#,##0"
+    outcomes = book["Outcomes"]
+    assert outcomes["E1"].value == "Completion rate" and outcomes["E2"].number_format == "0.0%"
+    for name in book.sheetnames:
+        assert book[name].freeze_panes == "A2", name
+    assert sheet.column_dimensions["G"].width >= len("Benefit–cost ratio")
+    names = [r[0] for r in book["Assumptions"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(names) == sorted(labels.assumption_label(a[0]) for a in ASSUMPTIONS)
 
 
 def test_csv_carries_every_table(published_settings: Settings, tmp_path: Path) -> None:
@@ -268,4 +425,4 @@ def test_the_published_comparison_hides_a_side_of_fewer_than_k(
     for column in ("value", "baseline_value", "difference", "ci_low", "ci_high"):
         assert retention[column] == "fewer than 5", column
     assert retention["n"] == 20
-    assert "retains" not in report.executive_summary(loaded)
+    assert not [line for line in report.headline(loaded) if "retains" in line]

@@ -1,0 +1,209 @@
+"""The one mapping from a mart column to what a reader sees: its label, its unit and how it is
+rounded. The pages, the PDF and the XLSX headers all read it, so a figure reads the same
+wherever it is shown; the CSV keeps the raw column names for machines.
+
+Units and their rounding:
+- money: whole currency units with the currency's symbol ("$67,440");
+- rate: a share 0–1 shown as a percentage with one decimal ("72.1 %");
+- percent: already a percentage (ROI), one decimal;
+- count: whole numbers with thousands separators;
+- days, hours, months: one decimal; minutes: whole minutes;
+- ratio: two decimals (the benefit–cost ratio, scores);
+- text: as it is.
+A figure the k rule hid is a string ("fewer than 5") and is printed as it is; a missing figure
+prints as a dash, never "None" or "nan".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+MISSING = "—"
+
+# Symbols of the currencies the ROI is usually configured in; any other prints as its code.
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$"}
+
+
+@dataclass(frozen=True)
+class Label:
+    text: str
+    unit: str  # one of UNITS
+
+
+UNITS = ("money", "rate", "percent", "count", "days", "hours", "months", "minutes", "ratio", "text")
+
+LABELS: dict[str, Label] = {
+    # who
+    "cohort": Label("Cohort", "text"),
+    "baseline_cohort": Label("Baseline cohort", "text"),
+    "team": Label("Team", "text"),
+    "role": Label("Role", "text"),
+    "org": Label("Organisation", "text"),
+    "quarter": Label("Quarter", "text"),
+    "week_start": Label("Week starting", "text"),
+    "program_id": Label("Programme", "text"),
+    "skill_id": Label("Skill", "text"),
+    "subject_id": Label("Programme or skill", "text"),
+    "metric": Label("Measure", "text"),
+    # outcomes
+    "learners": Label("Learners", "count"),
+    "enrolments": Label("Enrolments", "count"),
+    "completed": Label("Completed", "count"),
+    "completion_rate": Label("Completion rate", "rate"),
+    "seat_time_hours": Label("Seat time (hours)", "hours"),
+    # capability
+    "mastered": Label("Mastered", "count"),
+    "mastery_rate": Label("Mastery rate", "rate"),
+    "median_days_to_competency": Label("Median days to competency", "days"),
+    "p75_days_to_competency": Label("Days to competency, 75th percentile", "days"),
+    "days_to_competency": Label("Days to competency", "days"),
+    "retention_checked": Label("Learners checked for retention", "count"),
+    "retained": Label("Retained", "count"),
+    "retention_30d_rate": Label("30-day retention", "rate"),
+    "mean_latest_score": Label("Mean latest score", "ratio"),
+    # engagement
+    "active_learners": Label("Active learners", "count"),
+    "sessions": Label("Sessions", "count"),
+    "active_minutes": Label("Active minutes", "minutes"),
+    "practice_attempts": Label("Practice attempts", "count"),
+    "hints_requested": Label("Hints requested", "count"),
+    "feedback_given": Label("Feedback given", "count"),
+    # ROI (Phillips)
+    "costs": Label("Costs", "money"),
+    "benefits": Label("Benefits", "money"),
+    "net_benefit": Label("Net benefit", "money"),
+    "roi_pct": Label("ROI", "percent"),
+    "bcr": Label("Benefit–cost ratio", "ratio"),
+    "payback_months": Label("Payback (months)", "months"),
+    "programme_cost": Label("Programme cost", "money"),
+    "seat_time_cost": Label("Seat-time cost", "money"),
+    "seat_time_saved_value": Label("Value of seat time saved", "money"),
+    "competency_days_value": Label("Value of earlier competency", "money"),
+    "kpi_value": Label("Value of KPI gains", "money"),
+    "seat_time_coverage": Label("Seat-time coverage", "rate"),
+    "learners_with_seat_time": Label("Learners with seat time", "count"),
+    # cohort comparison: value and difference take the unit of the row's measure
+    "value": Label("Cohort", "text"),
+    "baseline_value": Label("Baseline", "text"),
+    "difference": Label("Difference", "text"),
+    "ci_low": Label("95 % interval, low", "text"),
+    "ci_high": Label("95 % interval, high", "text"),
+    "n": Label("Learners (cohort)", "count"),
+    "baseline_n": Label("Learners (baseline)", "count"),
+    # assumptions
+    "name": Label("Assumption", "text"),
+    "unit": Label("Unit", "text"),
+    "description": Label("Description", "text"),
+}
+
+# The ROI assumptions as marts.roi_assumptions names them.
+ASSUMPTIONS = {
+    "programme_cost_per_learner": "Programme cost per learner",
+    "loaded_hourly_cost": "Hourly cost of a learner",
+    "value_of_competent_day": "Value of a day sooner at competency",
+    "benefit_period_months": "Benefit period",
+    "baseline_cohort": "Baseline cohort",
+    "kpi_window_days": "KPI window",
+    "currency": "Currency",
+}
+KPI_PREFIX = "kpi_value:"
+
+
+def label(column: str) -> str:
+    """The human label of a column; an unknown column reads as words, never as snake_case."""
+    known = LABELS.get(column)
+    return known.text if known else column.replace("_", " ").capitalize()
+
+
+def unit(column: str) -> str:
+    known = LABELS.get(column)
+    return known.unit if known else "text"
+
+
+def assumption_label(name: str) -> str:
+    if name.startswith(KPI_PREFIX):
+        return f"Value of one unit of {name[len(KPI_PREFIX) :].replace('_', ' ')}"
+    return ASSUMPTIONS.get(name, name.replace("_", " ").capitalize())
+
+
+def symbol(currency: str) -> str:
+    return CURRENCY_SYMBOLS.get(currency.upper(), f"{currency} ")
+
+
+def missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def show(value: Any, unit_name: str, currency: str = "USD") -> str:
+    """A value in its unit, rounded for it; hidden figures (strings) as they are."""
+    if isinstance(value, str):
+        return value
+    if missing(value):
+        return MISSING
+    if unit_name == "text":
+        return str(value)
+    number = float(value)
+    if unit_name == "money":
+        sign = "−" if round(number) < 0 else ""
+        return f"{sign}{symbol(currency)}{abs(number):,.0f}"
+    if unit_name == "rate":
+        return f"{number * 100:.1f} %"
+    if unit_name == "percent":
+        return f"{number:.1f} %"
+    if unit_name in ("count", "minutes"):
+        return f"{number:,.0f}"
+    if unit_name in ("days", "hours", "months"):
+        return f"{number:,.1f}"
+    return f"{number:,.2f}"  # ratio
+
+
+def show_column(column: str, value: Any, currency: str = "USD") -> str:
+    return show(value, unit(column), currency)
+
+
+def excel_format(unit_name: str, currency: str = "USD") -> str:
+    """The XLSX number format of a unit (values stay the marts' numbers)."""
+    quoted = symbol(currency).replace('"', "")
+    return {
+        "money": f'"{quoted}"#,##0;-"{quoted}"#,##0',
+        "rate": "0.0%",
+        "percent": '0.0" %"',
+        "count": "#,##0",
+        "minutes": "#,##0",
+        "days": "#,##0.0",
+        "hours": "#,##0.0",
+        "months": "#,##0.0",
+        "ratio": "0.00",
+    }.get(unit_name, "General")
+
+
+def column_config(columns: list[str], currency: str = "USD") -> dict[str, Any]:
+    """Streamlit column configs: each column's label and its unit's format."""
+    import streamlit as st
+
+    formats = {
+        "money": f"{symbol(currency)}%.0f",
+        "rate": "percent",
+        "percent": "%.1f %%",
+        "count": "localized",
+        "minutes": "%.0f",
+        "days": "%.1f",
+        "hours": "%.1f",
+        "months": "%.1f",
+        "ratio": "%.2f",
+    }
+    config: dict[str, Any] = {}
+    for column in columns:
+        unit_name = unit(column)
+        if unit_name == "text":
+            config[column] = st.column_config.Column(label(column))
+        else:
+            config[column] = st.column_config.NumberColumn(label(column), format=formats[unit_name])
+    return config
