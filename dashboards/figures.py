@@ -425,3 +425,16 @@ def item_responses(build: Published, item_id: str) -> pd.DataFrame:
         "FROM marts.item_responses WHERE item_id = ? ORDER BY response",
         [item_id],
     )
+
+
+# ---- at-risk learners (`skillstream report at-risk` only: learner level, never on a page) ------
+
+
+def at_risk_learners(build: Published) -> pd.DataFrame:
+    """marts.at_risk_learners: learner_id, program_id, cohort, org, team, role, last_seen_at,
+    days_inactive, the longest inactive first."""
+    return query(
+        build,
+        "SELECT learner_id, program_id, cohort, org, team, role, last_seen_at, days_inactive "
+        "FROM marts.at_risk_learners ORDER BY days_inactive DESC, learner_id, program_id",
+    )

@@ -740,6 +740,29 @@ def report_roi(quarter: str, fmt: str, out: Path) -> None:
     _write_roi_report(_settings(), quarter, fmt, out)
 
 
+@report.command("at-risk")
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV with a learner column (email or homePage|name); its other columns are copied.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@friendly
+def report_at_risk(roster: Path, out: Path) -> None:
+    """The roster's learners at risk in the published build, by name (docs/privacy.md)."""
+    from skillstream.dashboards import at_risk
+
+    named = at_risk.named_at_risk(_settings(), roster)
+    at_risk.write_csv(named, out)
+    for error in named.errors:
+        click.echo(f"skipped {error}", err=True)
+    click.echo(
+        f"{len(named.table)} of {named.at_risk} at-risk learner × program rows of build "
+        f"{named.build_id} named from the roster ({named.unnamed} not in it): {out}"
+    )
+
+
 def _write_roi_report(settings: Settings, quarter: str, fmt: str, out: Path) -> None:
     from skillstream.dashboards import report as roi_report
 

@@ -300,8 +300,11 @@ def test_at_risk_are_the_learners_who_stopped(marts: duckdb.DuckDBPyConnection) 
         "SELECT cohort, sum(enrolled), sum(at_risk) FROM marts.at_risk_weekly "
         "WHERE week_start = (SELECT max(week_start) FROM marts.at_risk_weekly) GROUP BY 1",
     )
+    listed = per_cohort(marts, "SELECT cohort, count(*) FROM marts.at_risk_learners GROUP BY 1")
     for cohort, (enrolled, completed) in outcomes.items():
         assert latest[cohort] == (enrolled, enrolled - completed), cohort
+        # the learner-level list is the current week's count, learner by learner
+        assert listed[cohort] == (enrolled - completed,), cohort
     # the trend starts at nobody at risk in the first week (no one has been away 7 days)
     (first_week_at_risk,) = marts.execute(
         "SELECT sum(at_risk) FROM marts.at_risk_weekly "

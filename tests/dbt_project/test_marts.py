@@ -40,6 +40,7 @@ MARTS = (
     "engagement_weekly",
     "engagement_by_hour",
     "at_risk_weekly",
+    "at_risk_learners",
     "program_funnel",
 )
 

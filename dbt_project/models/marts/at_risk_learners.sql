@@ -1,0 +1,65 @@
+{#-
+    The learners at risk in a program at the build's time, by learner id: at_risk_weekly's
+    definition and vars (at_risk_inactive_days, at_risk_as_of) judged once, at the build's
+    time. Only `skillstream report at-risk` reads it, to name them where a roster is held.
+-#}
+{%- set as_of = var('at_risk_as_of') -%}
+
+with
+
+enrolments as (
+    select * from {{ ref('int_learner_programs_summarised') }}
+),
+
+activity as (
+    select learner_id, program_id, occurred_at, verb_id
+    from {{ ref('int_statements_joined_to_programs') }}
+    where not is_voided
+),
+
+built as (
+    select
+        {% if as_of %}timestamp '{{ as_of }}'{% else %}cast(timezone('UTC', now()) as timestamp){% endif %}
+            as built_at
+),
+
+judged as (
+    select
+        enrolments.learner_id,
+        enrolments.program_id,
+        enrolments.cohort,
+        enrolments.org,
+        enrolments.team,
+        enrolments.role,
+        enrolments.completed_at,
+        built.built_at,
+        max(activity.occurred_at) as last_seen_at,
+        min(activity.occurred_at) filter (
+            where activity.verb_id is distinct from {{ verb('launched') }}
+        ) as active_at
+    from enrolments
+    cross join built
+    inner join activity
+        on activity.learner_id = enrolments.learner_id
+        and activity.program_id = enrolments.program_id
+        and activity.occurred_at < built.built_at
+    group by all
+),
+
+final as (
+    select
+        learner_id,
+        program_id,
+        cohort,
+        org,
+        team,
+        role,
+        last_seen_at,
+        cast(date_diff('day', last_seen_at, built_at) as integer) as days_inactive
+    from judged
+    where active_at < built_at
+        and (completed_at is null or completed_at >= built_at)
+        and last_seen_at <= built_at - to_days({{ var('at_risk_inactive_days') }})
+)
+
+select * from final
