@@ -68,6 +68,9 @@ def librdkafka_producer(
         "bootstrap.servers": settings.bootstrap,
         "acks": "all",
         "enable.idempotence": True,
+        # a learner's key goes to the partition Java's and kafka-python's producers choose for it,
+        # so every producer of the topic keeps a learner's statements in one partition, in order
+        "partitioner": "murmur2_random",
         "linger.ms": 20,
         "message.max.bytes": 16 * 1024 * 1024,
         # room for a file source's checkpoint interval of sends in flight, ~1 KB each
