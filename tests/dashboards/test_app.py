@@ -153,6 +153,18 @@ def test_cohorts_page_hides_small_groups(published_settings: Settings) -> None:
     assert "50 points" not in markdown(app)
 
 
+def test_capability_offers_the_lowest_team_and_skill_first(published_settings: Settings) -> None:
+    app = run_app("capability")
+    # team-b: 12 of its 36 learners mastered data-analysis; team-a 28 of 40
+    assert (
+        "Lowest team × skill: **team-b on data analysis**, 33% of 36 mastered." in markdown(app)
+    )
+    app.selectbox(key="drill_team").set_value("team-a").run()
+    drill = app.dataframe[0].value.set_index("group")
+    assert list(drill.index) == ["analyst", "engineer"]
+    assert drill["learners"].astype(int).sum() == 40
+
+
 def test_capability_heatmap_and_drill(published_settings: Settings) -> None:
     app = run_app("capability")
     assert app.title[0].value == "Capability"

@@ -237,3 +237,37 @@ def test_an_l_and_d_leaders_tasks(dashboard_url: str) -> None:
             assert not cut, f"KPI labels cut at 800 px: {cut}"
         finally:
             browser.close()
+
+
+def test_a_heatmap_cell_click_opens_its_drill_down(dashboard_url: str) -> None:
+    """The heatmap lists the lowest team first (team-b, 33 %); a click on its cell opens the
+    drill-down of that team and skill."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(dashboard_url)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_text("Capability", exact=True).click()
+            page.get_by_role("heading", name="Drill into a skill").wait_for(timeout=60_000)
+            settle(page)
+            main = page.locator('[data-testid="stMain"]')
+            team = main.get_by_role("combobox", name="Team", exact=True)
+            assert team.input_value() == "all teams"
+            chart = page.locator('[data-testid="stVegaLiteChart"]').first
+            box = chart.locator("canvas, svg").first.bounding_box()
+            assert box is not None
+            # the title takes the first ~42 px; rows are 36 px high, the lowest team's first
+            chart.click(position={"x": box["width"] * 0.6, "y": 60})
+            main.locator('input[aria-label="Team"][value="team-b"]').wait_for(timeout=60_000)
+            settle(page)
+            no_exception(page, "heatmap click")
+            assert (
+                main.get_by_role("combobox", name="Skill", exact=True).input_value()
+                == "data analysis"
+            )
+            assert main.get_by_role("radio", name="role", exact=True).is_checked()
+        finally:
+            browser.close()
