@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 MISSING = "—"
 
 # Symbols of the currencies the ROI is usually configured in; any other prints as its code.
@@ -133,7 +135,7 @@ def symbol(currency: str) -> str:
 
 
 def missing(value: Any) -> bool:
-    if value is None:
+    if value is None or value is pd.NaT:
         return True
     try:
         return math.isnan(float(value))
@@ -207,3 +209,21 @@ def column_config(columns: list[str], currency: str = "USD") -> dict[str, Any]:
         else:
             config[column] = st.column_config.NumberColumn(label(column), format=formats[unit_name])
     return config
+
+
+def readable(frame: pd.DataFrame, currency: str = "USD") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A table for st.dataframe and its column configs: each column under its label; a column
+    with a missing or hidden figure becomes text in its unit's rounding ("—" where missing, which
+    Streamlit would otherwise print as "None"); the others stay numbers, formatted by their
+    unit, so they still sort as numbers."""
+    import streamlit as st
+
+    shown = frame.copy()
+    config = column_config([str(c) for c in frame.columns], currency)
+    for column in frame.columns:
+        values = frame[column]
+        has_gaps = any(isinstance(v, str) or missing(v) for v in values)
+        if values.dtype == object or has_gaps:
+            shown[column] = values.map(lambda v, c=str(column): show_column(c, v, currency))
+            config[column] = st.column_config.TextColumn(label(str(column)))
+    return shown, config

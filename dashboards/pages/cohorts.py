@@ -11,7 +11,7 @@ import streamlit as st
 
 from skillstream import settings as settings_module
 from skillstream import stats
-from skillstream.dashboards import common, data, figures, verdicts, views
+from skillstream.dashboards import common, data, figures, labels, verdicts, views
 
 build = common.published_or_stop(f"Pilot vs {data.baseline_cohort()}")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -28,19 +28,24 @@ if summary.programs.values.empty and summary.skills.values.empty:
     st.stop()
 
 st.subheader("Per cohort")
-per_cohort = (
-    summary.programs.table()[["cohort", "learners", "enrolments", "completed", "completion_rate"]]
-    .merge(
-        summary.skills.table()[
-            ["cohort", "mastery_rate", "median_days_to_competency", "retention_30d_rate"]
-        ],
-        on="cohort",
-        how="outer",
-        suffixes=("", "_skills"),
-    )
-    .astype(str)
+per_cohort = summary.programs.table()[
+    ["cohort", "learners", "enrolments", "completed", "completion_rate"]
+].merge(
+    summary.skills.table()[
+        ["cohort", "mastery_rate", "median_days_to_competency", "retention_30d_rate"]
+    ],
+    on="cohort",
+    how="outer",
+    suffixes=("", "_skills"),
 )
-st.dataframe(per_cohort, hide_index=True, width="stretch", key="cohort_summary")
+per_cohort, per_cohort_config = labels.readable(per_cohort)
+st.dataframe(
+    per_cohort,
+    hide_index=True,
+    width="stretch",
+    column_config=per_cohort_config,
+    key="cohort_summary",
+)
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 st.caption(
     "Intervals and verdicts below are computed per program and per skill, in which each learner "
@@ -163,4 +168,5 @@ common.provenance(build, "days_to_competency")
 if not figures.missing_tables(build, "cohort_comparison"):
     with st.expander("Published comparison, all time (marts.cohort_comparison)"):
         published = views.comparison(build, privacy)
-        st.dataframe(published.table().astype(str), hide_index=True, width="stretch")
+        table, config = labels.readable(published.table())
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)

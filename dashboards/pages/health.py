@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import data
+from skillstream.dashboards import data, labels
 from skillstream.run import stages
 
 
@@ -17,6 +17,11 @@ from skillstream.run import stages
 def stage_freshness() -> list[dict[str, object]]:
     """Each stage: when it last moved, and the newest statement it holds (UTC)."""
     return stages(settings_module.load())
+
+
+def show_table(frame: pd.DataFrame) -> None:
+    table, config = labels.readable(frame)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 
 st.title("Pipeline health")
@@ -44,14 +49,14 @@ else:
 build = data.published_build()
 if build is not None:
     st.caption(f"Newest published build {build.build_id}, built {build.built_at} UTC.")
-st.dataframe(pd.DataFrame(stage_freshness()), hide_index=True, width="stretch")
+show_table(pd.DataFrame(stage_freshness()))
 
 st.subheader("Consumer lag per partition")
 offsets = facts.get("offsets", pd.DataFrame(columns=["topic", "kafka_partition", "next_offset"]))
 kafka = data.kafka_end_offsets()
 if "error" in kafka:
     st.warning(f"Kafka cannot be reached ({kafka['error']}): showing the landed offsets only.")
-    st.dataframe(offsets, hide_index=True, width="stretch")
+    show_table(offsets)
 else:
     lag = data.consumer_lag(offsets, kafka["partitions"], kafka["topic"])
     st.metric("Total lag", f"{int(lag['lag'].fillna(0).sum()):,} statement(s)")
@@ -60,12 +65,16 @@ else:
         .mark_bar()
         .encode(
             x=alt.X("partition:O", title="Partition"),
-            y=alt.Y("lag:Q", title="Statements not yet landed"),
+            y=alt.Y(
+                "lag:Q",
+                title="Statements not yet landed",
+                axis=alt.Axis(format=",d", tickMinStep=1),
+            ),
             tooltip=["partition", "end_offset", "landed_next_offset", "lag"],
         )
     )
     st.altair_chart(chart, width="stretch", key="consumer_lag")
-    st.dataframe(lag, hide_index=True, width="stretch")
+    show_table(lag)
 
 st.subheader("Throughput")
 per_hour = facts.get("landed_per_hour")
@@ -77,7 +86,7 @@ else:
         .mark_bar()
         .encode(
             x=alt.X("hour:T", title=None),
-            y=alt.Y("statements:Q", title=None),
+            y=alt.Y("statements:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1)),
             tooltip=["hour", "statements"],
         )
     )

@@ -10,7 +10,7 @@ import altair as alt
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import data
+from skillstream.dashboards import data, labels
 from skillstream.dashboards.dead_letters import show_dead_letters
 from skillstream.quality.publish import read_status
 
@@ -55,7 +55,8 @@ st.subheader("Recent builds")
 if "runs" in facts:
     runs = facts["runs"].copy()
     runs["failed_checks"] = runs["failures"].map(lambda f: len(json.loads(f or "[]")))
-    st.dataframe(runs.drop(columns="failures"), hide_index=True, width="stretch")
+    table, config = labels.readable(runs.drop(columns="failures"))
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 st.subheader("Quarantine")
 reasons = facts.get("quarantine_reasons")
@@ -77,6 +78,7 @@ else:
     )
     st.altair_chart(chart, width="stretch", key="quarantine_reasons")
     st.caption("Read live from raw.quarantine.")
-    st.dataframe(reasons, hide_index=True, width="stretch")
+    table, config = labels.readable(reasons)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 show_dead_letters()

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, figures, report, roi, views
+from skillstream.dashboards import common, data, figures, labels, report, roi, views
 
 build = common.published_or_stop("ROI")
 common.require_marts(build, "roi_quarterly", "roi_assumptions")
@@ -41,7 +41,14 @@ columns = [
 shown = views.roi(build, quarter, privacy)
 common.note_hidden(shown, what="cohort")
 published = shown.values
-st.dataframe(published[columns], hide_index=True, width="stretch", column_config=common.ROI_COLUMNS)
+currency = settings_module.load().roi.currency
+table, config = labels.readable(published[columns], currency)
+st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+if baseline_name in set(published["cohort"]):
+    st.caption(
+        f"{baseline_name} is the baseline the other cohorts are compared against: its benefits "
+        "are measured against itself, so its ROI is not an investment case."
+    )
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Assumptions")
@@ -67,7 +74,8 @@ for index, (name, value) in enumerate(changeable.items()):
         key=f"assumption_{name}",
     )
 with st.expander("Every assumption of the published build"):
-    st.dataframe(assumptions.drop(columns="numeric_value"), hide_index=True, width="stretch")
+    table, config = labels.readable(assumptions.drop(columns="numeric_value"))
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 rows = figures.roi_components(published)
 if not rows:
@@ -75,7 +83,8 @@ if not rows:
     st.stop()
 results = pd.DataFrame([vars(roi.compute_roi(r, numeric, edited)) for r in rows])
 st.subheader("ROI with these assumptions")
-st.dataframe(results, hide_index=True, width="stretch", column_config=common.ROI_COLUMNS)
+table, config = labels.readable(results, currency)
+st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 common.provenance(build, "roi", "ROI (Phillips)")
 
 st.subheader("Sensitivity")
@@ -97,7 +106,7 @@ if central is not None and not bars.empty:
         .mark_bar()
         .encode(
             y=alt.Y("assumption:N", title=None),
-            x=alt.X("roi_pct:Q", title="ROI %"),
+            x=alt.X("roi_pct:Q", title="ROI %", axis=alt.Axis(format=",.0f")),
             x2=alt.datum(central),
             color=alt.Color("change:N", title=None),
             tooltip=["assumption", "change", alt.Tooltip("roi_pct:Q", format=".1f")],
