@@ -20,6 +20,8 @@ DEFINITIONS = {
     "roi": "roi-phillips",
     "engagement": "engagement",
     "mastery_rate": "mastered-at",
+    "engagement_by_hour": "engagement-by-hour",
+    "program_funnel": "drop-off",
 }
 
 

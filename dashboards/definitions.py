@@ -101,4 +101,54 @@ METRICS: list[tuple[str, str, str]] = [
         "sessions, active minutes, practice attempts, hints requested and feedback given "
         "(marts.engagement_weekly; docs/design.md §4)",
     ),
+    (
+        "engagement-by-hour",
+        "engagement by weekday and hour",
+        "sessions by the ISO weekday (Monday first) and UTC hour they start in, with the "
+        "learners who started one then (marts.engagement_by_hour); its sessions add up to the "
+        "weekly engagement's",
+    ),
+    (
+        "at-risk",
+        "at risk",
+        "a learner is at risk in a program when they have a statement in it other than "
+        "launched, have not completed it, and their latest statement in it is at least "
+        "at_risk_inactive_days days old (setting); each week is judged at its end, the current "
+        "week at the build's time (marts.at_risk_weekly). Names appear only in `skillstream "
+        "report at-risk`, from a roster its user holds (docs/privacy.md)",
+    ),
+    (
+        "item-difficulty",
+        "item difficulty",
+        "per assessment item (an activity of type question, interaction or cmi.interaction, or "
+        "with an interactionType, answered with a result.success): correct answers / answers "
+        "over every attempt; higher is easier",
+    ),
+    (
+        "first-attempt-correct-rate",
+        "first-attempt share correct",
+        "learners right at their first attempt at the item / learners who answered it",
+    ),
+    (
+        "discrimination",
+        "discrimination",
+        "the point-biserial correlation (Pearson's r with a 0/1 variable) of the item's "
+        "first-attempt correctness with the learner's share correct at first attempts on the "
+        "rest of the assessment, the item itself left out; empty when either side is constant",
+    ),
+    (
+        "item-flags",
+        "item flags",
+        "the first that applies: too easy (difficulty above 0.95, dbt var item_too_easy_above), "
+        "too hard (below 0.2, item_too_hard_below), discriminates negatively (below 0); "
+        "flagged items are listed first",
+    ),
+    (
+        "drop-off",
+        "drop-off funnel",
+        "per program and cohort, the learners who reached each step: launched (any statement "
+        "in the program), each module (an activity of type module or lesson in it, ordered by "
+        "the median across learners of the time from their first statement in the program to "
+        "their first visit, the same order for every cohort), completed (marts.program_funnel)",
+    ),
 ]

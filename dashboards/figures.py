@@ -66,6 +66,7 @@ FILTER_COLUMNS: dict[str, dict[str, str]] = {
         "cohort": "cohort",
         "quarter": "(year(week_start)::VARCHAR || 'Q' || quarter(week_start)::VARCHAR)",
     },
+    "engagement_by_hour": {"org": "org", "team": "team", "role": "role", "cohort": "cohort"},
 }
 FILTER_NAMES = ("org", "team", "role", "cohort", "program", "skill", "quarter")
 
@@ -328,6 +329,28 @@ def engagement_by_week(build: Published, filters: Filters) -> pd.DataFrame:
     )
 
 
+HOUR_FIGURES = tuple(
+    Figure(column, ("active_learners",)) for column in ("active_learners", "sessions")
+)
+
+
+def engagement_by_weekday_hour(build: Published, filters: Filters) -> pd.DataFrame:
+    """Per ISO weekday (1 = Monday) and UTC hour: the learners who started a session then and
+    the sessions. A learner is in one group, so the groups' learners add up."""
+    clause, parameters = where("engagement_by_hour", filters)
+    return query(
+        build,
+        f"""
+        SELECT weekday, hour,
+               sum(active_learners)::BIGINT AS active_learners,
+               sum(sessions)::BIGINT AS sessions
+        FROM marts.engagement_by_hour {clause}
+        GROUP BY weekday, hour ORDER BY weekday, hour
+        """,
+        parameters,
+    )
+
+
 # ---- ROI -------------------------------------------------------------------------------------
 
 
@@ -437,4 +460,37 @@ def at_risk_learners(build: Published) -> pd.DataFrame:
         build,
         "SELECT learner_id, program_id, cohort, org, team, role, last_seen_at, days_inactive "
         "FROM marts.at_risk_learners ORDER BY days_inactive DESC, learner_id, program_id",
+    )
+
+
+# ---- drop-off (Content) ------------------------------------------------------------------------
+
+# A step's count splits the cohort's launched learners into who reached it and who did not (as
+# completed or not does): both sides need k. Launched, the whole cohort, rests on itself.
+FUNNEL_FIGURES = (Figure("learners_reached", ("learners_reached", "not_reached")),)
+
+
+def program_funnel(build: Published, filters: Filters) -> pd.DataFrame:
+    """marts.program_funnel per program and cohort (filters: program, cohort), step by step,
+    with the cohort's launched learners and those who did not reach the step."""
+    clauses, parameters = [], []
+    for name, column in (("program", "program_id"), ("cohort", "cohort")):
+        if filters.values(name):
+            clauses.append(f"list_contains(?::VARCHAR[], {column})")
+            parameters.append(filters.values(name))
+    clause = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return query(
+        build,
+        f"""
+        WITH steps AS (
+            SELECT program_id, cohort, step_order, step_id, step_kind, learners_reached,
+                   max(learners_reached) FILTER (WHERE step_kind = 'launched')
+                       OVER (PARTITION BY program_id, cohort) AS launched
+            FROM marts.program_funnel {clause}
+        )
+        SELECT *, CASE WHEN step_kind = 'launched' THEN launched
+                       ELSE launched - learners_reached END AS not_reached
+        FROM steps ORDER BY program_id, cohort, step_order
+        """,
+        parameters,
     )

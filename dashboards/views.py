@@ -112,3 +112,23 @@ def item_responses(build: figures.Published, item_id: str, privacy: Privacy) -> 
     response given by fewer than k learners is hidden with a second one where needed."""
     frame = figures.item_responses(build, item_id)
     return suppress(frame, figures.RESPONSE_FIGURES, privacy.k, siblings=("item_id",))
+
+
+def engagement_by_weekday_hour(
+    build: figures.Published, filters: figures.Filters, privacy: Privacy
+) -> Shown:
+    """Weekday × hour; the cells make the filtered learners' sessions, a total shown elsewhere."""
+    frame = figures.engagement_by_weekday_hour(build, filters)
+    k = _k(privacy, filters, ())
+    return suppress(frame, figures.HOUR_FIGURES, k, group="active_learners")
+
+
+def program_funnel(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> Shown:
+    """Each program's funnel per cohort: a cohort of fewer than k launched learners is hidden,
+    and a step reached (or missed) by fewer than k reads "fewer than k"; the cohorts of one
+    program's step make a total."""
+    frame = figures.program_funnel(build, filters)
+    k = _k(privacy, filters, ("cohort",))
+    return suppress(
+        frame, figures.FUNNEL_FIGURES, k, group="launched", siblings=("program_id", "step_order")
+    )

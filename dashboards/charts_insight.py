@@ -1,0 +1,109 @@
+"""The Engagement page's weekday × hour heatmap and the Content page's drop-off funnel: their
+drawing functions, and each as one section a page places with one call. Data come from
+views.py only, after the k rule."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from skillstream.dashboards import common, figures, views
+from skillstream.dashboards.suppression import Privacy
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO 1-7
+
+
+def weekday_hour_heatmap(cells: pd.DataFrame, measure: str) -> alt.Chart:
+    """Weekday rows × UTC hour columns, coloured by the measure; a hidden cell stays blank."""
+    shown = cells.dropna(subset=[measure]).assign(
+        day=lambda frame: frame["weekday"].map(lambda day: WEEKDAYS[int(day) - 1])
+    )
+    title = measure.replace("_", " ").capitalize()
+    return (
+        alt.Chart(shown, title=f"{title} by weekday and hour the session started (UTC)")
+        .mark_rect()
+        .encode(
+            x=alt.X("hour:O", title="Hour (UTC)", scale=alt.Scale(domain=list(range(24)))),
+            y=alt.Y("day:O", title=None, sort=list(WEEKDAYS), scale=alt.Scale(domain=WEEKDAYS)),
+            color=alt.Color(f"{measure}:Q", title=title),
+            tooltip=["day", "hour", "active_learners", "sessions"],
+        )
+    )
+
+
+def step_label(step_order: int, step_id: str, step_kind: str) -> str:
+    """'0 launched', '2 module-2' (the module id's last path segment), 'N completed'."""
+    if step_kind == "module":
+        return f"{step_order} {step_id.rstrip('/').rsplit('/', 1)[-1]}"
+    return f"{step_order} {step_kind}"
+
+
+def funnel_chart(steps: pd.DataFrame) -> alt.Chart:
+    """One program's steps in order, a bar per cohort: the share of its launched learners who
+    reached each step. A step hidden by the k rule has no bar."""
+    shown = steps.dropna(subset=["learners_reached"]).assign(
+        step=lambda frame: [
+            step_label(int(row.step_order), row.step_id, row.step_kind)
+            for row in frame.itertuples()
+        ],
+        reached_share=lambda frame: frame["learners_reached"] / frame["launched"],
+    )
+    order = list(dict.fromkeys(shown.sort_values("step_order")["step"]))
+    return (
+        alt.Chart(shown, title="Share of launched learners who reached each step")
+        .mark_bar()
+        .encode(
+            x=alt.X("step:N", title="Step", sort=order),
+            xOffset=alt.XOffset("cohort:N"),
+            y=alt.Y("reached_share:Q", title="Share of launched", axis=alt.Axis(format="%")),
+            color=alt.Color("cohort:N", title="Cohort"),
+            tooltip=["cohort", "step", "step_id", "learners_reached", "launched"],
+        )
+    )
+
+
+def show_heatmap(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> None:
+    """The Engagement page's 'When' section (marts.engagement_by_hour)."""
+    st.subheader("When learners start sessions")
+    if figures.missing_tables(build, "engagement_by_hour"):
+        st.info("This build has no marts.engagement_by_hour; rebuild to see when learners study.")
+        return
+    common.note_ignored(filters, "engagement_by_hour")
+    shown = views.engagement_by_weekday_hour(build, filters, privacy)
+    common.note_hidden(shown, what="weekday × hour cell")
+    if shown.values.empty:
+        st.info("No weekday × hour cell has enough learners to show.")
+        return
+    measure = st.radio(
+        "Heatmap of", ["sessions", "active_learners"], horizontal=True, key="engagement_when"
+    )
+    chart = weekday_hour_heatmap(shown.values, measure)
+    st.altair_chart(chart, width="stretch", key="engagement_heatmap")
+    common.provenance(build, "engagement_by_hour", "engagement by weekday and hour")
+
+
+def show_funnel(build: figures.Published, privacy: Privacy) -> None:
+    """The Content page's drop-off section (marts.program_funnel): one program's funnel per
+    cohort, as a chart and a table."""
+    st.subheader("Drop-off per program")
+    if figures.missing_tables(build, "program_funnel"):
+        st.info("This build has no marts.program_funnel; rebuild to see where learners stop.")
+        return
+    shown = views.program_funnel(build, figures.Filters(), privacy)
+    common.note_hidden(shown, what="cohort × step")
+    if shown.values.empty:
+        st.info("No program has a cohort with enough learners to show its funnel.")
+        return
+    programs = list(dict.fromkeys(shown.values["program_id"]))
+    program = st.selectbox("Program", programs, key="content_funnel_program")
+    chosen = shown.values["program_id"] == program
+    st.altair_chart(funnel_chart(shown.values[chosen]), width="stretch", key="content_funnel_chart")
+    table = shown.table()[chosen.to_numpy()]
+    st.dataframe(
+        table.drop(columns=["program_id", "step_kind"]),
+        hide_index=True,
+        width="stretch",
+        key="content_funnel",
+    )
+    common.provenance(build, "program_funnel", "drop-off")

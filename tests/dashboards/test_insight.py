@@ -1,0 +1,136 @@
+"""The Engagement page's weekday × hour heatmap and the Content page's drop-off funnel, under the
+k rule (k = 5): a cell or cohort of fewer than k learners is hidden with a second one where the
+hidden part alone would hold fewer than k, and a step reached or missed by fewer than k reads
+"fewer than 5"."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from skillstream import warehouse
+from skillstream.dashboards import charts_insight, figures, views
+from skillstream.dashboards.suppression import Privacy
+from skillstream.settings import Settings
+from tests.conftest import REPO
+from tests.dashboards.conftest import P1, publish
+
+HOURS = [
+    # weekday, hour, cohort, org, team, role, active learners, sessions, minutes, small
+    (1, 9, "pilot", "acme", "data", "analyst", 8, 12, 300.0, False),
+    (2, 10, "pilot", "acme", "data", "analyst", 7, 9, 200.0, False),
+    (3, 14, "pilot", "acme", "data", "analyst", 6, 6, 90.0, False),
+    (7, 23, "pilot", "acme", "data", "analyst", 2, 2, 30.0, True),
+]
+M1, M2 = f"{P1}/modules/m1", f"{P1}/modules/m2"
+FUNNEL = [
+    # cohort, launched, m1, m2, completed
+    ("pilot", 20, 18, 12, 9),
+    ("pilot-b", 12, 10, 8, 6),  # 2 did not reach m1: fewer than k
+    ("pilot-c", 10, 9, 7, 5),  # hidden with control: 3 alone would be worked out from a total
+    ("control", 3, 3, 2, 1),
+]
+
+
+def funnel_rows() -> list[tuple]:
+    steps = [(0, P1, "launched"), (1, M1, "module"), (2, M2, "module"), (3, P1, "completed")]
+    return [
+        (P1, cohort, order, step_id, kind, reached[order], reached[0] < 5)
+        for cohort, *reached in FUNNEL
+        for order, step_id, kind in steps
+    ]
+
+
+@pytest.fixture
+def insight_published(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    con = warehouse.connect(settings)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(
+        "CREATE TABLE marts.engagement_by_hour (weekday INTEGER, hour INTEGER, cohort VARCHAR, "
+        "org VARCHAR, team VARCHAR, role VARCHAR, active_learners BIGINT, sessions BIGINT, "
+        "active_minutes DOUBLE, is_small_group BOOLEAN)"
+    )
+    con.execute(
+        "CREATE TABLE marts.program_funnel (program_id VARCHAR, cohort VARCHAR, "
+        "step_order INTEGER, step_id VARCHAR, step_kind VARCHAR, learners_reached BIGINT, "
+        "is_small_group BOOLEAN)"
+    )
+    con.executemany(f"INSERT INTO marts.engagement_by_hour VALUES ({', '.join('?' * 10)})", HOURS)
+    con.executemany(
+        f"INSERT INTO marts.program_funnel VALUES ({', '.join('?' * 7)})", funnel_rows()
+    )
+    con.close()
+    publish(settings)
+    for key, value in settings.as_env().items():
+        monkeypatch.setenv(key, value)
+    return settings
+
+
+def published(settings: Settings) -> figures.Published:
+    from skillstream.dashboards.report import read_status
+
+    current, _ = read_status(settings)
+    assert current is not None
+    return figures.Published(
+        current["build_id"], current["finished_at"], current["snapshot"], None, True, []
+    )
+
+
+def test_the_heatmap_hides_small_cells_and_the_one_that_would_give_them_away(
+    insight_published: Settings,
+) -> None:
+    shown = views.engagement_by_weekday_hour(
+        published(insight_published), figures.Filters(), Privacy(5)
+    )
+    assert list(zip(shown.values["weekday"], shown.values["hour"], strict=True)) == [
+        (1, 9),
+        (2, 10),
+    ]
+    assert list(shown.values["sessions"]) == [12, 9]
+    assert shown.hidden_groups == 2
+    chart = charts_insight.weekday_hour_heatmap(shown.values, "sessions").to_dict()
+    data = next(iter(chart["datasets"].values()))
+    assert [(cell["day"], cell["hour"]) for cell in data] == [("Mon", 9), ("Tue", 10)]
+
+
+def test_the_heatmap_under_a_team_filter_uses_the_subteam_k(insight_published: Settings) -> None:
+    filters = figures.Filters({"team": ("data",)})
+    shown = views.engagement_by_weekday_hour(
+        published(insight_published), filters, Privacy(5, k_subteam=8)
+    )
+    assert list(shown.values["active_learners"]) == [8]  # 7, 6 and 2 are under 8
+
+
+def test_the_funnel_hides_small_cohorts_and_small_drop_offs(insight_published: Settings) -> None:
+    shown = views.program_funnel(published(insight_published), figures.Filters(), Privacy(5))
+    table = shown.table()
+    assert sorted(set(table["cohort"])) == ["pilot", "pilot-b"]
+    b = table[table["cohort"] == "pilot-b"]
+    # launched 12; m1 missed by 2, m2 by 4: under k; completed 6 and missed by 6
+    assert list(b["learners_reached"]) == [12, "fewer than 5", "fewer than 5", 6]
+    assert "not_reached" not in table.columns
+    pilot = table[table["cohort"] == "pilot"]
+    assert list(pilot["learners_reached"]) == [20, "fewer than 5", 12, 9]  # 2 missed m1
+
+
+def test_the_pages_show_the_heatmap_and_the_funnel(insight_published: Settings) -> None:
+    app = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
+    app.run()
+    app.switch_page("pages/engagement.py").run()
+    assert not app.exception, app.exception
+    assert "When learners start sessions" in [s.value for s in app.subheader]
+    assert app.radio(key="engagement_when").value == "sessions"
+    captions = "\n".join(c.value for c in app.caption)
+    assert "2 weekday × hour cell(s) with fewer than 5 learners" in captions
+
+    app.switch_page("pages/content.py").run()
+    assert not app.exception, app.exception
+    assert "Drop-off per program" in [s.value for s in app.subheader]
+    assert app.selectbox(key="content_funnel_program").value == P1
+    funnel = app.dataframe[-1].value
+    assert list(funnel["step_id"]) == [P1, M1, M2, P1] * 2
+    assert "8 cohort × step(s) with fewer than 5 learners" in "\n".join(
+        c.value for c in app.caption
+    )
+    # the build has no item analysis: the page says so and still shows the funnel
+    assert any("no marts.item_analysis" in i.value for i in app.info)
