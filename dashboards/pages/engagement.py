@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import common, data, views
+from skillstream.dashboards import charts_insight, common, data, views
 
 build = common.published_or_stop("Engagement")
 common.require_marts(build, "engagement_weekly")
@@ -52,3 +52,5 @@ totals = weekly.groupby("cohort", as_index=False).agg(
     practice_attempts=("practice_attempts", "sum"),
 )
 st.dataframe(totals, hide_index=True, width="stretch")
+
+charts_insight.show_heatmap(build, filters, data.privacy())
