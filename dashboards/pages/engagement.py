@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import charts_insight, common, data, views
+from skillstream.dashboards import charts_insight, common, data, labels, views
 
 build = common.published_or_stop("Engagement")
 common.require_marts(build, "engagement_weekly")
@@ -30,14 +30,15 @@ measure = st.radio(
         "feedback_given",
     ],
     horizontal=True,
+    format_func=labels.label,
     key="engagement_measure",
 )
 chart = (
-    alt.Chart(weekly, title=f"{measure.replace('_', ' ').capitalize()} per week")
+    alt.Chart(weekly, title=f"{labels.label(measure)} per week")
     .mark_line(point=True)
     .encode(
         x=alt.X("week_start:T", title="Week"),
-        y=alt.Y(f"{measure}:Q", title=None),
+        y=alt.Y(f"{measure}:Q", title=None, axis=alt.Axis(format=",.0f", tickMinStep=1)),
         color=alt.Color("cohort:N"),
         tooltip=["week_start", "cohort", measure],
     )
@@ -51,6 +52,7 @@ totals = weekly.groupby("cohort", as_index=False).agg(
     active_minutes=("active_minutes", "sum"),
     practice_attempts=("practice_attempts", "sum"),
 )
-st.dataframe(totals, hide_index=True, width="stretch")
+table, config = labels.readable(totals)
+st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 charts_insight.show_heatmap(build, filters, data.privacy())

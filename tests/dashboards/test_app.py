@@ -143,7 +143,7 @@ def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Se
     assert "each learner counts once" in captions(app)
     per_cohort = app.dataframe[0].value.set_index("cohort")
     assert per_cohort.loc["control", "retention_30d_rate"] == "fewer than 5"
-    assert per_cohort.loc["pilot", "retention_30d_rate"] == "0.5"
+    assert per_cohort.loc["pilot", "retention_30d_rate"] == "50.0 %"
 
 
 def test_cohorts_page_hides_small_groups(published_settings: Settings) -> None:
@@ -156,9 +156,7 @@ def test_cohorts_page_hides_small_groups(published_settings: Settings) -> None:
 def test_capability_offers_the_lowest_team_and_skill_first(published_settings: Settings) -> None:
     app = run_app("capability")
     # team-b: 12 of its 36 learners mastered data-analysis; team-a 28 of 40
-    assert (
-        "Lowest team × skill: **team-b on data analysis**, 33% of 36 mastered." in markdown(app)
-    )
+    assert "Lowest team × skill: **team-b on data analysis**, 33% of 36 mastered." in markdown(app)
     app.selectbox(key="drill_team").set_value("team-a").run()
     drill = app.dataframe[0].value.set_index("group")
     assert list(drill.index) == ["analyst", "engineer"]
