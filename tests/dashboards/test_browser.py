@@ -1,5 +1,6 @@
 """The real dashboard in headless Chromium (Playwright): every page renders without an error,
-a filter changes the numbers, and the ROI page downloads the PDF report."""
+a filter changes the numbers, and the ROI page downloads the PDF report. Each page's screenshot
+and the report's first page are saved under tests/artifacts/ for a reviewer to look at."""
 
 from __future__ import annotations
 
@@ -128,6 +129,19 @@ def download_pdf(page: Page, folder: Path) -> Path:
     return pdf
 
 
+def picture_first_page(pdf: Path, name: str) -> Path:
+    """The report's first page as a reviewer sees it (pdftoppm), saved beside the screenshots."""
+    assert shutil.which("pdftoppm"), "poppler-utils missing: run `make chromium`"
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+         str(ARTIFACTS / name)],
+        check=True,
+    )  # fmt: skip
+    picture = ARTIFACTS / f"{name}.png"
+    assert picture.stat().st_size > 10_000
+    return picture
+
+
 def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -154,6 +168,7 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
 
             pdf = download_pdf(page, tmp_path)  # the ROI page's PDF, as the CLI would write it
             assert pdf.name == "skillstream-roi-2026Q3.pdf"
+            picture_first_page(pdf, "dashboard-report-page-1")
             assert not errors, errors
         finally:
             browser.close()
@@ -183,6 +198,7 @@ def test_the_demo_in_chromium(demo_settings: Settings, tmp_path: Path) -> None:
             page.screenshot(path=str(ARTIFACTS / "demo-cohorts-one-team.png"), full_page=True)
             pdf = download_pdf(page, tmp_path)
             assert pdf.name.startswith("skillstream-roi-20")
+            picture_first_page(pdf, "demo-report-page-1")
             assert not errors, errors
         finally:
             browser.close()
