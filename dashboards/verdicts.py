@@ -171,3 +171,18 @@ def pilot_kpis(
             phrase += f", payback ~{payback:.0f} months"
         kpis.append(KpiStatus("ROI", phrase, bool(roi["roi_pct"] >= settings.target_roi_pct), 0))
     return [k for k in kpis if k is not None]
+
+
+def efficiency_sentence(
+    cohort: str, baseline: str, minutes: tuple[float, float], mastery: tuple[float, float]
+) -> str | None:
+    """When a cohort spent less seat time than the baseline and mastered more, say so; the
+    point of a pilot is often to teach more with less time. None otherwise."""
+    (spent, base_spent), (rate, base_rate) = minutes, mastery
+    if not (spent < base_spent and rate > base_rate):
+        return None
+    return (
+        f"{cohort} spent {spent:,.0f} active minutes against {base_spent:,.0f} for {baseline} "
+        f"({1 - spent / base_spent:.0%} less seat time) and mastered more: "
+        f"{_percent(rate)} vs {_percent(base_rate)}. Less time, more mastery."
+    )

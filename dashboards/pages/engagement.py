@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import charts_insight, common, data, labels, views
+from skillstream.dashboards import charts_insight, common, data, labels, verdicts, views
 
 build = common.published_or_stop("Engagement")
 common.require_marts(build, "engagement_weekly")
@@ -54,5 +54,26 @@ totals = weekly.groupby("cohort", as_index=False).agg(
 )
 table, config = labels.readable(totals)
 st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+
+
+def efficiency() -> None:
+    """Each cohort that spent less seat time than the baseline and mastered more, in words."""
+    baseline = data.baseline_cohort()
+    mastery = views.cohorts(build, filters, data.privacy()).skills.values.set_index("cohort")
+    minutes = totals.set_index("cohort")["active_minutes"]
+    if baseline not in minutes.index or baseline not in mastery.index:
+        return
+    for cohort in minutes.index.drop(baseline).intersection(mastery.index):
+        sentence = verdicts.efficiency_sentence(
+            cohort,
+            baseline,
+            (minutes[cohort], minutes[baseline]),
+            (mastery.loc[cohort, "mastery_rate"], mastery.loc[baseline, "mastery_rate"]),
+        )
+        if sentence:
+            st.success(sentence)
+
+
+efficiency()
 
 charts_insight.show_heatmap(build, filters, data.privacy())

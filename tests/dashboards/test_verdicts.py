@@ -6,6 +6,7 @@ from skillstream.dashboards.verdicts import (
     KpiStatus,
     completion_verdict,
     days_sooner,
+    efficiency_sentence,
     pilot_headline,
 )
 
@@ -40,3 +41,12 @@ def test_pilot_headline_says_yes_no_or_mixed() -> None:
     assert pilot_headline([better, worse, unclear]).endswith(
         "; retention and mastery are still below target"
     )
+
+
+def test_efficiency_is_said_only_for_less_time_and_more_mastery() -> None:
+    assert efficiency_sentence("pilot", "control", (83_000, 196_000), (0.7, 0.33)) == (
+        "pilot spent 83,000 active minutes against 196,000 for control (58% less seat time) "
+        "and mastered more: 70 % vs 33 %. Less time, more mastery."
+    )
+    assert efficiency_sentence("pilot", "control", (4_500, 2_700), (0.7, 0.33)) is None
+    assert efficiency_sentence("pilot", "control", (83_000, 196_000), (0.3, 0.33)) is None
