@@ -11,7 +11,10 @@ check 30-44 days after mastery.
 
 Planted effects (`Effects`, settable by name) follow the L&D literature by default: control
 completion 25 %, pilot 75 %; pilot time to competency half of control's; 30-day retention
-15 % in control, doubled in the pilot; $1,500 per employee per year. Because every scored
+15 % in control, doubled in the pilot; $1,500 per employee per year. The KPI rises by
+`kpi_gain` in both cohorts from a learner's program start, and by `pilot_kpi_effect` tickets a
+day more in the pilot: the pilot's difference in differences (marts.kpi_effects) is
+`pilot_kpi_effect`, whatever the cohorts' mastery and timing. Because every scored
 statement on a skill before mastery is below θ and the retention check is the only scored
 statement on it after mastery, the marts' definitions (docs/design.md §4) recover exactly what was
 planted, up to sampling noise and the end of the simulated window. A share of the learners
@@ -21,6 +24,7 @@ planted, up to sampling noise and the end of the simulated window. A share of th
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 import uuid
@@ -125,8 +129,9 @@ class Effects:
     pilot_retention_factor: float = 2.0  # pilot retention = control x factor
     spend_per_employee_year: float = 1500.0  # programme spend, USD per learner per year
     kpi_baseline: float = 20.0  # tickets resolved per day before training (mean)
-    kpi_gain: float = 0.10  # relative KPI change after competency
-    value_per_kpi_unit: float = 12.0  # USD per ticket resolved (written to roi.toml)
+    kpi_gain: float = 0.10  # relative KPI change from the program start, both cohorts
+    pilot_kpi_effect: float = 2.0  # tickets a day more from the program start, pilot only
+    value_per_kpi_unit: float = 12.0  # USD per ticket resolved (written to settings.toml)
     pilot_share: float = 0.5  # share of teams in the pilot
     unreported_duration_share: float = 0.1  # learners whose statements carry no duration
 
@@ -653,27 +658,28 @@ class Simulation:
     outcomes: dict[tuple[int, str], SkillOutcome]
     # learners (by index) whose statements carry no result.duration: unknown seat time
     unreported_durations: set[int] = field(default_factory=set)
+    # each learner's first statement (`launched` on the course): their program start
+    program_starts: dict[int, datetime] = field(default_factory=dict)
 
     def kpi_rows(self, rng_seed: int) -> list[tuple[str, str, str, float]]:
         """(learner email, kpi, observed_on, value): one observation a week per learner from
-        four weeks before the window to its end; from the learner's first mastery on, the
-        value is `kpi_gain` higher."""
+        four weeks before the window to its end. After the day of the learner's program start
+        the value is `kpi_gain` higher, plus `pilot_kpi_effect` in the pilot; the start day
+        itself is in neither of marts.kpi_effects' windows."""
         rng = random.Random(rng_seed ^ 0x5EED)
-        first_mastery: dict[int, datetime] = {}
-        for (index, _), outcome in self.outcomes.items():
-            if outcome.mastered_at is not None:
-                known = first_mastery.get(index)
-                if known is None or outcome.mastered_at < known:
-                    first_mastery[index] = outcome.mastered_at
+        effects = self.effects
         end = self.start + timedelta(days=self.days)
         rows = []
         for person in self.people:
-            baseline = self.effects.kpi_baseline * (0.8 + 0.4 * rng.random())
-            mastered = first_mastery.get(person.index)
+            baseline = effects.kpi_baseline * (0.8 + 0.4 * rng.random())
+            started = self.program_starts.get(person.index)
+            extra = effects.pilot_kpi_effect if person.cohort == "pilot" else 0.0
             day = self.start - timedelta(days=28 - rng.randrange(7))
             while day < end:
-                gain = 1 + self.effects.kpi_gain if mastered and day >= mastered else 1.0
-                value = round(baseline * gain * (0.97 + 0.06 * rng.random()), 2)
+                level = baseline
+                if started is not None and day.date() > started.date():
+                    level = baseline * (1 + effects.kpi_gain) + extra
+                value = round(level * (0.97 + 0.06 * rng.random()), 2)
                 rows.append((person.email, KPI_NAME, day.date().isoformat(), value))
                 day += timedelta(days=7)
         return rows
@@ -715,6 +721,7 @@ def run(
             reports = learner.index not in simulation.unreported_durations
             plan = _Plan(learner, effects, begin, days, rng, reports)
             yield from plan.run()
+            simulation.program_starts[learner.index] = plan.enrolled_at
             for skill, outcome in plan.outcomes.items():
                 simulation.outcomes[(learner.index, skill)] = outcome
 
@@ -778,22 +785,51 @@ def roi_assumptions(simulation: Simulation) -> dict[str, Any]:
     }
 
 
-def write_roi(simulation: Simulation, path: Path) -> None:
-    """roi.toml: `baseline_cohort` and the `[roi]` section, ready for skillstream.toml."""
+PILOT_NAME = "AI tutor pilot"
+PILOT_LIFT = 0.20  # the lift the pilot is planned to show: +20 points of course completion
+PILOT_WINDOW_DAYS = 30
+
+
+def pilot_entry(simulation: Simulation) -> dict[str, Any]:
+    """The `[[pilots]]` entry of the simulated pilot (docs/pilot.md): the pilot cohort against
+    control on the course's completion, from the first day over 30 days (or the whole span
+    when it is shorter), planned to show PILOT_LIFT."""
+    return {
+        "name": PILOT_NAME,
+        "cohort": "pilot",
+        "baseline_cohort": "control",
+        "metric": "completion",
+        "program": COURSE_ID,
+        "start": simulation.start.date(),
+        "window_days": min(PILOT_WINDOW_DAYS, simulation.days),
+        "lift": PILOT_LIFT,
+    }
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    if isinstance(value, date):
+        return value.isoformat()  # a TOML local date
+    return str(value)
+
+
+def write_settings(simulation: Simulation, path: Path) -> None:
+    """settings.toml: the simulated organisation's `baseline_cohort`, `[roi]` section and
+    `[[pilots]]` entry, a complete skillstream.toml (`SKILLSTREAM_CONFIG` names it; `demo`
+    runs with it)."""
     lines = [
-        "# ROI assumptions of the simulated organisation (skillstream simulate)",
+        "# The settings of the simulated organisation (skillstream simulate)",
         'baseline_cohort = "control"',
         "",
         "[roi]",
+        *(f"{name} = {_toml_value(v)}" for name, v in roi_assumptions(simulation).items()),
+        "",
+        "[[pilots]]",
+        *(f"{name} = {_toml_value(v)}" for name, v in pilot_entry(simulation).items()),
     ]
-    for name, value in roi_assumptions(simulation).items():
-        if isinstance(value, dict):
-            inner = ", ".join(f"{k} = {v}" for k, v in value.items())
-            lines.append(f"{name} = {{ {inner} }}")
-        elif isinstance(value, str):
-            lines.append(f'{name} = "{value}"')
-        else:
-            lines.append(f"{name} = {value}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 

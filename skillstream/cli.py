@@ -270,7 +270,7 @@ def _print_status(settings: Settings, report: dict[str, Any], process: Any) -> N
     "--roster",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the roster CSV [default: roster.csv beside --out, else in the home]; "
-    "kpis.csv and roi.toml are written beside it.",
+    "kpis.csv and settings.toml are written beside it.",
 )
 @friendly
 def simulate(
@@ -320,13 +320,13 @@ def simulate(
             count += 1
         producer.close()
     kpis_path = roster_path.with_name("kpis.csv")
-    roi_path = roster_path.with_name("roi.toml")
+    settings_path = roster_path.with_name("settings.toml")
     sim.write_kpis(simulation, seed, kpis_path)
-    sim.write_roi(simulation, roi_path)
+    sim.write_settings(simulation, settings_path)
     target = str(out) if out else to_http or settings.statements_topic
     click.echo(
         f"simulated {len(simulation.people)} learners, {count} statements -> {target}; "
-        f"roster -> {roster_path}; kpis -> {kpis_path}; roi assumptions -> {roi_path}"
+        f"roster -> {roster_path}; kpis -> {kpis_path}; settings -> {settings_path}"
     )
 
 
@@ -1044,6 +1044,7 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
     settings = _settings()
     demo_dir = settings.home / "demo"
     statements = demo_dir / "statements.ndjson"
+    _use_demo_settings(demo_dir / "settings.toml")
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("start the broker", lambda: ctx.invoke(up)),
         (
@@ -1079,6 +1080,7 @@ def demo(ctx: click.Context, learners: int, days: int, seed: int, no_dashboard: 
     for number, (title, step) in enumerate(steps, start=1):
         click.echo(f"[{number}/{len(steps) + 1}] {title}")
         step()
+    settings = _settings()  # with the simulated organisation's settings, now written
     _demo_report(settings, demo_dir)
     if no_dashboard:
         return
@@ -1105,6 +1107,19 @@ DEMO_STATEMENT = (
     '"verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"}, '
     '"object": {"id": "https://lms.acme.example/courses/data-literacy"}}'
 )
+
+
+def _use_demo_settings(simulated: Path) -> None:
+    """Run every step and live child with the simulated organisation's settings (its ROI
+    assumptions and pilot), unless the user has a config of their own: then theirs wins."""
+    own = os.environ.get("SKILLSTREAM_CONFIG") or (
+        "skillstream.toml" if Path("skillstream.toml").is_file() else None
+    )
+    if own:
+        click.echo(f"settings: {own} (yours); the simulated organisation's are in {simulated}")
+        return
+    os.environ["SKILLSTREAM_CONFIG"] = str(simulated)
+    click.echo(f"settings: {simulated} (the simulated organisation's ROI assumptions and pilot)")
 
 
 def _demo_report(settings: Settings, demo_dir: Path) -> None:

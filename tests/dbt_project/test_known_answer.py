@@ -39,7 +39,7 @@ pytestmark = pytest.mark.integration
 LEARNERS = 240  # 20 teams: 120 pilot, 120 control
 SEED = 2026
 SIGMAS = 3.5
-SPEND = 1800.0  # not the ROI default, so the test shows roi.toml reaching the marts
+SPEND = 1800.0  # not the ROI default, so the test shows settings.toml reaching the marts
 EFFECTS = DEFAULT_EFFECTS.with_settings([f"spend_per_employee_year={SPEND}"])
 TRUTH = {
     "control": {
@@ -93,8 +93,8 @@ def marts(
         "--out",
         str(org / "statements.ndjson"),
     )
-    # the ROI assumptions the simulated organisation implies become the settings
-    settings = make_settings(root, config=str(org / "roi.toml"), **topics)
+    # the settings the simulated organisation implies (its ROI assumptions) become the settings
+    settings = make_settings(root, config=str(org / "settings.toml"), **topics)
     assert settings.roi.programme_cost_per_learner == SPEND
     run_cli(settings, "up")
     run_cli(settings, "roster", "import", str(org / "roster.csv"))
@@ -214,11 +214,28 @@ def test_roi_counts_every_learner_at_the_planted_spend(marts: duckdb.DuckDBPyCon
     for cohort, (learners, programme_cost, _) in rows.items():
         assert learners == LEARNERS // 2, cohort
         assert programme_cost == pytest.approx(learners * SPEND)
-    # more pilot learners reach competency, so the KPI-linked benefit is larger there
+    # the KPI rises from the program start, more in the pilot, and pilot learners reach
+    # competency sooner after it: the KPI-linked benefit (around competency) is larger there
     assert rows["pilot"][2] > rows["control"][2] > 0
     assumptions = dict(marts.execute("SELECT name, value FROM marts.roi_assumptions").fetchall())
     assert float(assumptions["programme_cost_per_learner"]) == SPEND
     assert float(assumptions["kpi_value:tickets_resolved_per_day"]) == 12.0
+
+
+def test_kpi_effects_recover_the_planted_difference_in_differences(
+    marts: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = marts.execute(
+        "SELECT quarter, learners, baseline_learners, did, ci_low, ci_high "
+        "FROM marts.kpi_effects WHERE kpi = 'tickets_resolved_per_day' AND cohort = 'pilot' "
+        "AND baseline_cohort = 'control' ORDER BY quarter"
+    ).fetchall()
+    # program starts fall in the first 45 days from 2 March: two quarters
+    assert [row[0] for row in rows] == ["2026Q1", "2026Q2"]
+    assert sum(row[1] for row in rows) == sum(row[2] for row in rows) == LEARNERS // 2
+    for quarter, _, _, did, low, high in rows:
+        assert low <= EFFECTS.pilot_kpi_effect <= high, (quarter, did, low, high)
+        assert low > 0  # the interval excludes "no effect"
 
 
 def test_roi_seat_time_stands_on_the_learners_who_report_durations(

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
+from skillstream import settings as settings_module
 from skillstream.ingestion.simulate import (
     COURSE_ID,
     DEFAULT_EFFECTS,
@@ -265,7 +266,7 @@ def test_effects_are_settable_by_name() -> None:
     assert Effects().median_days_to_competency("pilot") == 10.0
 
 
-def test_the_cli_writes_statements_that_validate_roster_kpis_and_roi(
+def test_the_cli_writes_statements_that_validate_roster_kpis_and_settings(
     settings: Settings, tmp_path: Path
 ) -> None:
     out = tmp_path / "org" / "statements.ndjson"
@@ -305,10 +306,18 @@ def test_the_cli_writes_statements_that_validate_roster_kpis_and_roi(
         "is_pilot",
         "hourly_cost",
     }
-    roi_file = tomllib.loads((tmp_path / "org" / "roi.toml").read_text())
-    assert roi_file["baseline_cohort"] == "control"
-    assert roi_file["roi"]["programme_cost_per_learner"] == 2000
-    assert roi_file["roi"]["kpi_values"] == {"tickets_resolved_per_day": 12.0}
+    written = tmp_path / "org" / "settings.toml"
+    settings_file = tomllib.loads(written.read_text())
+    assert settings_file["baseline_cohort"] == "control"
+    assert settings_file["roi"]["programme_cost_per_learner"] == 2000
+    assert settings_file["roi"]["kpi_values"] == {"tickets_resolved_per_day": 12.0}
+    # a complete config: the settings loader reads its ROI and its pilot
+    loaded = settings_module.load({"SKILLSTREAM_CONFIG": str(written)}, cwd=tmp_path)
+    assert loaded.roi.programme_cost_per_learner == 2000
+    (pilot,) = loaded.pilots
+    assert (pilot.cohort, pilot.baseline_cohort, pilot.metric) == ("pilot", "control", "completion")
+    assert (pilot.program, pilot.start, pilot.window_days) == (COURSE_ID, date(2026, 2, 1), 30)
+    assert pilot.lift == 0.2
     imported = run_cli(settings, "kpis", "import", str(tmp_path / "org" / "kpis.csv"))
     report = json.loads(imported.stdout.splitlines()[-1])
     assert report["skipped"] == 0 and report["imported"] >= 36 * 12  # weekly over 88 days
@@ -318,26 +327,32 @@ def test_the_cli_writes_statements_that_validate_roster_kpis_and_roi(
     assert bad.returncode == 1 and "--effect 'x=1'" in bad.stderr
 
 
-def test_kpis_rise_after_competency_by_the_planted_gain() -> None:
-    simulation, statements = run(learners=120, days=120, seed=5)
-    list(statements)
-    first_mastery: dict[str, str] = {}
-    for (index, _), outcome in simulation.outcomes.items():
-        if outcome.mastered_at is not None:
-            email = simulation.people[index].email
-            day = outcome.mastered_at.isoformat()
-            first_mastery[email] = min(first_mastery.get(email, day), day)
+def test_kpis_rise_from_the_program_start_by_the_planted_gain_and_pilot_effect() -> None:
+    effects = DEFAULT_EFFECTS.with_settings(["pilot_kpi_effect=3"])
+    simulation, statements = run(learners=120, days=120, seed=5, effects=effects)
+    launched = {
+        s["actor"]["mbox"].removeprefix("mailto:"): s["timestamp"][:10]
+        for s in statements
+        if s["verb"]["id"].endswith("/launched")
+    }
+    cohort = {p.email: p.cohort for p in simulation.people}
     before: dict[str, list[float]] = defaultdict(list)
     after: dict[str, list[float]] = defaultdict(list)
     for email, kpi, day, value in simulation.kpi_rows(5):
         assert kpi == "tickets_resolved_per_day"
-        mastered = first_mastery.get(email)
-        (after if mastered and day >= mastered else before)[email].append(value)
-    ratios = [statistics.mean(after[e]) / statistics.mean(before[e]) for e in after]
-    assert len(ratios) == len(first_mastery) > 60
-    assert statistics.mean(ratios) == pytest.approx(1.10, abs=0.01)
-    unmastered = [e for e in before if e not in first_mastery]
-    assert unmastered and all(e not in after for e in unmastered)
+        if day != launched[email]:  # the start day is in neither window
+            (after if day > launched[email] else before)[email].append(value)
+    assert set(before) == set(after) == set(launched) and len(launched) == 120
+    changes: dict[str, list[float]] = defaultdict(list)
+    for email in launched:
+        mean_before = statistics.mean(before[email])
+        changes[cohort[email]].append(statistics.mean(after[email]) - mean_before)
+        if cohort[email] == "control":  # the course's own gain, relative, in both cohorts
+            ratio = statistics.mean(after[email]) / mean_before
+            assert ratio == pytest.approx(1.10, abs=0.06)
+    # the planted difference in differences: the pilot's change less the control's
+    did = statistics.mean(changes["pilot"]) - statistics.mean(changes["control"])
+    assert did == pytest.approx(3.0, abs=0.4)
 
 
 def test_to_http_posts_batches_with_basic_auth_and_names_a_refusal() -> None:
