@@ -5,6 +5,9 @@ hidden part alone would hold fewer than k, and a step reached or missed by fewer
 
 from __future__ import annotations
 
+import random
+
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -134,3 +137,98 @@ def test_the_pages_show_the_heatmap_and_the_funnel(insight_published: Settings) 
     )
     # the build has no item analysis: the page says so and still shows the funnel
     assert any("no marts.item_analysis" in i.value for i in app.info)
+
+
+# ---- property: over a simulated organisation of small groups, under random filters ----------
+
+SIM_COHORTS, SIM_TEAMS, SIM_ROLES = ("pilot", "control", "b"), ("t1", "t2", "t3"), ("r1", "r2")
+STEPS = [(0, P1, "launched"), (1, M1, "module"), (2, M2, "module"), (3, P1, "completed")]
+
+
+def simulated(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Learner-level truth: who started a session in which weekday × hour cell, and how far
+    each learner got in the program."""
+    cells, reached = [], []
+    for n in range(70):
+        learner = (f"l{n}", rng.choice(SIM_COHORTS), "acme", rng.choice(SIM_TEAMS))
+        role = rng.choice(SIM_ROLES)
+        for _ in range(rng.randint(1, 4)):
+            cells.append((*learner, role, rng.randint(1, 3), rng.choice((9, 10, 14))))
+        reached.append((*learner, role, rng.choice((0, 1, 1, 2, 2, 3, 3, 3))))
+    columns = ["learner", "cohort", "org", "team", "role"]
+    return (
+        pd.DataFrame(cells, columns=[*columns, "weekday", "hour"]).drop_duplicates(),
+        pd.DataFrame(reached, columns=[*columns, "last_step"]),
+    )
+
+
+def publish_simulated_insight(
+    settings: Settings, cells: pd.DataFrame, reached: pd.DataFrame
+) -> None:
+    groups = ["weekday", "hour", "cohort", "org", "team", "role"]
+    hours = cells.groupby(groups, as_index=False).agg(active_learners=("learner", "nunique"))
+    funnel = [
+        (P1, cohort, order, step_id, kind, int((part["last_step"] >= order).sum()), len(part) < 5)
+        for cohort, part in reached.groupby("cohort")
+        for order, step_id, kind in STEPS
+    ]
+    con = warehouse.connect(settings)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.register("hours", hours)
+    con.execute(
+        "CREATE TABLE marts.engagement_by_hour AS SELECT *, active_learners AS sessions, "
+        "0.0 AS active_minutes, active_learners < 5 AS is_small_group FROM hours"
+    )
+    con.execute(
+        "CREATE TABLE marts.program_funnel (program_id VARCHAR, cohort VARCHAR, "
+        "step_order INTEGER, step_id VARCHAR, step_kind VARCHAR, learners_reached BIGINT, "
+        "is_small_group BOOLEAN)"
+    )
+    con.executemany(f"INSERT INTO marts.program_funnel VALUES ({', '.join('?' * 7)})", funnel)
+    con.close()
+    publish(settings)
+
+
+def chosen(frame: pd.DataFrame, filters: figures.Filters) -> pd.DataFrame:
+    for name, values in filters.chosen.items():
+        frame = frame[frame[name].isin(values)]
+    return frame
+
+
+def test_nothing_of_fewer_than_k_learners_in_the_heatmap_or_the_funnel(settings: Settings) -> None:
+    rng = random.Random(20261207)
+    cells, reached = simulated(rng)
+    publish_simulated_insight(settings, cells, reached)
+    build = published(settings)
+    shown_cells = 0
+    for _ in range(20):
+        filters = figures.Filters(
+            {
+                name: tuple(rng.sample(values, rng.randint(1, 2)))
+                for name, values in (("team", SIM_TEAMS), ("role", SIM_ROLES))
+                if rng.random() < 0.5
+            }
+        )
+        privacy = Privacy(5, k_subteam=rng.choice([0, 8]))
+        heatmap = views.engagement_by_weekday_hour(build, filters, privacy)
+        truth = chosen(cells, filters).groupby(["weekday", "hour"])["learner"].nunique()
+        visible = set(zip(heatmap.values["weekday"], heatmap.values["hour"], strict=True))
+        k = privacy.k_for(filters.chosen, ())  # the sub-team k under a team or role filter
+        assert all(truth[cell] >= k for cell in visible)
+        hidden = sum(n for cell, n in truth.items() if cell not in visible)
+        assert hidden == 0 or hidden >= k
+        shown_cells += len(visible)
+    assert shown_cells > 0  # the loop showed something, so the checks checked something
+
+    funnel = views.program_funnel(build, figures.Filters(), Privacy(5)).table()
+    launched = reached.groupby("cohort").size()
+    assert not funnel.empty
+    for row in funnel.itertuples():
+        assert launched[row.cohort] >= 5
+        if row.step_order and row.learners_reached != "fewer than 5":
+            cohort = reached[reached["cohort"] == row.cohort]
+            went_on = int((cohort["last_step"] >= row.step_order).sum())
+            assert went_on >= 5 and launched[row.cohort] - went_on >= 5
+    hidden_cohorts = set(launched.index) - set(funnel["cohort"])
+    hidden_launched = sum(launched[c] for c in hidden_cohorts)
+    assert hidden_launched == 0 or hidden_launched >= 5
