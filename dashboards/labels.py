@@ -186,28 +186,43 @@ def excel_format(unit_name: str, currency: str = "USD") -> str:
     }.get(unit_name, "General")
 
 
+# Streamlit's own currency formats (thousands separators, the symbol, no cents at step 1).
+STREAMLIT_CURRENCIES = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}
+# unit -> (Streamlit format, step: the decimals shown)
+STREAMLIT_FORMATS = {
+    "rate": ("percent", 0.001),  # a share: 0.721 -> 72.1%
+    "percent": ("%.1f %%", 0.1),
+    "count": ("localized", 1),
+    "minutes": ("localized", 1),
+    "days": ("localized", 0.1),
+    "hours": ("localized", 0.1),
+    "months": ("localized", 0.1),
+    "ratio": ("localized", 0.01),
+}
+
+
 def column_config(columns: list[str], currency: str = "USD") -> dict[str, Any]:
-    """Streamlit column configs: each column's label and its unit's format."""
+    """Streamlit column configs: each column's label and its unit's format. Money without a
+    Streamlit format of its own names its currency in the label ("Costs (CHF)")."""
     import streamlit as st
 
-    formats = {
-        "money": f"{symbol(currency)}%.0f",
-        "rate": "percent",
-        "percent": "%.1f %%",
-        "count": "localized",
-        "minutes": "%.0f",
-        "days": "%.1f",
-        "hours": "%.1f",
-        "months": "%.1f",
-        "ratio": "%.2f",
-    }
     config: dict[str, Any] = {}
     for column in columns:
         unit_name = unit(column)
         if unit_name == "text":
             config[column] = st.column_config.Column(label(column))
+        elif unit_name == "money":
+            known = STREAMLIT_CURRENCIES.get(currency.upper())
+            config[column] = st.column_config.NumberColumn(
+                label(column) if known else f"{label(column)} ({currency})",
+                format=known or "localized",
+                step=1,
+            )
         else:
-            config[column] = st.column_config.NumberColumn(label(column), format=formats[unit_name])
+            number_format, step = STREAMLIT_FORMATS[unit_name]
+            config[column] = st.column_config.NumberColumn(
+                label(column), format=number_format, step=step
+            )
     return config
 
 

@@ -21,6 +21,16 @@ st.caption(
 privacy = data.privacy()
 baseline_name = data.baseline_cohort()
 
+
+def with_baseline_marked(frame: pd.DataFrame) -> pd.DataFrame:
+    """The baseline's net benefit, ROI, BCR and payback read "baseline", not a loss."""
+    marked = frame.astype(object)
+    is_baseline = marked["cohort"] == baseline_name
+    for column in ("net_benefit", "roi_pct", "bcr", "payback_months"):
+        marked.loc[is_baseline, column] = "baseline"
+    return marked
+
+
 quarters = figures.quarters(build)
 if not quarters:
     st.info("No quarter has ROI figures yet.")
@@ -42,12 +52,12 @@ shown = views.roi(build, quarter, privacy)
 common.note_hidden(shown, what="cohort")
 published = shown.values
 currency = settings_module.load().roi.currency
-table, config = labels.readable(published[columns], currency)
+table, config = labels.readable(with_baseline_marked(published[columns]), currency)
 st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 if baseline_name in set(published["cohort"]):
     st.caption(
         f"{baseline_name} is the baseline the other cohorts are compared against: its benefits "
-        "are measured against itself, so its ROI is not an investment case."
+        "are measured against itself, so it has no ROI of its own."
     )
 common.provenance(build, "roi", "ROI (Phillips)")
 
@@ -67,7 +77,7 @@ edited: dict[str, float] = {}
 inputs = st.columns(3)
 for index, (name, value) in enumerate(changeable.items()):
     edited[name] = inputs[index % 3].number_input(
-        roi.EDITABLE.get(name, name),
+        roi.EDITABLE.get(name) or labels.assumption_label(name),
         value=value,
         min_value=0.0,
         step=max(round(value / 10, 2), 1.0),
@@ -94,7 +104,11 @@ chosen = next(r for r in subjects if r.cohort == subject)
 central = roi.compute_roi(chosen, numeric, edited).roi_pct
 bars = pd.DataFrame(
     [
-        {"assumption": roi.EDITABLE.get(name, name), "change": label, "roi_pct": value}
+        {
+            "assumption": roi.EDITABLE.get(name) or labels.assumption_label(name),
+            "change": label,
+            "roi_pct": value,
+        }
         for name, low, high in roi.sensitivity(chosen, numeric, edited)
         for label, value in (("−50 %", low), ("+50 %", high))
         if value is not None

@@ -192,7 +192,8 @@ def test_roi_page_recomputes_live_and_offers_the_report(published_settings: Sett
     app = run_app("roi")
     assert app.title[0].value == "ROI"
     published = app.dataframe[0].value.set_index("cohort")
-    assert published.loc["pilot", "roi_pct"] == pytest.approx(43.0012)
+    assert published.loc["pilot", "roi_pct"] == "43.0 %"
+    assert published.loc["control", "roi_pct"] == "baseline"  # not a loss of 100 %
     recomputed = app.dataframe[2].value.set_index("cohort")
     # with the published assumptions, the recomputation is the mart's own numbers
     assert recomputed.loc["pilot", "costs"] == pytest.approx(67440.0)
