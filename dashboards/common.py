@@ -120,14 +120,3 @@ def note_hidden(*tables: suppression.Shown, what: str = "group") -> None:
             f"Figures resting on fewer than {k} learners show as “fewer than {k}” or are left "
             "out of the charts."
         )
-
-
-# Money and ratios of the ROI tables, formatted as the report prints them.
-ROI_COLUMNS = {
-    "costs": st.column_config.NumberColumn("costs", format="localized"),
-    "benefits": st.column_config.NumberColumn("benefits", format="localized"),
-    "net_benefit": st.column_config.NumberColumn("net benefit", format="localized"),
-    "roi_pct": st.column_config.NumberColumn("ROI %", format="%.1f"),
-    "bcr": st.column_config.NumberColumn("BCR", format="%.2f"),
-    "payback_months": st.column_config.NumberColumn("payback (months)", format="%.1f"),
-}
