@@ -1,24 +1,33 @@
-"""Ingestion benchmarks: the xAPI validator, and `skillstream serve` on a real broker.
+"""Ingestion benchmarks: the xAPI validator, `skillstream ingest file` and `skillstream serve`
+on a real broker.
 
-    python -m bench.bench_ingestion        (part of `make bench`)
+    python -m bench.bench_ingestion [--statements N]   (part of `make bench`, N = 1,000,000)
 
 validate: statements/s and µs per statement on one core, for real corpora and for the
 simulator's statements (what the pipeline sees), best of several passes.
-endpoint: statements/s with p50/p99 request latency at batch sizes 1 and 100, from a few
-keep-alive clients on this machine, through a real `skillstream serve` process and a
-real single-node Kafka broker (acks=all). Server, broker and clients share the cores.
+ingest_file: `skillstream ingest file` of N simulated statements (about 1.2 KB each) into a
+real single-node Kafka broker (acks=all, idempotent): statements/s, and the CPU the ingest
+process spent per statement (the cost of the work, whatever else runs on the machine).
+endpoint: statements/s with p50/p99 request latency at batch sizes 1 and 100, from
+keep-alive clients on this machine, through a real `skillstream serve` process and the
+same broker. Server, broker and clients share the cores; the load average at the start is
+recorded because the development machine is shared.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import gzip
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +35,16 @@ import orjson
 import requests
 
 from bench.common import write_result
-from skillstream import broker
+from skillstream import broker, kafka
 from skillstream import settings as settings_module
 from skillstream.ingestion.simulate import simulate
 from skillstream.xapi.strict_json import loads
 from skillstream.xapi.validate import validate_statement
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus" / "real"
-CLIENTS = 4
+CLI = (sys.executable, "-m", "skillstream.cli")
+CLIENTS = 8
+STATEMENTS_PER_LEARNER = 93  # what `simulate` writes per learner over its default 90 days
 ENDPOINT_SECONDS = 12.0
 
 
@@ -129,27 +140,68 @@ def _load(url: str, body: bytes, statements_per_request: int) -> dict[str, Any]:
     }
 
 
-def bench_endpoint() -> dict[str, Any]:
-    root = Path(tempfile.mkdtemp(prefix="skillstream-bench-"))
-    port = broker.free_port()
+@contextlib.contextmanager
+def _broker(root: Path) -> Iterator[tuple[settings_module.Settings, dict[str, str]]]:
+    """A real single-node broker with the topics, and the environment of commands using it."""
     env = {
         "SKILLSTREAM_HOME": str(root / "home"),
         "SKILLSTREAM_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "SKILLSTREAM_BOOTSTRAP": f"localhost:{port}",
+        "SKILLSTREAM_BOOTSTRAP": f"localhost:{broker.free_port()}",
         "SKILLSTREAM_SALT": "bench",
         "SKILLSTREAM_LRS_CREDENTIALS": "bench:bench-key:bench-secret",
     }
     settings = settings_module.load(environ=env, cwd=root)
     broker.fetch(settings)
     broker.up(settings)
+    try:
+        kafka.ensure_topics(settings)
+        yield settings, {**os.environ, **settings.as_env(), **env}
+    finally:
+        broker.down(settings)
+
+
+def bench_ingest_file(root: Path, env: dict[str, str], statements: int) -> dict[str, Any]:
+    path = root / "statements.ndjson"
+    learners = max(1, statements // STATEMENTS_PER_LEARNER)
+    subprocess.run(
+        [*CLI, "simulate", "--learners", str(learners), "--out", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    lines = sum(1 for _ in path.open("rb"))
+    megabytes = round(path.stat().st_size / 1e6)
+    cpu_before = _children_cpu_seconds()
+    start = time.perf_counter()
+    done = subprocess.run(
+        [*CLI, "ingest", "file", "-q", str(path)], env=env, check=True, capture_output=True
+    )
+    seconds = time.perf_counter() - start
+    cpu = _children_cpu_seconds() - cpu_before
+    produced = orjson.loads(done.stdout.splitlines()[-1])["statements"]
+    assert produced == lines, (produced, lines)
+    path.unlink()
+    return {
+        "statements": lines,
+        "megabytes": megabytes,
+        "seconds": round(seconds, 1),
+        "statements_per_s": round(lines / seconds),
+        "ingest_cpu_us_per_statement": round(cpu / lines * 1e6, 1),
+    }
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_endpoint(env: dict[str, str]) -> dict[str, Any]:
     server = None
     try:
         http_port = broker.free_port()
         server = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "skillstream.cli",
+                *CLI,
                 "serve",
                 "--host",
                 "127.0.0.1",
@@ -158,7 +210,7 @@ def bench_endpoint() -> dict[str, Any]:
                 "--log-level",
                 "warning",
             ],
-            env={**os.environ, **settings.as_env(), **env},
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -186,19 +238,31 @@ def bench_endpoint() -> dict[str, Any]:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        broker.down(settings)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--statements", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()
     validate = bench_validate()
-    endpoint = bench_endpoint()
+    with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
+        root = Path(tmp)
+        with _broker(root) as (_, env):
+            ingest_file = bench_ingest_file(root, env, args.statements)
+            print(f"ingest file: {ingest_file}", flush=True)
+            endpoint = bench_endpoint(env)
     path = write_result(
         "ingestion",
         {
-            "note": "validate: one core, best of 5 passes; endpoint: server, broker and "
-            f"{CLIENTS} clients on the same machine. Run on the shared development machine "
-            "(other engineers' tests running); the lead re-runs make bench on a quiet one.",
+            "note": "validate: one core, best of 5 passes; ingest_file: the ingest process, "
+            f"the broker and nothing else of ours; endpoint: server, broker and {CLIENTS} "
+            "clients on the same machine. Run on the shared development machine (other "
+            "engineers' tests running, see the load average); the lead re-runs make bench "
+            "on a quiet one.",
+            "load_average_at_start": [round(x, 2) for x in load_at_start],
             "validate": validate,
+            "ingest_file": ingest_file,
             "endpoint": endpoint,
         },
     )
