@@ -87,7 +87,7 @@ LABELS: dict[str, Label] = {
     "seat_time_coverage": Label("Seat-time coverage", "rate"),
     "learners_with_seat_time": Label("Learners with seat time", "count"),
     # cohort comparison: value and difference take the unit of the row's measure
-    "value": Label("Cohort", "text"),
+    "value": Label("Cohort value", "text"),
     "baseline_value": Label("Baseline", "text"),
     "difference": Label("Difference", "text"),
     "ci_low": Label("95 % interval, low", "text"),
@@ -99,6 +99,20 @@ LABELS: dict[str, Label] = {
     "unit": Label("Unit", "text"),
     "description": Label("Description", "text"),
 }
+
+# The measures of marts.cohort_comparison, whose value columns take the measure's unit.
+MEASURES = {
+    "completion_rate": Label("Completion rate", "rate"),
+    "mastery_rate": Label("Mastery rate", "rate"),
+    "retention_30d_rate": Label("30-day retention", "rate"),
+    "median_days_to_competency": Label("Median days to competency", "days"),
+}
+COMPARED = ("value", "baseline_value", "difference", "ci_low", "ci_high")
+
+
+def measure(metric: str) -> Label:
+    return MEASURES.get(metric, Label(label(metric), "ratio"))
+
 
 # The ROI assumptions as marts.roi_assumptions names them.
 ASSUMPTIONS = {

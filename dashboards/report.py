@@ -416,13 +416,25 @@ def _xlsx(report: RoiReport) -> bytes:
             ],
         }
     )
-    assumptions = report.assumptions.assign(
-        name=report.assumptions["name"].map(labels.assumption_label)
-    )[["name", "value", "unit", "description"]]
+    assumptions = pd.DataFrame(
+        {
+            "Assumption": report.assumptions["name"].map(labels.assumption_label),
+            "Value": [
+                r.value if labels.missing(r.numeric_value) else float(r.numeric_value)
+                for r in report.assumptions.itertuples()
+            ],
+            "Unit": report.assumptions["unit"].fillna(""),
+            "Description": report.assumptions["description"].fillna(""),
+        }
+    )
+    comparison = report.comparison.copy()
+    if "metric" in comparison and not comparison.empty:
+        comparison["metric"] = comparison["metric"].map(lambda m: labels.measure(m).text)
+    tables = {**report.tables(), "cohort_comparison": comparison}
     sheets = {
         "Summary": (summary, False),
-        **{SHEETS[name]: (table, True) for name, table in report.tables().items()},
-        "Assumptions": (assumptions, True),
+        **{SHEETS[name]: (table, True) for name, table in tables.items()},
+        "Assumptions": (assumptions, False),
         "About": (about, False),
     }
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
@@ -430,7 +442,21 @@ def _xlsx(report: RoiReport) -> bytes:
             shown = table.rename(columns=labels.label) if labelled else table
             shown.to_excel(writer, sheet_name=title, index=False)
             _format_sheet(writer.sheets[title], list(table.columns), report, labelled)
+        _format_compared(writer.sheets[SHEETS["cohort_comparison"]], report.comparison)
     return buffer.getvalue()
+
+
+def _format_compared(sheet: Any, comparison: pd.DataFrame) -> None:
+    """A comparison row's values in its measure's unit: rates as percentages, medians in days."""
+    if comparison.empty:
+        return
+    columns = list(comparison.columns)
+    for offset, metric in enumerate(comparison["metric"]):
+        number_format = labels.excel_format(labels.measure(str(metric)).unit)
+        for column in labels.COMPARED:
+            cell = sheet.cell(row=offset + 2, column=columns.index(column) + 1)
+            if isinstance(cell.value, int | float):
+                cell.number_format = number_format
 
 
 def _format_sheet(sheet: Any, columns: list[str], report: RoiReport, labelled: bool) -> None:
@@ -442,8 +468,6 @@ def _format_sheet(sheet: Any, columns: list[str], report: RoiReport, labelled: b
         letter = get_column_letter(index)
         sheet.cell(row=1, column=index).font = Font(bold=True)
         unit_name = labels.unit(column) if labelled else "text"
-        if column in ("value", "baseline_value", "difference", "ci_low", "ci_high"):
-            unit_name = "ratio"  # rates and days share these columns: two decimals fit both
         number_format = labels.excel_format(unit_name, report.currency)
         width = len(str(sheet.cell(row=1, column=index).value))
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):

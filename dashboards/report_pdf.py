@@ -22,13 +22,6 @@ from skillstream.dashboards.report import (
     unit_words,
 )
 
-# The measures of marts.cohort_comparison: label, and the unit of their values.
-MEASURES = {
-    "completion_rate": ("Completion rate", "rate"),
-    "mastery_rate": ("Mastery rate", "rate"),
-    "retention_30d_rate": ("30-day retention", "rate"),
-    "median_days_to_competency": ("Median days to competency", "days"),
-}
 BASELINE_NOTE = "baseline"
 METHOD_NOTES = (
     "ROI follows Phillips: net benefit over costs. Costs are the programme's spend and the "
@@ -54,7 +47,8 @@ def _subject(subject_id: Any) -> str:
 
 
 def _measure(metric: str) -> tuple[str, str]:
-    return MEASURES.get(metric, (labels.label(metric), "ratio"))
+    known = labels.measure(metric)
+    return known.text, known.unit
 
 
 class _Document:

@@ -278,6 +278,13 @@ def test_xlsx_has_a_sheet_per_table_and_the_assumptions(
     for name in book.sheetnames:
         assert book[name].freeze_panes == "A2", name
     assert sheet.column_dimensions["G"].width >= len("Benefit–cost ratio")
+    compared = book["Cohort comparison"]
+    header = [c.value for c in compared[1]]
+    assert len(set(header)) == len(header) and "metric" not in header
+    rows = {r[3].value: dict(zip(header, r, strict=True)) for r in compared.iter_rows(min_row=2)}
+    # each row's values in its measure's unit
+    assert rows["Completion rate"]["Cohort value"].number_format == "0.0%"
+    assert rows["Median days to competency"]["Difference"].number_format == "#,##0.0"
     names = [r[0] for r in book["Assumptions"].iter_rows(min_row=2, values_only=True)]
     assert sorted(names) == sorted(labels.assumption_label(a[0]) for a in ASSUMPTIONS)
 
