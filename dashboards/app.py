@@ -42,6 +42,12 @@ navigation = st.navigation(
         ],
         "Operations": [
             st.Page(PAGES / "quality.py", title="Data quality", icon=":material/verified:"),
+            st.Page(
+                PAGES / "data_docs.py",
+                title="Data Docs",
+                url_path="data-docs",
+                icon=":material/fact_check:",
+            ),
             st.Page(PAGES / "health.py", title="Pipeline health", icon=":material/monitor_heart:"),
             st.Page(
                 PAGES / "definitions.py", title="Metric definitions", icon=":material/menu_book:"

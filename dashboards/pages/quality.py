@@ -4,7 +4,6 @@ dead letters."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import altair as alt
 import streamlit as st
@@ -39,9 +38,10 @@ elif current and current["build_id"] == latest["build_id"]:
     st.success("Every dbt test and expectation passed; this build is the one the dashboard shows.")
 docs = latest.get("data_docs") or (current or {}).get("data_docs")
 if docs:
-    st.markdown(
-        f"Data Docs of this checkpoint: [{Path(docs).name}]({Path(docs).as_uri()}) "
-        f"(`{docs}`; open the file in a browser on this machine)."
+    st.page_link(
+        "pages/data_docs.py",
+        label="Data Docs of this checkpoint: every expectation and its result",
+        icon=":material/fact_check:",
     )
 else:
     st.caption("This build wrote no Data Docs (the checkpoint did not run).")

@@ -288,3 +288,34 @@ def test_a_heatmap_cell_click_opens_its_drill_down(dashboard_url: str) -> None:
             assert main.get_by_role("radio", name="role", exact=True).is_checked()
         finally:
             browser.close()
+
+
+def test_the_data_docs_open_over_http(published_settings: Settings) -> None:
+    """Data quality links to the Data Docs the dashboard serves; a link inside them opens the
+    linked document, all over the dashboard's HTTP."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.dashboards.test_data_docs import write_data_docs
+
+    write_data_docs(published_settings)
+    with serve_dashboard(published_settings) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_text("Data quality", exact=True).click()
+            page.get_by_role("link", name="Data Docs of this checkpoint").first.click()
+            docs = page.frame_locator("iframe").first
+            docs.get_by_role("heading", name="Validation results").wait_for(timeout=60_000)
+            assert page.url.startswith("http://localhost:") and "/data-docs" in page.url
+            with page.expect_popup(timeout=60_000) as popup:
+                docs.get_by_role("link", name="run").click()
+            linked = popup.value
+            linked.frame_locator("iframe").first.get_by_text(
+                "expect_column_values_to_not_be_null: passed"
+            ).wait_for(timeout=60_000)
+            assert linked.url.endswith("/data-docs?doc=validations/run.html")
+            no_exception(page, "data docs")
+        finally:
+            browser.close()
