@@ -79,7 +79,10 @@ else:
 st.subheader("Throughput")
 per_hour = facts.get("landed_per_hour")
 if per_hour is None or per_hour.empty:
-    st.info("Nothing has landed yet.")
+    st.info(
+        "Nothing has landed yet: start the live pipeline with `skillstream run`, or produce "
+        "statements with `skillstream ingest` and land them with `skillstream transform`."
+    )
 else:
     chart = (
         alt.Chart(per_hour, title="Statements landed per hour")

@@ -33,7 +33,10 @@ def with_baseline_marked(frame: pd.DataFrame) -> pd.DataFrame:
 
 quarters = figures.quarters(build)
 if not quarters:
-    st.info("No quarter has ROI figures yet.")
+    st.info(
+        "No quarter has ROI figures yet: land statements of learners in a cohort, then run "
+        "`skillstream build`."
+    )
     st.stop()
 quarter = st.selectbox("Quarter", quarters, index=len(quarters) - 1, key="roi_quarter")
 
