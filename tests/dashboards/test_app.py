@@ -7,6 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from skillstream.run import home_lock
 from skillstream.settings import Settings
 from tests.conftest import REPO
 from tests.dashboards.conftest import P1, P2, SKILL, publish
@@ -218,8 +219,20 @@ def test_data_quality_page(published_settings: Settings) -> None:
 def test_pipeline_health_without_a_broker(published_settings: Settings) -> None:
     app = run_app("health")
     assert app.title[0].value == "Pipeline health"
-    assert any("Kafka cannot be reached" in w.value for w in app.warning)
+    # no live intake runs, so a broker that is down is no cause for alarm
+    assert not app.warning
+    assert "Kafka is not running, and that is fine" in app.info[0].value
     assert {m.label: m.value for m in app.metric}["Statements landed"] == "0"
+    assert str(published_settings.home) not in captions(app)  # no server file paths
+
+
+def test_pipeline_health_warns_when_the_live_intake_lacks_its_broker(
+    published_settings: Settings,
+) -> None:
+    with home_lock(published_settings):  # as `skillstream run` holds it
+        app = run_app("health")
+    assert "Kafka cannot be reached" in app.warning[0].value
+    assert "while the live intake runs" in app.warning[0].value
 
 
 def test_definitions_page_prints_the_settings_in_force(
