@@ -705,12 +705,19 @@ def transform(
 @click.option(
     "--full-refresh", is_flag=True, help="Rebuild the incremental models from raw.* in full."
 )
+@click.option(
+    "--no-unit-tests",
+    is_flag=True,
+    help="Leave dbt's unit tests out (they check the models' code, not the data; CI runs them).",
+)
 @friendly
-def build(quiet: bool, full_refresh: bool = False) -> None:
+def build(quiet: bool, full_refresh: bool = False, no_unit_tests: bool = False) -> None:
     """dbt build, then the Great Expectations checkpoint; publish when both pass."""
     from skillstream.build import build as run_build
 
-    record = run_build(_settings(), quiet=quiet, full_refresh=full_refresh)
+    record = run_build(
+        _settings(), quiet=quiet, full_refresh=full_refresh, unit_tests=not no_unit_tests
+    )
     if record.is_published:
         click.echo(f"build {record.build_id} published ({record.snapshot})")
     else:

@@ -303,7 +303,7 @@ class BuildLoop:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as output:
             self.process = subprocess.Popen(
-                cli_command("build", "-q"),
+                cli_command("build", "-q", "--no-unit-tests"),
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=output,

@@ -172,7 +172,7 @@ def test_a_round_with_nothing_new_starts_no_build(settings: Settings) -> None:
     loop.next_round = 0.0
     try:
         assert loop.tick() is True and loop.process is not None
-        assert loop.process.args[-2:] == ["build", "-q"]
+        assert loop.process.args[-3:] == ["build", "-q", "--no-unit-tests"]
     finally:
         loop.stop()
 
