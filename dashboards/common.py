@@ -3,6 +3,7 @@ k-anonymity rule and each chart's provenance line. Layout only; SQL lives in dat
 
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 
 from skillstream.dashboards import data, figures, suppression
@@ -89,6 +90,19 @@ def _keep(name: str) -> None:
 
 def _from_url() -> dict[str, tuple[str, ...]]:
     return {name: tuple(st.query_params.get_all(name)) for name in figures.FILTER_NAMES}
+
+
+# Okabe–Ito colours: told apart with colour blindness and readable on light and dark themes
+COHORT_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+
+
+def cohort_colour(build: figures.Published, title: str | None = "Cohort") -> alt.Color:
+    """One colour per cohort on every chart and in both themes (the themes' own palettes
+    differ): the build's cohorts in name order, each its palette colour."""
+    cohorts = sorted(data.filter_options(build).get("cohort", []))
+    palette = [COHORT_PALETTE[i % len(COHORT_PALETTE)] for i in range(len(cohorts))]
+    scale = alt.Scale(domain=cohorts, range=palette)
+    return alt.Color("cohort:N", title=title, scale=scale, legend=None if title is None else alt.Legend())
 
 
 def note_ignored(filters: figures.Filters, table: str) -> None:

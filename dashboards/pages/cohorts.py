@@ -111,7 +111,7 @@ if rates:
     st.subheader("Rates with 95 % intervals")
     frame = pd.DataFrame(rates)
     base = alt.Chart(frame).encode(
-        y=alt.Y("cohort:N", title=None), color=alt.Color("cohort:N", legend=None)
+        y=alt.Y("cohort:N", title=None), color=common.cohort_colour(build, title=None)
     )
     points = base.mark_point(filled=True, size=90).encode(
         x=alt.X("rate:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),

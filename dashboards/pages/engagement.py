@@ -39,7 +39,7 @@ chart = (
     .encode(
         x=alt.X("week_start:T", title="Week"),
         y=alt.Y(f"{measure}:Q", title=None, axis=alt.Axis(format=",.0f", tickMinStep=1)),
-        color=alt.Color("cohort:N"),
+        color=common.cohort_colour(build),
         tooltip=["week_start", "cohort", measure],
     )
 )

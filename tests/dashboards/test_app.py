@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -174,6 +175,24 @@ def test_capability_heatmap_and_drill(published_settings: Settings) -> None:
     assert drill.loc["pilot", "learners"] == "40"
     assert float(drill.loc["pilot", "mastery_rate"]) == pytest.approx(0.7)
     assert float(drill.loc["control", "median_days_to_competency"]) == pytest.approx(21.5)
+
+
+def vega_specs(app: AppTest) -> list[dict]:
+    nodes = app.main.children.values()
+    return [json.loads(n.proto.spec) for n in nodes if type(n).__name__ == "UnknownElement"]
+
+
+def test_each_cohort_has_one_colour_on_every_chart(published_settings: Settings) -> None:
+    """Fixed colours, not the theme's palette (which differs between light and dark)."""
+    scales = [spec["encoding"]["color"]["scale"] for spec in vega_specs(run_app("engagement"))] + [
+        spec["spec"]["layer"][0]["encoding"]["color"]["scale"]
+        for spec in vega_specs(run_app("cohorts"))
+        if "facet" in spec
+    ]
+    assert scales and all(
+        scale == {"domain": ["control", "pilot"], "range": ["#0072B2", "#E69F00"]}
+        for scale in scales
+    ), scales
 
 
 def test_engagement_hides_the_small_team(published_settings: Settings) -> None:
