@@ -329,8 +329,8 @@ def movers(report: RoiReport, count: int = 3) -> list[str]:
         shown = assumption_value(report, published[name], published[name], units.get(name))
         sentences.append(
             f"{labels.assumption_label(name)} ({shown} {unit_words(units.get(name))}): "
-            f"halved, ROI of {components.cohort} would be {low:.0f} %; half as much again, "
-            f"{high:.0f} %."
+            f"halved, ROI of {components.cohort} would be {low:,.0f} %; half as much again, "
+            f"{high:,.0f} %."
         )
     return sentences
 
