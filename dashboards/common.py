@@ -102,7 +102,23 @@ def cohort_colour(build: figures.Published, title: str | None = "Cohort") -> alt
     cohorts = sorted(data.filter_options(build).get("cohort", []))
     palette = [COHORT_PALETTE[i % len(COHORT_PALETTE)] for i in range(len(cohorts))]
     scale = alt.Scale(domain=cohorts, range=palette)
-    return alt.Color("cohort:N", title=title, scale=scale, legend=None if title is None else alt.Legend())
+    return alt.Color(
+        "cohort:N", title=title, scale=scale, legend=None if title is None else alt.Legend()
+    )
+
+
+def nothing_to_show(filters: figures.Filters, k: int) -> None:
+    """Everything is hidden by the k rule: say so in plain words, and which filter to widen."""
+    chosen = [name for name, values in filters.chosen.items() if values]
+    advice = (
+        f"Widen or clear the {', '.join(chosen)} filter{'s' if len(chosen) > 1 else ''}."
+        if chosen
+        else "The published build holds no group that large."
+    )
+    st.info(
+        f"No group is large enough to show: every group here has fewer than {k} learners, "
+        f"and figures about so few people could point to one of them. {advice}"
+    )
 
 
 def note_ignored(filters: figures.Filters, table: str) -> None:

@@ -18,7 +18,7 @@ shown = views.capability(build, filters, privacy)
 common.note_hidden(shown, what="team × skill cell")
 matrix = shown.values.dropna(subset=["mastery_rate"])
 if shown.values.empty:
-    st.info("No group is large enough to show.")
+    common.nothing_to_show(filters, shown.k)
     st.stop()
 
 
@@ -101,7 +101,7 @@ common.note_hidden(drilled)
 columns = ["learners", "mastery_rate", "median_days_to_competency", "p75_days_to_competency"]
 drill = drilled.values.rename(columns={by: "group"})[["group", *columns, "mean_latest_score"]]
 if drill.empty:
-    st.info("No group is large enough to show.")
+    common.nothing_to_show(filters, drilled.k)
 else:
     chart = (
         alt.Chart(

@@ -3,6 +3,9 @@ competency first, then retention, then completion and ROI), with the trend by qu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -22,13 +25,6 @@ trend = sides.programs.values.merge(
     sides.skills.values, on="quarter", how="outer", suffixes=("", "_skills")
 )
 trend = trend.sort_values("quarter").reset_index(drop=True)
-if trend.empty:
-    st.info("No group is large enough to show.")
-    st.stop()
-
-latest = trend.iloc[-1]
-previous = trend.iloc[-2] if len(trend) > 1 else None
-st.subheader(f"Quarter {latest['quarter']}")
 
 
 def _delta(column: str, scale: float = 1.0, suffix: str = "") -> str | None:
@@ -105,6 +101,40 @@ def pilot_verdicts() -> None:
         )
 
 
+def roi_cards(quarter: str, slots: Sequence[Any]) -> None:
+    """The quarter's published ROI of each cohort but the baseline; no filter applies to it."""
+    if figures.missing_tables(build, "roi_quarterly") or quarter not in figures.quarters(build):
+        return
+    roi_rows = views.roi(build, quarter, privacy).values
+    roi_rows = roi_rows[roi_rows["cohort"] != data.baseline_cohort()]
+    for slot, row in zip(slots, roi_rows.itertuples(), strict=False):
+        slot.metric(
+            f"ROI, {row.cohort}",
+            "–" if pd.isna(row.roi_pct) else f"{row.roi_pct:.0f} %",
+            help="marts.roi_quarterly, published assumptions; the sidebar filters do not apply",
+        )
+        slot.markdown(
+            _status(
+                None if pd.isna(row.roi_pct) else row.roi_pct >= settings.target_roi_pct,
+                f"{settings.target_roi_pct:.0f} %",
+            )
+        )
+        slot.caption(f"{int(row.learners)} learners")
+    if not roi_rows.empty:
+        common.provenance(build, "roi", "ROI (Phillips)")
+
+
+if trend.empty:
+    common.nothing_to_show(filters, sides.programs.k)
+    published = [] if figures.missing_tables(build, "roi_quarterly") else figures.quarters(build)
+    if published:
+        st.subheader(f"ROI, quarter {published[-1]}")
+        roi_cards(published[-1], st.columns(3))
+    st.stop()
+
+latest = trend.iloc[-1]
+previous = trend.iloc[-2] if len(trend) > 1 else None
+st.subheader(f"Quarter {latest['quarter']}")
 pilot_verdicts()
 columns = st.columns(3)
 days = latest["median_days_to_competency"]
@@ -164,26 +194,7 @@ columns[0].markdown(
 columns[0].caption(f"enrolments {_count(latest['enrolments'])}")
 common.provenance(build, "completion_rate", "completion, mastery, days to competency, retention")
 
-if not figures.missing_tables(build, "roi_quarterly") and latest["quarter"] in figures.quarters(
-    build
-):
-    roi_rows = views.roi(build, str(latest["quarter"]), privacy).values
-    roi_rows = roi_rows[roi_rows["cohort"] != data.baseline_cohort()]
-    for slot, row in zip(columns[1:], roi_rows.itertuples(), strict=False):
-        slot.metric(
-            f"ROI, {row.cohort}",
-            "–" if pd.isna(row.roi_pct) else f"{row.roi_pct:.0f} %",
-            help="marts.roi_quarterly, published assumptions; the cohort filter does not apply",
-        )
-        slot.markdown(
-            _status(
-                None if pd.isna(row.roi_pct) else row.roi_pct >= settings.target_roi_pct,
-                f"{settings.target_roi_pct:.0f} %",
-            )
-        )
-        slot.caption(f"{int(row.learners)} learners")
-    if not roi_rows.empty:
-        common.provenance(build, "roi", "ROI (Phillips)")
+roi_cards(str(latest["quarter"]), columns[1:])
 
 st.subheader("Trend by quarter")
 long = trend.melt(

@@ -86,6 +86,21 @@ def test_overview_explains_an_empty_verdict(published_settings: Settings) -> Non
     )
 
 
+def test_overview_says_which_filter_to_widen_and_keeps_the_roi(
+    published_settings: Settings,
+) -> None:
+    app = run_app()
+    set_filter(app, "team", "team-a")
+    set_filter(app, "cohort", "control")  # team-a is all pilot: nothing is left
+    assert app.info[0].value == (
+        "No group is large enough to show: every group here has fewer than 5 learners, and "
+        "figures about so few people could point to one of them. Widen or clear the team, "
+        "cohort filters."
+    )
+    # the ROI card does not depend on the filters
+    assert {m.label: m.value for m in app.metric} == {"ROI, pilot": "43 %"}
+
+
 def test_overview_filter_by_cohort(published_settings: Settings) -> None:
     app = run_app()
     set_filter(app, "cohort", "pilot")
