@@ -8,17 +8,29 @@ the roster imported, then: a first `dbt build` (everything, with data and unit t
 incremental `dbt build` after another day of statements landed, and a
 `dbt build --full-refresh` of the same data. Wall-clock seconds of the dbt process, which
 shares the cores with whatever else runs on the machine.
+
+Then where `skillstream build` spends its time (build_breakdown), for a day of new
+statements and for a build with nothing new: dbt's start and parse, its models, data tests
+and unit tests (dbt's own timings, run_results.json), the Great Expectations gate and the
+publish (the build record and the published snapshot); and what `dbt build` saves by leaving
+the unit tests, which only CI needs, out (`--exclude test_type:unit`).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.common import write_result
+from skillstream import build as build_module
 from skillstream import settings as settings_module
 from skillstream import warehouse
 from skillstream.build import run_dbt
@@ -55,6 +67,24 @@ def _land(settings: settings_module.Settings, statements: list[dict[str, Any]], 
         con.close()
 
 
+def _land_another_day(
+    settings: settings_module.Settings, statements: list[dict[str, Any]], first: int
+) -> int:
+    """Land the last day's statements again as a new day (new ids, a day later)."""
+    last = datetime.fromisoformat(statements[-1]["timestamp"])
+    day = [s for s in statements if datetime.fromisoformat(s["timestamp"]) > last - timedelta(1)]
+    shifted = [
+        {
+            **s,
+            "id": str(uuid.uuid4()),
+            "timestamp": (datetime.fromisoformat(s["timestamp"]) + timedelta(1)).isoformat(),
+        }
+        for s in day
+    ]
+    _land(settings, shifted, first)
+    return len(shifted)
+
+
 def _timed_build(settings: settings_module.Settings, *args: str) -> float:
     start = time.perf_counter()
     result = run_dbt(settings, "build", *args, quiet=True)
@@ -63,7 +93,63 @@ def _timed_build(settings: settings_module.Settings, *args: str) -> float:
     return round(time.perf_counter() - start, 1)
 
 
+def _dbt_node_seconds(settings: settings_module.Settings) -> dict[str, float]:
+    """dbt's own execution seconds of its last run, by kind of node (model, test, unit_test),
+    and `dbt` for its whole run as dbt timed it."""
+    results = orjson.loads((settings.home / "dbt" / "target" / "run_results.json").read_bytes())
+    seconds: dict[str, float] = {}
+    for result in results["results"]:
+        kind = result["unique_id"].split(".", 1)[0]
+        seconds[kind] = seconds.get(kind, 0.0) + result["execution_time"]
+    seconds["dbt"] = results["elapsed_time"]
+    return seconds
+
+
+def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, float]:
+    """One `skillstream build`, its phases timed by wrapping the functions build() calls."""
+    phases: dict[str, float] = {}
+
+    def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    originals = {name: getattr(build_module, name) for name in BUILD_PHASES}
+    try:
+        for name, function in originals.items():
+            setattr(build_module, name, timed(BUILD_PHASES[name], function))
+        start = time.perf_counter()
+        record = build_module.build(settings, quiet=True)
+        total = time.perf_counter() - start
+    finally:
+        for name, function in originals.items():
+            setattr(build_module, name, function)
+    if not record.is_published:
+        raise RuntimeError(f"the build was held back: {record.failures[:5]}")
+    nodes = _dbt_node_seconds(settings)
+    dbt_process = phases["dbt_process"]
+    breakdown = {
+        "total": total,
+        "dbt_process": dbt_process,
+        "dbt_start_and_parse": dbt_process - nodes.pop("dbt"),
+        **{f"dbt_{kind}s": seconds for kind, seconds in sorted(nodes.items())},
+        "gx_gate": phases["gx_gate"],
+        "publish": phases["publish"],
+    }
+    return {name: round(seconds, 2) for name, seconds in breakdown.items()}
+
+
+# The functions `skillstream build` calls for each phase, by the phase's name.
+BUILD_PHASES = {"run_dbt": "dbt_process", "run_gate": "gx_gate", "record_build": "publish"}
+
+
 def main() -> None:
+    load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as root:
         settings = settings_module.load(
             environ={
@@ -95,6 +181,15 @@ def main() -> None:
         _land(settings, later, len(earlier))
         incremental = _timed_build(settings)
         full_refresh = _timed_build(settings, "--full-refresh")
+        day = _land_another_day(settings, statements, len(statements))
+        breakdown = {
+            "new_statements": day,
+            "one_day_more": _timed_skillstream_build(settings),
+            "nothing_new": _timed_skillstream_build(settings),
+        }
+        breakdown["nothing_new_dbt_build_without_unit_tests"] = _timed_build(
+            settings, "--exclude", "test_type:unit"
+        )
     result = {
         "learners": LEARNERS,
         "statements": len(statements),
@@ -104,8 +199,11 @@ def main() -> None:
             "incremental": incremental,
             "full_refresh": full_refresh,
         },
-        "note": "wall clock of `dbt build` (models, data tests, unit tests) on the shared "
-        "2-core development machine",
+        "build_breakdown_seconds": breakdown,
+        "load_average_at_start": [round(x, 2) for x in load_at_start],
+        "note": "wall clock of `dbt build` (models, data tests, unit tests) and of "
+        "`skillstream build` by phase, on the shared 2-core development machine (other "
+        "engineers' tests running, see the load average)",
     }
     print(result)
     print(write_result("marts", result))
