@@ -91,6 +91,36 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+def _completeness(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """Whether the data is all there: the roster's learners per team and cohort against those
+    seen in statements, the statements' date range, and their volume per week."""
+    return {
+        "roster_coverage": _frame(
+            con,
+            """
+            SELECT coalesce(r.team, '(none)') AS team, coalesce(r.cohort, '(none)') AS cohort,
+                   count(*)::BIGINT AS learners,
+                   count(*) FILTER (WHERE r.learner_id IN (SELECT learner_id FROM raw.statements))
+                       ::BIGINT AS seen
+            FROM raw.roster r GROUP BY ALL ORDER BY team, cohort
+            """,
+        ),
+        "statement_dates": _frame(
+            con,
+            "SELECT min(occurred_at)::DATE AS first, max(occurred_at)::DATE AS last "
+            "FROM raw.statements",
+        ),
+        "weekly_statements": _frame(
+            con,
+            """
+            SELECT date_trunc('week', occurred_at)::DATE AS week, count(*)::BIGINT AS statements,
+                   count(DISTINCT learner_id)::BIGINT AS learners
+            FROM raw.statements GROUP BY 1 ORDER BY 1
+            """,
+        ),
+    }
+
+
 def _read_warehouse_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     if _table_exists(con, "raw", "quarantine"):
@@ -128,6 +158,8 @@ def _read_warehouse_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             FROM raw.statements
             """,
         )
+    if _table_exists(con, "raw", "statements") and _table_exists(con, "raw", "roster"):
+        facts.update(_completeness(con))
     if _table_exists(con, "quality", "runs"):
         facts["runs"] = _frame(
             con,

@@ -4,17 +4,21 @@ dead letters."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import data, labels
+from skillstream.dashboards import common, data, labels
 from skillstream.dashboards.dead_letters import show_dead_letters
+from skillstream.dashboards.suppression import Figure, suppress
 from skillstream.quality.publish import read_status
 
 st.title("Data quality")
-current, latest = read_status(settings_module.load())
+settings = settings_module.load()
+current, latest = read_status(settings)
 if latest is None:
     st.info("No build has run yet. Run `skillstream build` after landing statements.")
     st.stop()
@@ -50,6 +54,71 @@ facts = data.warehouse_facts()
 if "busy" in facts:
     st.warning(f"Recent builds and quarantine cannot be read right now: {facts['busy']}.")
     st.stop()
+
+
+def completeness() -> None:
+    """Is the data all there: roster learners seen, date range against the pilots' windows,
+    volume per week. Groups of fewer than k learners are hidden like everywhere else."""
+    k = data.privacy().k
+    if facts["roster_coverage"].empty:
+        st.info("No roster imported, so no learners are expected: `skillstream roster import`.")
+    else:
+        roster_coverage(k)
+    statement_dates(k)
+
+
+def roster_coverage(k: int) -> None:
+    # no total is shown, so each team × cohort stands alone (no complement to protect)
+    coverage = suppress(
+        facts["roster_coverage"], (Figure("seen", ("learners",)),), k, siblings=("team", "cohort")
+    )
+    common.note_hidden(coverage, what="team × cohort group")
+    table = coverage.table()
+    table["seen_share"] = [
+        f"{seen / learners:.0%}" if pd.notna(seen) and learners else "—"
+        for seen, learners in zip(coverage.values["seen"], coverage.values["learners"], strict=True)
+    ]
+    st.markdown("**Roster learners seen in statements**, by team and cohort")
+    st.dataframe(
+        table.rename(columns={"learners": "on the roster", "seen_share": "share seen"}),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def statement_dates(k: int) -> None:
+    dates = facts["statement_dates"].iloc[0]
+    if pd.isna(dates["first"]):
+        st.markdown("**No statements have landed yet.**")
+        return
+    first, last = pd.Timestamp(dates["first"]).date(), pd.Timestamp(dates["last"]).date()
+    st.markdown(f"**Statements dated** {first} to {last}.")
+    for pilot in settings.pilots:
+        end = pilot.start + timedelta(days=pilot.window_days)
+        covered = first <= pilot.start and last >= end
+        st.markdown(
+            f"- Pilot {pilot.name or pilot.cohort}: window {pilot.start} to {end} — "
+            + ("covered by the data." if covered else "**not fully covered by the data.**")
+        )
+    weekly = suppress(
+        facts["weekly_statements"], (Figure("statements", ("learners",)),), k, siblings=("week",)
+    )
+    common.note_hidden(weekly, what="week")
+    chart = (
+        alt.Chart(weekly.values, title="Statements per week")
+        .mark_bar()
+        .encode(
+            x=alt.X("week:T", title=None),
+            y=alt.Y("statements:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1)),
+            tooltip=["week", "statements"],
+        )
+    )
+    st.altair_chart(chart, width="stretch", key="weekly_statements")
+
+
+if "roster_coverage" in facts:
+    st.subheader("Completeness")
+    completeness()
 
 st.subheader("Recent builds")
 if "runs" in facts:

@@ -8,6 +8,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from skillstream import warehouse
+from skillstream.dashboards import data
 from skillstream.run import home_lock
 from skillstream.settings import Settings
 from tests.conftest import REPO
@@ -239,6 +241,35 @@ def test_roi_page_recomputes_live_and_offers_the_report(published_settings: Sett
     assert after.loc["pilot", "costs"] == pytest.approx(40 * 3000 + 7440.0)
     assert after.loc["pilot", "roi_pct"] == pytest.approx((96440 - 127440) / 127440 * 100)
     assert len(app.get("download_button")) == 3
+
+
+def test_data_quality_counts_the_roster_learners_seen(published_settings: Settings) -> None:
+    con = warehouse.connect(published_settings)
+    con.executemany(
+        "INSERT INTO raw.roster (learner_id, cohort, team, imported_at) VALUES (?, ?, ?, now())",
+        [
+            (
+                f"a{i}",
+                "pilot",
+                "team-a",
+            )
+            for i in range(6)
+        ]
+        + [(f"b{i}", "control", "team-b") for i in range(7)]
+        + [(f"c{i}", "control", "team-c") for i in range(2)],  # under k = 5
+    )
+    con.close()
+    data.warehouse_facts.clear()  # cached for 30 s, across the tests of this process
+    try:
+        app = run_app("quality")
+    finally:
+        data.warehouse_facts.clear()
+    roster = app.dataframe[0].value.set_index("team")
+    assert list(roster.index) == ["team-a", "team-b"]
+    assert roster.loc["team-b", "on the roster"] == 7
+    assert roster.loc["team-b", "share seen"] == "0%"  # no statement has landed
+    assert "1 team × cohort group(s) with fewer than 5 learners" in captions(app)  # team-c
+    assert "**No statements have landed yet.**" in markdown(app)
 
 
 def test_data_quality_page(published_settings: Settings) -> None:
