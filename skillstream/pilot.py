@@ -538,9 +538,18 @@ def gain_of(result: Readout) -> stats.Interval:
     return stats.Interval(sign * e.estimate, sign * e.high, sign * e.low)
 
 
+# The group sizes are figures too, so they stay beside the effects (the report lists them).
 KPI_FIGURES = tuple(
     Figure(column, ("learners", "baseline_learners"))
-    for column in ("change", "baseline_change", "did", "ci_low", "ci_high")
+    for column in (
+        "learners",
+        "baseline_learners",
+        "change",
+        "baseline_change",
+        "did",
+        "ci_low",
+        "ci_high",
+    )
 )
 
 

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from skillstream import pilot
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, figures
+from skillstream.dashboards import common, data, figures, projection
 
 build = common.published_or_stop("Pilot")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -110,40 +109,4 @@ for result in results:
     else:
         st.info(pilot.readout_text(result))
 
-st.subheader("Project to the organisation")
-shown = [r for r in results if r.shown]
-if not shown:
-    st.info("No pilot readout can be shown (k rule), so there is nothing to project.")
-    st.stop()
-names = [r.pilot.name for r in shown]
-result = shown[names.index(st.selectbox("Pilot", names, key="project_pilot"))]
-is_days = result.pilot.metric == "days_to_competency"
-columns = st.columns(3)
-headcount = columns[0].number_input("Headcount", value=500, min_value=1, step=50)
-spend = columns[1].number_input("Spend per employee per year", value=1500.0, min_value=1.0)
-value = columns[2].number_input(
-    "Value of one day sooner at competency"
-    if is_days
-    else "Value of one more employee reaching the outcome",
-    value=pilot.default_unit_value(result, settings.roi),
-    min_value=0.0,
-)
-projection = pilot.projection_of(result, headcount, spend, value, settings.roi.currency)
-cases = {"low": projection.low, "estimate": projection.estimate, "high": projection.high}
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "case": name,
-                "annual cost": projection.annual_cost,
-                "benefit": case.benefit,
-                "ROI %": case.roi_pct,
-                "payback months": case.payback_months,
-            }
-            for name, case in cases.items()
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-)
-st.caption("Assumptions: " + "; ".join(f"{k}: {v}" for k, v in projection.assumptions.items()))
+projection.section(build, settings, privacy, results)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, figures, labels, report, roi, views
+from skillstream.dashboards import common, data, figures, labels, projection, report, roi, views
 
 build = common.published_or_stop("ROI")
 common.require_marts(build, "roi_quarterly", "roi_assumptions")
@@ -132,6 +132,8 @@ if central is not None and not bars.empty:
     st.altair_chart(tornado, width="stretch", key="roi_tornado")
     st.caption(f"Bars start at ROI {central:.1f} %, the value with the assumptions above.")
     common.provenance(build, "roi", "ROI (Phillips)")
+
+projection.section(build, settings_module.load(), privacy, key="roi_project")
 
 st.subheader("Report")
 st.caption(

@@ -268,20 +268,34 @@ def published_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> S
 @pytest.fixture(scope="session")
 def demo_settings(kafka_broker: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A demo warehouse made by `skillstream demo` (simulator, Kafka, Beam, dbt, GX) once per
-    session, on the session's broker with topics of its own."""
+    session, on the session's broker with topics of its own. The demo runs as for a user who
+    sets no ROI assumption, so the simulated organisation's settings.toml applies; the settings
+    returned are read from it too."""
+    import os
+    import subprocess
+    import sys
     import uuid
 
-    from tests.conftest import make_settings, run_cli
+    from tests.conftest import make_settings
 
-    suffix = uuid.uuid4().hex[:8]
-    settings = make_settings(
-        tmp_path_factory.mktemp("demo"),
-        bootstrap=kafka_broker.bootstrap,
-        statements_topic=f"xapi.statements.{suffix}",
-        dlq_topic=f"xapi.dlq.{suffix}",
+    root = tmp_path_factory.mktemp("demo")
+    topics = {
+        "bootstrap": kafka_broker.bootstrap,
+        "statements_topic": f"xapi.statements.{uuid.uuid4().hex[:8]}",
+        "dlq_topic": f"xapi.dlq.{uuid.uuid4().hex[:8]}",
+    }
+    settings = make_settings(root, **topics)
+    env = {k: v for k, v in settings.as_env().items() if not k.startswith("SKILLSTREAM_ROI_")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "skillstream.cli", "demo", "--no-dashboard", "--learners", "120"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
-    run_cli(settings, "demo", "--no-dashboard", "--learners", "120", timeout=900)
-    return settings
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return make_settings(root, config=str(settings.home / "demo" / "settings.toml"), **topics)
 
 
 # ---- a simulated organisation with many small groups (the privacy property tests) -------------

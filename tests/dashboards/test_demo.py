@@ -4,6 +4,8 @@ the mart's numbers back, and the report the demo wrote carries the mart's number
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +15,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from skillstream.cli import _use_demo_settings
 from skillstream.dashboards import report
 from skillstream.quality.publish import read_status
 from skillstream.settings import Settings
@@ -98,6 +101,51 @@ def test_the_demo_wrote_the_latest_quarters_report(demo_settings: Settings) -> N
             assert f"{cohort} ({learners} learners)" in text
 
 
+def test_the_demo_runs_with_the_simulated_organisations_settings(
+    demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the pilot the simulator wrote is read out on the demo's build
+    monkeypatch.setenv("SKILLSTREAM_CONFIG", str(demo_settings.home / "demo" / "settings.toml"))
+    readout = json.loads(run_cli(demo_settings, "pilot", "readout", "--json").stdout)
+    assert readout["pilot"] == "AI tutor pilot" and readout["metric"] == "completion"
+    assert readout["verdict"] in ("scale", "extend", "stop")
+    assert readout["difference"] > 0  # planted: 75 % vs 25 % completion
+    # the simulated KPI values reached the build: the KPI-linked benefit is not 0
+    current, _ = read_status(demo_settings)
+    assert current is not None
+    con = duckdb.connect(current["snapshot"], read_only=True)
+    try:
+        kpi_value = dict(
+            con.execute(
+                "SELECT cohort, sum(kpi_value) FROM marts.roi_quarterly GROUP BY 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert kpi_value["pilot"] > 0 and kpi_value["control"] > 0
+
+
+def test_the_roi_page_projects_the_demos_pilot_to_the_organisation(
+    demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in demo_settings.as_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SKILLSTREAM_CONFIG", str(demo_settings.home / "demo" / "settings.toml"))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.switch_page("pages/roi.py").run()
+    assert not app.exception, app.exception
+    table = next(d.value for d in app.dataframe if "case" in d.value.columns)
+    assert list(table["case"]) == ["low", "estimate", "high"]
+    assert set(table["annual cost"]) == {500 * 1500.0}
+    assert table["benefit"].is_monotonic_increasing  # the band from the effect's interval
+    caption = next(c.value for c in app.caption if c.value.startswith("Assumptions:"))
+    assert "headcount: 500" in caption and "spend per employee per year: 1,500.00 USD" in caption
+    app.number_input(key="roi_project_headcount").set_value(1000).run()
+    table = next(d.value for d in app.dataframe if "case" in d.value.columns)
+    assert set(table["annual cost"]) == {1000 * 1500.0}
+
+
 def test_the_at_risk_list_of_the_demo_names_its_roster(
     demo_settings: Settings, tmp_path: Path
 ) -> None:
@@ -123,3 +171,26 @@ def test_the_at_risk_list_of_the_demo_names_its_roster(
     with roster.open(newline="") as handle:
         learners = {row["learner"] for row in csv.DictReader(handle)}
     assert {row["learner"] for row in rows} <= learners
+
+
+def test_the_users_own_config_wins_over_the_simulated_organisations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SKILLSTREAM_CONFIG", raising=False)
+    simulated = tmp_path / "home" / "demo" / "settings.toml"
+    _use_demo_settings(simulated)
+    assert os.environ["SKILLSTREAM_CONFIG"] == str(simulated)
+    monkeypatch.setenv("SKILLSTREAM_CONFIG", "/etc/mine.toml")
+    _use_demo_settings(simulated)
+    assert os.environ["SKILLSTREAM_CONFIG"] == "/etc/mine.toml"
+    monkeypatch.delenv("SKILLSTREAM_CONFIG")
+    (tmp_path / "skillstream.toml").write_text('baseline_cohort = "control"\n')
+    _use_demo_settings(simulated)
+    assert "SKILLSTREAM_CONFIG" not in os.environ
+    said = capsys.readouterr().out.splitlines()
+    assert (
+        said[1]
+        == f"settings: /etc/mine.toml (yours); the simulated organisation's are in {simulated}"
+    )
+    assert said[2].startswith("settings: skillstream.toml (yours)")
