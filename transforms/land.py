@@ -42,33 +42,6 @@ class OffsetGap(RuntimeError):
     """A batch would land after a hole in a partition's offsets."""
 
 
-def _drop_forgotten(
-    con: duckdb.DuckDBPyConnection, rows: pa.Table, rejects: list[tuple], salt: str | None
-) -> tuple[pa.Table, list[tuple], int]:
-    """Leave out the records of learners erased by `skillstream forget` (raw.forgotten_learners),
-    read inside the landing transaction: a replay of Kafka does not bring them back."""
-    reject_learners = (
-        {i: forget.payload_learner_ids(r[5], salt) or set() for i, r in enumerate(rejects)}
-        if salt is not None
-        else {}
-    )
-    forgotten = forget.forgotten_among(
-        con,
-        pc.unique(rows.column("learner_id")).to_pylist()  # a batch holds few learners
-        + [x for ids in reject_learners.values() for x in ids],
-    )
-    if not forgotten:
-        return rows, rejects, 0
-    kept_rows = rows.filter(
-        pc.invert(pc.is_in(rows.column("learner_id"), value_set=pa.array(sorted(forgotten))))
-    )
-    kept_rejects = [
-        r for i, r in enumerate(rejects) if not reject_learners.get(i, set()) & forgotten
-    ]
-    dropped = rows.num_rows - kept_rows.num_rows + len(rejects) - len(kept_rejects)
-    return kept_rows, kept_rejects, dropped
-
-
 DeadLetter = Callable[[NormalisedBatch, list[tuple]], int]
 
 
@@ -108,7 +81,7 @@ def land_batch(
         if floor and batch.start < floor:  # the overlap only: filtering copies every column
             rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         rejects = [r for r in batch.rejects if r[1] >= floor]
-        rows, rejects, forgotten = _drop_forgotten(con, rows, rejects, salt)  # skillstream forget
+        rows, rejects, forgotten = forget.honour_tombstones(con, rows, rejects, salt)
         rows = _statement_typed_json(rows)
         counts = _write(con, batch, rows, rows_table(rejects, REJECT_SCHEMA), now)
         if dead_letter is not None and rejects:
@@ -210,6 +183,7 @@ def _write(
                 INSERT INTO raw.quarantine
                 SELECT ?, kafka_partition, kafka_offset, statement_id, source, reasons, payload, ?
                 FROM incoming_rejects
+                ON CONFLICT DO NOTHING -- quarantined before: a replay from an earlier offset
                 """,
                 [batch.topic, now],
             )
@@ -251,6 +225,7 @@ def _quarantine_conflicts(con: duckdb.DuckDBPyConnection, topic: str, now: datet
                i.statement, ?
         FROM incoming i JOIN batch_classified c USING (kafka_offset)
         WHERE c.outcome = 'conflict'
+        ON CONFLICT DO NOTHING
         """,
         [topic, now],
     )
