@@ -195,17 +195,6 @@ def _replace_mentions(con: duckdb.DuckDBPyConnection, pattern: str) -> dict[str,
     return replaced
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.columns "
-            "WHERE table_catalog = current_database() AND table_schema = ? "
-            "AND table_name = ? AND column_name = 'learner_id'",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def _delete(con: duckdb.DuckDBPyConnection, table: str, learner: str) -> int:
     return int(con.execute(f"DELETE FROM {table} WHERE learner_id = ?", [learner]).fetchall()[0][0])
 
@@ -239,8 +228,6 @@ def erase(
                 keys,
             )
         erased["raw.quarantine"] = len(keys)
-        if _table_exists(con, "pii", "learner_identity"):
-            erased["pii.learner_identity"] = _delete(con, "pii.learner_identity", learner)
         replaced = _replace_mentions(con, _mention_pattern(learner, _ifi_mentions(ifi)))
         con.execute("COMMIT")
     except BaseException:
