@@ -3,8 +3,6 @@
     definition and vars (at_risk_inactive_days, at_risk_as_of) judged once, at the build's
     time. Only `skillstream report at-risk` reads it, to name them where a roster is held.
 -#}
-{%- set as_of = var('at_risk_as_of') -%}
-
 with
 
 enrolments as (
@@ -18,9 +16,7 @@ activity as (
 ),
 
 built as (
-    select
-        {% if as_of %}timestamp '{{ as_of }}'{% else %}cast(timezone('UTC', now()) as timestamp){% endif %}
-            as built_at
+    select {{ at_risk_built_at() }} as built_at
 ),
 
 judged as (
@@ -57,9 +53,7 @@ final as (
         last_seen_at,
         cast(date_diff('day', last_seen_at, built_at) as integer) as days_inactive
     from judged
-    where active_at < built_at
-        and (completed_at is null or completed_at >= built_at)
-        and last_seen_at <= built_at - to_days({{ var('at_risk_inactive_days') }})
+    where {{ is_at_risk('built_at') }}
 )
 
 select * from final

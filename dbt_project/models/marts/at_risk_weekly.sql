@@ -6,8 +6,6 @@
     enrolled counts every learner with a statement in the program by then.
     var at_risk_as_of fixes the build's time (tests); by default it is now (UTC).
 -#}
-{%- set as_of = var('at_risk_as_of') -%}
-
 with
 
 enrolments as (
@@ -21,9 +19,7 @@ activity as (
 ),
 
 built as (
-    select
-        {% if as_of %}timestamp '{{ as_of }}'{% else %}cast(timezone('UTC', now()) as timestamp){% endif %}
-            as built_at
+    select {{ at_risk_built_at() }} as built_at
 ),
 
 active_beyond_launch as (
@@ -73,9 +69,7 @@ final as (
         role,
         count(*) as enrolled,
         count(*) filter (
-            where active_at < checked_at
-                and (completed_at is null or completed_at >= checked_at)
-                and last_seen_at <= checked_at - to_days({{ var('at_risk_inactive_days') }})
+            where {{ is_at_risk('checked_at') }}
         ) as at_risk,
         count(*) < {{ var('k_anonymity') }} as is_small_group
     from last_seen
