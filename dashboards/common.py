@@ -143,7 +143,7 @@ def note_hidden(*tables: suppression.Shown, what: str = "group") -> None:
     if hidden:
         st.caption(
             f"{hidden} {what}(s) with fewer than {k} learners, or that would let one be "
-            "worked out from a total, are hidden (k-anonymity)."
+            "worked out from a total, are hidden, so that no one can be singled out."
         )
     if any(t.hidden.to_numpy().any() for t in tables):
         st.caption(

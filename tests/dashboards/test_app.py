@@ -139,7 +139,10 @@ def test_overview_hides_the_kpis_of_a_small_group(published_settings: Settings) 
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Completion rate"] == "–"
     assert metrics["Mastery rate"] == "53%"
-    assert "1 quarter(s) with fewer than 5 learners" in captions(app)
+    assert (
+        "1 quarter(s) with fewer than 5 learners, or that would let one be worked out from a "
+        "total, are hidden, so that no one can be singled out." in captions(app)
+    )
 
 
 def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Settings) -> None:
