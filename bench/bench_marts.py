@@ -9,11 +9,11 @@ incremental `dbt build` after another day of statements landed, and a
 `dbt build --full-refresh` of the same data. Wall-clock seconds of the dbt process, which
 shares the cores with whatever else runs on the machine.
 
-Then where `skillstream build` spends its time (build_breakdown), for a day of new
-statements and for a build with nothing new: dbt's start and parse, its models, data tests
-and unit tests (dbt's own timings, run_results.json), the Great Expectations gate and the
-publish (the build record and the published snapshot); and what `dbt build` saves by leaving
-the unit tests, which only CI needs, out (`--exclude test_type:unit`).
+Then where the scheduled `skillstream build --no-unit-tests` spends its time
+(build_breakdown), for a day of new statements and for a build with nothing new: dbt's start
+and parse, its models and data tests (dbt's own timings, run_results.json, summed over its
+threads), the slowest models, the Great Expectations gate and the publish (the build record
+and the published snapshot); and a `dbt build` with the unit tests, which only CI needs.
 """
 
 from __future__ import annotations
@@ -93,10 +93,13 @@ def _timed_build(settings: settings_module.Settings, *args: str) -> float:
     return round(time.perf_counter() - start, 1)
 
 
-def _dbt_node_seconds(settings: settings_module.Settings) -> dict[str, float]:
-    """dbt's own execution seconds of its last run, by kind of node (model, test, unit_test),
-    and `dbt` for its whole run as dbt timed it."""
-    results = orjson.loads((settings.home / "dbt" / "target" / "run_results.json").read_bytes())
+def _dbt_results(settings: settings_module.Settings) -> dict[str, Any]:
+    return dict(orjson.loads((settings.home / "dbt" / "target" / "run_results.json").read_bytes()))
+
+
+def _dbt_node_seconds(results: dict[str, Any]) -> dict[str, float]:
+    """dbt's own execution seconds of a run, by kind of node (model, test, unit_test; summed
+    over dbt's threads), and `dbt` for its whole run as dbt timed it."""
     seconds: dict[str, float] = {}
     for result in results["results"]:
         kind = result["unique_id"].split(".", 1)[0]
@@ -105,8 +108,15 @@ def _dbt_node_seconds(settings: settings_module.Settings) -> dict[str, float]:
     return seconds
 
 
-def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, float]:
-    """One `skillstream build`, its phases timed by wrapping the functions build() calls."""
+def _slowest_models(results: dict[str, Any], count: int = 5) -> dict[str, float]:
+    models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
+    models.sort(key=lambda r: r["execution_time"], reverse=True)
+    return {r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 2) for r in models[:count]}
+
+
+def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, Any]:
+    """One scheduled `skillstream build` (`--no-unit-tests`, as `skillstream run` builds), its
+    phases timed by wrapping the functions build() calls."""
     phases: dict[str, float] = {}
 
     def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,14 +134,15 @@ def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, fl
         for name, function in originals.items():
             setattr(build_module, name, timed(BUILD_PHASES[name], function))
         start = time.perf_counter()
-        record = build_module.build(settings, quiet=True)
+        record = build_module.build(settings, quiet=True, unit_tests=False)
         total = time.perf_counter() - start
     finally:
         for name, function in originals.items():
             setattr(build_module, name, function)
     if not record.is_published:
         raise RuntimeError(f"the build was held back: {record.failures[:5]}")
-    nodes = _dbt_node_seconds(settings)
+    results = _dbt_results(settings)
+    nodes = _dbt_node_seconds(results)
     dbt_process = phases["dbt_process"]
     breakdown = {
         "total": total,
@@ -141,7 +152,10 @@ def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, fl
         "gx_gate": phases["gx_gate"],
         "publish": phases["publish"],
     }
-    return {name: round(seconds, 2) for name, seconds in breakdown.items()}
+    return {
+        **{name: round(seconds, 2) for name, seconds in breakdown.items()},
+        "slowest_models": _slowest_models(results),
+    }
 
 
 # The functions `skillstream build` calls for each phase, by the phase's name.
@@ -187,9 +201,7 @@ def main() -> None:
             "one_day_more": _timed_skillstream_build(settings),
             "nothing_new": _timed_skillstream_build(settings),
         }
-        breakdown["nothing_new_dbt_build_without_unit_tests"] = _timed_build(
-            settings, "--exclude", "test_type:unit"
-        )
+        breakdown["nothing_new_dbt_build_with_unit_tests"] = _timed_build(settings)
     result = {
         "learners": LEARNERS,
         "statements": len(statements),
