@@ -37,6 +37,7 @@ navigation = st.navigation(
             st.Page(PAGES / "capability.py", title="Capability", icon=":material/grid_on:"),
             st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/timeline:"),
             st.Page(PAGES / "content.py", title="Content", icon=":material/quiz:"),
+            st.Page(PAGES / "at_risk.py", title="At risk", icon=":material/warning:"),
             st.Page(PAGES / "roi.py", title="ROI", icon=":material/payments:"),
             st.Page(PAGES / "pilot.py", title="Pilot", icon=":material/science:"),
         ],

@@ -1,6 +1,6 @@
-"""The Engagement page's weekday × hour heatmap and the Content page's drop-off funnel: their
-drawing functions, and each as one section a page places with one call. Data come from
-views.py only, after the k rule."""
+"""The Engagement page's weekday × hour heatmap, the Content page's drop-off funnel and the At
+risk page's shares: their drawing functions, and each as one section a page places with one
+call. Data come from views.py only, after the k rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from skillstream.dashboards import common, figures, views
+from skillstream.dashboards import common, data, definitions, figures, labels, views
 from skillstream.dashboards.suppression import Privacy
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO 1-7
@@ -107,3 +107,77 @@ def show_funnel(build: figures.Published, privacy: Privacy) -> None:
         key="content_funnel",
     )
     common.provenance(build, "program_funnel", "drop-off")
+
+
+def at_risk_trend_chart(weeks: pd.DataFrame, colour: alt.Color) -> alt.Chart:
+    """Weeks × share of enrolled learners at risk, a line per cohort; a week whose share the k
+    rule hid has no point."""
+    shown = weeks.dropna(subset=["at_risk_share"])
+    return (
+        alt.Chart(shown, title="Share of enrolled learners at risk at each week's end")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week_start:T", title="Week"),
+            y=alt.Y("at_risk_share:Q", title="Share at risk", axis=alt.Axis(format="%")),
+            color=colour,
+            tooltip=[
+                "week_start",
+                "cohort",
+                "enrolled",
+                "at_risk",
+                alt.Tooltip("at_risk_share:Q", format=".1%"),
+            ],
+        )
+    )
+
+
+AT_RISK_NAMES = (
+    "A manager who holds the roster lists their at-risk learners by name on their own machine: "
+    "`skillstream report at-risk --roster roster.csv --out at-risk.csv`."
+)
+
+
+def show_at_risk(build: figures.Published, filters: figures.Filters, privacy: Privacy) -> None:
+    """The At risk page's section (marts.at_risk_weekly): the latest week's share at risk per
+    program and cohort (per team too under a team or role filter, or when asked), then one
+    program's weekly trend per cohort."""
+    if figures.missing_tables(build, "at_risk_weekly"):
+        st.info("This build has no marts.at_risk_weekly; rebuild to see learners at risk.")
+        return
+    definition = {anchor: text for anchor, _, text in definitions.METRICS}["at-risk"]
+    st.caption(f"At risk: {definition}. {AT_RISK_NAMES}")
+    common.note_ignored(filters, "at_risk_weekly")
+    subteam = bool(filters.values("team") or filters.values("role"))
+    if subteam:
+        st.caption("Per team, as a team or role filter is chosen.")
+    per_team = subteam or st.toggle("Per team", key="at_risk_per_team")
+    latest = views.at_risk_latest(build, filters, per_team, privacy)
+    if latest.values.empty:
+        common.nothing_to_show(filters, latest.k)
+        return
+    week = pd.Timestamp(latest.values["week_start"].iloc[0]).date()
+    st.subheader(f"Week starting {week.isoformat()}")
+    common.note_hidden(latest, what="program × cohort" + (" × team" if per_team else "") + " group")
+    table, config = labels.readable(latest.table().drop(columns="week_start"))
+    st.dataframe(
+        table, hide_index=True, width="stretch", column_config=config, key="at_risk_latest"
+    )
+    common.provenance(build, "at_risk", "at risk")
+    _show_at_risk_trend(build, filters, privacy)
+
+
+def _show_at_risk_trend(
+    build: figures.Published, filters: figures.Filters, privacy: Privacy
+) -> None:
+    st.subheader("Weekly trend per cohort")
+    programs = filters.values("program") or data.filter_options(build).get("program", [])
+    program = st.selectbox("Program", programs, key="at_risk_program")
+    if program is None:
+        return
+    trend = views.at_risk_trend(build, filters, program, privacy)
+    common.note_hidden(trend, what="week × cohort group")
+    if trend.values["at_risk_share"].isna().all():
+        st.info("No week of this program has a cohort with enough learners at risk and not.")
+        return
+    chart = at_risk_trend_chart(trend.values, common.cohort_colour(build))
+    st.altair_chart(chart, width="stretch", key="at_risk_trend")

@@ -23,6 +23,7 @@ DEFINITIONS = {
     "mastery_rate": "mastered-at",
     "engagement_by_hour": "engagement-by-hour",
     "program_funnel": "drop-off",
+    "at_risk": "at-risk",
 }
 
 

@@ -67,6 +67,14 @@ FILTER_COLUMNS: dict[str, dict[str, str]] = {
         "quarter": "(year(week_start)::VARCHAR || 'Q' || quarter(week_start)::VARCHAR)",
     },
     "engagement_by_hour": {"org": "org", "team": "team", "role": "role", "cohort": "cohort"},
+    "at_risk_weekly": {
+        "org": "org",
+        "team": "team",
+        "role": "role",
+        "cohort": "cohort",
+        "program": "program_id",
+        "quarter": "(year(week_start)::VARCHAR || 'Q' || quarter(week_start)::VARCHAR)",
+    },
 }
 FILTER_NAMES = ("org", "team", "role", "cohort", "program", "skill", "quarter")
 
@@ -460,6 +468,46 @@ def at_risk_learners(build: Published) -> pd.DataFrame:
         build,
         "SELECT learner_id, program_id, cohort, org, team, role, last_seen_at, days_inactive "
         "FROM marts.at_risk_learners ORDER BY days_inactive DESC, learner_id, program_id",
+    )
+
+
+# ---- at-risk shares (At risk) -------------------------------------------------------------------
+
+# The share splits the enrolled learners into at risk and not (as completed or not does): both
+# sides need k. Enrolled, the whole group, rests on itself.
+AT_RISK_FIGURES = (
+    Figure("enrolled", ("enrolled",)),
+    Figure("at_risk", ("at_risk", "not_at_risk")),
+    Figure("at_risk_share", ("at_risk", "not_at_risk")),
+)
+AT_RISK_GROUPINGS = ("week_start", "program_id", "cohort", "team", "role")
+
+
+def at_risk_shares(
+    build: Published, filters: Filters, by: tuple[str, ...], latest_week: bool
+) -> pd.DataFrame:
+    """marts.at_risk_weekly per group (`by`, which holds program_id: a learner is counted once
+    per program, so only within one program do enrolled and at_risk count distinct learners):
+    enrolled, at risk, their share and the learners not at risk; all weeks, or the latest week
+    the filters leave."""
+    if "program_id" not in by or not set(by) <= set(AT_RISK_GROUPINGS):
+        raise ValueError(f"at-risk groupings must hold program_id, of {AT_RISK_GROUPINGS}: {by}")
+    clause, parameters = where("at_risk_weekly", filters)
+    grouping = ", ".join(by)
+    latest = "WHERE week_start = (SELECT max(week_start) FROM chosen)" if latest_week else ""
+    return query(
+        build,
+        f"""
+        WITH chosen AS (SELECT * FROM marts.at_risk_weekly {clause})
+        SELECT {grouping},
+               sum(enrolled)::BIGINT AS enrolled,
+               sum(at_risk)::BIGINT AS at_risk,
+               sum(at_risk) / sum(enrolled) AS at_risk_share,
+               (sum(enrolled) - sum(at_risk))::BIGINT AS not_at_risk
+        FROM chosen {latest}
+        GROUP BY {grouping} ORDER BY {grouping}
+        """,
+        parameters,
     )
 
 

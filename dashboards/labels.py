@@ -72,6 +72,10 @@ LABELS: dict[str, Label] = {
     "practice_attempts": Label("Practice attempts", "count"),
     "hints_requested": Label("Hints requested", "count"),
     "feedback_given": Label("Feedback given", "count"),
+    # at risk
+    "enrolled": Label("Enrolled", "count"),
+    "at_risk": Label("At risk", "count"),
+    "at_risk_share": Label("Share at risk", "rate"),
     # ROI (Phillips)
     "costs": Label("Costs", "money"),
     "benefits": Label("Benefits", "money"),

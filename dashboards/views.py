@@ -132,3 +132,27 @@ def program_funnel(build: figures.Published, filters: figures.Filters, privacy: 
     return suppress(
         frame, figures.FUNNEL_FIGURES, k, group="launched", siblings=("program_id", "step_order")
     )
+
+
+def at_risk_latest(
+    build: figures.Published, filters: figures.Filters, per_team: bool, privacy: Privacy
+) -> Shown:
+    """The latest week's at-risk share per program and cohort (and team): a group of fewer than
+    k enrolled learners is hidden, and at risk or not at risk by fewer than k reads "fewer than
+    k"; the cohorts of one program (the teams of one program's cohort) make a total."""
+    by = ("week_start", "program_id", "cohort", *(("team",) if per_team else ()))
+    frame = figures.at_risk_shares(build, filters, by, latest_week=True)
+    k = _k(privacy, filters, by)
+    return suppress(frame, figures.AT_RISK_FIGURES, k, group="enrolled", siblings=by[:-1])
+
+
+def at_risk_trend(
+    build: figures.Published, filters: figures.Filters, program: str, privacy: Privacy
+) -> Shown:
+    """One program's at-risk share per week and cohort; the cohorts of one week make a total.
+    Its latest week is at_risk_latest's rows without teams, hidden alike."""
+    narrowed = figures.Filters({**filters.chosen, "program": (program,)})
+    by = ("week_start", "program_id", "cohort")
+    frame = figures.at_risk_shares(build, narrowed, by, latest_week=False)
+    k = _k(privacy, narrowed, by)
+    return suppress(frame, figures.AT_RISK_FIGURES, k, group="enrolled", siblings=by[:-1])
