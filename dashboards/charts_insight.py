@@ -181,3 +181,4 @@ def _show_at_risk_trend(
         return
     chart = at_risk_trend_chart(trend.values, common.cohort_colour(build))
     st.altair_chart(chart, width="stretch", key="at_risk_trend")
+    common.provenance(build, "at_risk", "at risk")

@@ -30,6 +30,7 @@ PAGES = (
     "capability",
     "engagement",
     "content",
+    "at_risk",
     "roi",
     "quality",
     "health",
@@ -76,6 +77,8 @@ def test_every_page_on_the_demo(demo_settings: Settings, monkeypatch: pytest.Mon
         if page == "content":  # the simulated course's funnel, per cohort
             assert app.selectbox(key="content_funnel_program").options
             assert {"pilot", "control"} <= set(app.dataframe[-1].value["cohort"])
+        if page == "at_risk":  # the latest week's groups, then one program's trend
+            assert "Weekly trend per cohort" in [s.value for s in app.subheader]
         if page == "roi":
             _, rows = published_roi(demo_settings)
             shown = app.dataframe[0].value.set_index("cohort")
