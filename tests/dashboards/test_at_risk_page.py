@@ -151,6 +151,15 @@ def test_per_team_the_groups_are_teams_of_a_programs_cohort(
         c.value for c in app.caption
     )
 
+    # under a team or role filter the groups are teams whatever the toggle says: engineers make
+    # program × cohort groups of up to 7, but no team has 5 engineers in one
+    app.toggle(key="at_risk_per_team").set_value(False).run()
+    app.multiselect(key="filter_role").set_value(["engineer"]).run()
+    assert not app.exception, app.exception
+    assert "Per team, as a team or role filter is chosen." in [c.value for c in app.caption]
+    assert not app.dataframe
+    assert any("Widen or clear the role filter" in i.value for i in app.info)
+
 
 def test_nothing_shown_rests_on_fewer_than_k_learners(
     at_risk_truth_published: tuple[Settings, pd.DataFrame],
