@@ -42,7 +42,7 @@ PAGES = {
     "Capability": ("heading", "Drill into a skill"),
     "Engagement": ("heading", "When learners start sessions"),
     "Content": ("heading", "Drop-off per program"),
-    "At risk": ("heading", "Weekly trend per cohort"),
+    "At risk": ("heading", "At risk"),  # the small warehouse's groups are all under k
     "ROI": ("button", "Download PDF"),
     "Pilot": ("heading", "Read out"),
     "Data quality": ("heading", "Quarantine"),
