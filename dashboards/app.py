@@ -8,7 +8,9 @@ import streamlit as st
 
 from skillstream.dashboards import data
 
-PAGES = Path(__file__).parent / "pages"
+# Not `pages/`: Streamlit treats a folder of that name beside the script as its own page list,
+# and a link straight to a page, opened first after a start, would show that list instead.
+PAGES = Path(__file__).parent / "screens"
 
 # "auto": Streamlit collapses the sidebar on phone-width screens and opens it elsewhere
 st.set_page_config(

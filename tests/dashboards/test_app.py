@@ -23,7 +23,7 @@ def run_app(page: str | None = None) -> AppTest:
     app.run()
     assert not app.exception, app.exception
     if page:
-        app.switch_page(f"pages/{page}.py").run()
+        app.switch_page(f"screens/{page}.py").run()
         assert not app.exception, app.exception
     return app
 
@@ -115,9 +115,9 @@ def test_filters_are_kept_across_pages_and_in_the_url(published_settings: Settin
     app = run_app()
     set_filter(app, "cohort", "pilot")
     assert dict(app.query_params) == {"cohort": "pilot"}
-    app.switch_page("pages/capability.py").run()
+    app.switch_page("screens/capability.py").run()
     assert app.multiselect(key="filter_cohort").value == ["pilot"]
-    app.switch_page("pages/overview.py").run()
+    app.switch_page("screens/overview.py").run()
     assert app.multiselect(key="filter_cohort").value == ["pilot"]
     assert {m.label: m.value for m in app.metric}["Completion rate"] == "72%"  # 31 of 43
 

@@ -105,7 +105,7 @@ def test_the_page_shows_the_latest_share_and_hides_small_groups(
     latest = truth[truth["week_start"] == LATEST]
     app = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
     app.run()
-    app.switch_page("pages/at_risk.py").run()
+    app.switch_page("screens/at_risk.py").run()
     assert not app.exception, app.exception
     assert app.title[0].value == "At risk"
     assert f"Week starting {LATEST.isoformat()}" in [s.value for s in app.subheader]
@@ -137,7 +137,7 @@ def test_per_team_the_groups_are_teams_of_a_programs_cohort(
     _, truth = at_risk_truth_published
     app = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
     app.run()
-    app.switch_page("pages/at_risk.py").run()
+    app.switch_page("screens/at_risk.py").run()
     app.toggle(key="at_risk_per_team").set_value(True).run()
     assert not app.exception, app.exception
     table = app.dataframe[0].value

@@ -55,7 +55,7 @@ def items_published(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Sett
 def test_the_content_page_lists_flagged_items_first(items_published: Settings) -> None:
     app = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
     app.run()
-    app.switch_page("pages/content.py").run()
+    app.switch_page("screens/content.py").run()
     assert not app.exception, app.exception
     assert app.title[0].value == "Content"
     items = app.dataframe[0].value

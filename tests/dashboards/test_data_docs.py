@@ -58,7 +58,7 @@ def test_a_linked_document_and_no_path_outside_the_site(published_settings: Sett
     (site.parent / "secret.html").write_text("<p>not Data Docs</p>")
     app = run_app()
     app.query_params["doc"] = "validations/run.html"
-    app.switch_page("pages/data_docs.py").run()
+    app.switch_page("screens/data_docs.py").run()
     html = iframe_html(app)
     assert "expect_column_values_to_not_be_null: passed" in html
     assert 'href="./data-docs?doc=index.html"' in html

@@ -60,7 +60,7 @@ def test_every_page_on_the_demo(demo_settings: Settings, monkeypatch: pytest.Mon
     for page in PAGES:
         app = AppTest.from_file(APP, default_timeout=120)
         app.run()
-        app.switch_page(f"pages/{page}.py").run()
+        app.switch_page(f"screens/{page}.py").run()
         assert not app.exception, (page, app.exception)
         assert not [i.value for i in app.info if "No group is large enough" in i.value], page
         if page == "overview":
@@ -145,7 +145,7 @@ def test_the_roi_page_projects_the_demos_pilot_to_the_organisation(
     monkeypatch.setenv("SKILLSTREAM_CONFIG", str(demo_settings.home / "demo" / "settings.toml"))
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
-    app.switch_page("pages/roi.py").run()
+    app.switch_page("screens/roi.py").run()
     assert not app.exception, app.exception
     table = next(d.value for d in app.dataframe if "case" in d.value.columns)
     assert list(table["case"]) == ["low", "estimate", "high"]

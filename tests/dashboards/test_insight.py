@@ -119,14 +119,14 @@ def test_the_funnel_hides_small_cohorts_and_small_drop_offs(insight_published: S
 def test_the_pages_show_the_heatmap_and_the_funnel(insight_published: Settings) -> None:
     app = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
     app.run()
-    app.switch_page("pages/engagement.py").run()
+    app.switch_page("screens/engagement.py").run()
     assert not app.exception, app.exception
     assert "When learners start sessions" in [s.value for s in app.subheader]
     assert app.radio(key="engagement_when").value == "sessions"
     captions = "\n".join(c.value for c in app.caption)
     assert "2 weekday × hour cell(s) with fewer than 5 learners" in captions
 
-    app.switch_page("pages/content.py").run()
+    app.switch_page("screens/content.py").run()
     assert not app.exception, app.exception
     assert "Drop-off per program" in [s.value for s in app.subheader]
     assert app.selectbox(key="content_funnel_program").value == P1

@@ -81,7 +81,7 @@ def assert_no_missing_words(quarter: str | None = None) -> None:
     for page in PAGES:
         app = AppTest.from_file(APP, default_timeout=60)
         app.run()
-        app.switch_page(f"pages/{page}.py").run()
+        app.switch_page(f"screens/{page}.py").run()
         assert not app.exception, (page, app.exception)
         if quarter and page in FILTERED:
             set_filter(app, "quarter", quarter)

@@ -40,7 +40,7 @@ def org_app(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SKILLSTREAM_CONFIG", str(config))
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()
-    app.switch_page("pages/pilot.py").run()
+    app.switch_page("screens/pilot.py").run()
     assert not app.exception, app.exception
     return app
 

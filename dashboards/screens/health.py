@@ -109,4 +109,4 @@ by_topic = facts.get("quarantine_by_topic")
 dead = 0 if by_topic is None else int(by_topic["events"].sum())
 st.metric("Quarantined events (raw.quarantine, also on the DLQ topic)", f"{dead:,}")
 if dead:
-    st.page_link("pages/quality.py", label="Reasons on the Data quality page")
+    st.page_link("screens/quality.py", label="Reasons on the Data quality page")

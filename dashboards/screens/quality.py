@@ -43,7 +43,7 @@ elif current and current["build_id"] == latest["build_id"]:
 docs = latest.get("data_docs") or (current or {}).get("data_docs")
 if docs:
     st.page_link(
-        "pages/data_docs.py",
+        "screens/data_docs.py",
         label="Data Docs of this checkpoint: every expectation and its result",
         icon=":material/fact_check:",
     )
