@@ -19,7 +19,6 @@ import pandas as pd
 from skillstream.dashboards import figures
 from skillstream.dashboards.report import ReportError
 from skillstream.ingestion.tables import ImportFileError
-from skillstream.quality.publish import read_status
 from skillstream.settings import Settings
 from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
 
@@ -71,16 +70,12 @@ def write_csv(named: AtRiskList, out: Path) -> None:
 
 
 def _published(settings: Settings) -> figures.Published:
-    current, _ = read_status(settings)
-    if current is None or not current.get("snapshot"):
+    build = figures.published_build(settings)
+    if build is None:
         raise ReportError("no build has been published yet; run `skillstream build` first")
-    build_id = current["build_id"]
-    build = figures.Published(
-        build_id, current["finished_at"], Path(current["snapshot"]), build_id, True, []
-    )
     if figures.missing_tables(build, "at_risk_learners"):
         raise ReportError(
-            f"the published build {build_id} has no marts.at_risk_learners; "
+            f"the published build {build.build_id} has no marts.at_risk_learners; "
             "run `skillstream build` with this version of skillstream"
         )
     return build

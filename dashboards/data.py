@@ -4,7 +4,6 @@ operations pages. Pages lay out widgets; they never write SQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -13,24 +12,15 @@ import streamlit as st
 
 from skillstream import settings as settings_module
 from skillstream import warehouse
+from skillstream.dashboards import figures
 from skillstream.dashboards.figures import FILTER_COLUMNS, FILTER_NAMES, Published
 from skillstream.dashboards.suppression import Privacy
-from skillstream.quality.publish import open_snapshot, read_status
+from skillstream.quality.publish import open_snapshot
 
 
 def published_build() -> Published | None:
     """The build the dashboard shows, and what became of the newest one."""
-    current, latest = read_status(settings_module.load())
-    if current is None or not current.get("snapshot"):
-        return None
-    return Published(
-        build_id=current["build_id"],
-        built_at=current["finished_at"],
-        snapshot=Path(current["snapshot"]),
-        newest_build_id=latest.get("build_id") if latest else None,
-        newest_is_published=bool(latest and latest.get("is_published")),
-        newest_failures=(latest or {}).get("failures", []),
-    )
+    return figures.published_build(settings_module.load())
 
 
 def privacy() -> Privacy:

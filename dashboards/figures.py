@@ -16,7 +16,8 @@ import pandas as pd
 from skillstream import warehouse
 from skillstream.dashboards.roi import RoiComponents
 from skillstream.dashboards.suppression import Figure
-from skillstream.quality.publish import open_snapshot
+from skillstream.quality.publish import open_snapshot, read_status
+from skillstream.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,22 @@ class Published:
     newest_build_id: str | None
     newest_is_published: bool
     newest_failures: list[dict[str, Any]]
+
+
+def published_build(settings: Settings) -> Published | None:
+    """The build the dashboard shows (the last published one) and what became of the newest
+    build; None before any build was published."""
+    current, latest = read_status(settings)
+    if current is None or not current.get("snapshot"):
+        return None
+    return Published(
+        build_id=current["build_id"],
+        built_at=current["finished_at"],
+        snapshot=Path(current["snapshot"]),
+        newest_build_id=latest.get("build_id") if latest else None,
+        newest_is_published=bool(latest and latest.get("is_published")),
+        newest_failures=(latest or {}).get("failures", []),
+    )
 
 
 def query(build: Published, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:

@@ -15,16 +15,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from skillstream import stats
+from skillstream.dashboards import figures
 from skillstream.dashboards.figures import Published, query
 from skillstream.dashboards.suppression import Figure, Privacy, Shown, fewer_than, suppress
-from skillstream.quality.publish import read_status
 from skillstream.settings import PilotSettings, RoiSettings, Settings
 
 
@@ -590,14 +589,7 @@ def projection_of(
 
 def published_build(settings: Settings) -> Published:
     """The build the dashboard shows (the last published one), for the CLI."""
-    current, _ = read_status(settings)
-    if current is None or not current.get("snapshot"):
+    build = figures.published_build(settings)
+    if build is None:
         raise PilotError("no build has been published yet; run `skillstream build` first")
-    return Published(
-        build_id=current["build_id"],
-        built_at=current["finished_at"],
-        snapshot=Path(current["snapshot"]),
-        newest_build_id=None,
-        newest_is_published=True,
-        newest_failures=[],
-    )
+    return build
