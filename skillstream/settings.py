@@ -42,6 +42,10 @@ class RoiSettings:
     kpi_window_days: int = 30  # KPI mean this many days before vs after competency
     benefit_period_months: int = 12  # KPI gains are counted over this period
     currency: str = "USD"
+    # A pilot's organisation-wide projection (docs/pilot.md): employees it would reach and the
+    # spend per employee and year (the report's inputs; the pages start from them).
+    projection_headcount: int = 500
+    projection_spend_per_employee: float = 1500.0
 
 
 PILOT_METRICS = ("completion", "mastery", "days_to_competency", "retention_30d")
