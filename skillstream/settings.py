@@ -85,6 +85,9 @@ class Settings:
     partitions: int = 4
     broker_heap: str = "768m"
     beam_runner: str = "FnApiRunner"
+    # The lake mode (docs/scale-out.md): `<catalog URI>,<warehouse>`; the transform lands
+    # raw.statements and raw.quarantine as Iceberg tables there. Empty: the DuckDB warehouse.
+    lake: str = ""
     transform_batch_size: int = 5000
     # Records the landing gathers into one transaction from consecutive batches of a partition
     # while catching up: DuckDB writes an insert of a row group (122,880 rows) or more straight
@@ -180,6 +183,11 @@ class Settings:
         return PROJECT_ROOT / "dbt_project"
 
     @property
+    def lake_location(self) -> LakeLocation | None:
+        """The lake's catalog and warehouse, or None: landing into the DuckDB warehouse."""
+        return _lake_location(self.lake, "lake") if self.lake else None
+
+    @property
     def bootstrap_host_port(self) -> tuple[str, int]:
         first = self.bootstrap.split(",")[0].strip()
         host, _, port = first.rpartition(":")
@@ -221,6 +229,54 @@ class Settings:
 
 class SettingsError(ValueError):
     """A setting that cannot be used, named with where it came from."""
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """Where the lake is: an Iceberg catalog (`sqlite:///…` or `postgresql://…`: a SQL
+    catalog; `http(s)://…`: a REST catalog) and the warehouse its data files go to (a path,
+    or a URI such as `s3://bucket/warehouse`)."""
+
+    catalog_uri: str
+    warehouse: str
+
+    @property
+    def catalog_type(self) -> str:
+        return "rest" if self.catalog_uri.startswith(("http://", "https://")) else "sql"
+
+
+LAKE_CATALOG_SCHEMES = ("sqlite:", "postgresql", "mysql", "http://", "https://")
+
+
+def _lake_location(raw: str, origin: str) -> LakeLocation:
+    catalog_uri, separator, warehouse = (part.strip() for part in raw.partition(","))
+    if not separator or not catalog_uri or not warehouse or "," in warehouse:
+        raise SettingsError(
+            f"{origin}: expected <catalog URI>,<warehouse> "
+            f"(e.g. sqlite:///lake/catalog.db,lake/warehouse), got {raw!r}"
+        )
+    if not catalog_uri.startswith(LAKE_CATALOG_SCHEMES):
+        raise SettingsError(
+            f"{origin}: the catalog URI must start with one of {', '.join(LAKE_CATALOG_SCHEMES)}"
+            f" (a SQL or REST Iceberg catalog), got {catalog_uri!r}"
+        )
+    return LakeLocation(catalog_uri, warehouse)
+
+
+def _anchored_lake(raw: str, origin: str, cwd: Path) -> str:
+    """The lake setting checked, with a relative SQLite file and warehouse path anchored to
+    the working directory (as every path setting is)."""
+    if not raw:
+        return raw
+    location = _lake_location(raw, origin)
+    catalog_uri = location.catalog_uri
+    sqlite_file = catalog_uri.removeprefix("sqlite:///")
+    if catalog_uri.startswith("sqlite:///") and not sqlite_file.startswith("/"):
+        catalog_uri = f"sqlite:///{(cwd / sqlite_file).absolute()}"
+    warehouse = location.warehouse
+    if "://" not in warehouse:
+        warehouse = (cwd / os.path.expanduser(warehouse)).absolute().as_uri()
+    return f"{catalog_uri},{warehouse}"
 
 
 def _roi_env(roi: RoiSettings) -> dict[str, str]:
@@ -375,12 +431,15 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
     values: dict[str, Any] = {
         "roi": _load_roi(file_values.get("roi"), environ, str(config_path)),
     }
+    origins: dict[str, str] = {}
     for name in known - {"roi", "pilots"}:
         env_key = f"SKILLSTREAM_{name.upper()}"
         if env_key in environ:
             values[name] = _coerce(name, environ[env_key], env_key)
+            origins[name] = env_key
         elif name in file_values:
-            values[name] = _coerce(name, file_values[name], f"{config_path}: {name}")
+            origins[name] = f"{config_path}: {name}"
+            values[name] = _coerce(name, file_values[name], origins[name])
     values["pilots"] = _load_pilots(
         file_values.get("pilots"),
         str(config_path),
@@ -393,4 +452,5 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
         home=(cwd / settings.home).absolute(),
         warehouse=(cwd / settings.warehouse).absolute(),
         cache=(cwd / settings.cache).absolute(),
+        lake=_anchored_lake(settings.lake, origins.get("lake", "lake"), cwd),
     )

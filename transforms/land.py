@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -343,7 +344,20 @@ class LandBatches(beam.DoFn):
         self._salt = settings.learner_salt()  # to recognise forgotten learners' rejects
 
     def setup(self) -> None:
+        self._dead_letters = KafkaDeadLetters(self._settings)
+        self._landing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="landing")
+        location = self._settings.lake_location
+        if location is not None:  # the lake mode (transforms/lake.py)
+            from skillstream.transforms import lake
+
+            self._land_into = functools.partial(
+                lake.land_batch, lake.tables(location), dead_letter=self._dead_letters
+            )
+            return
         self._con = warehouse.connect(self._settings)
+        self._land_into = functools.partial(
+            land_batch, self._con, dead_letter=self._dead_letters, salt=self._salt
+        )
         warehouse.ensure_raw_schema(self._con)
         # DuckDB checkpoints a WAL of 16 MB (two or three batches) at COMMIT, and each
         # checkpoint rewrites the table's last, partly filled row group: most of the landing
@@ -355,8 +369,6 @@ class LandBatches(beam.DoFn):
         # neighbours, rewriting them (up to 19 s for 1M statements); left as they are, the
         # table has more row groups than it needs (17 for 1M statements, where 9 would do).
         self._con.execute("SET max_vacuum_tasks = 0")
-        self._dead_letters = KafkaDeadLetters(self._settings)
-        self._landing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="landing")
 
     def teardown(self) -> None:
         landing = getattr(self, "_landing", None)
@@ -419,7 +431,7 @@ class LandBatches(beam.DoFn):
     def _land(self, batch: NormalisedBatch) -> dict[str, int]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
         log.info("writing %s", label)
-        counts = land_batch(self._con, batch, self._dead_letters, salt=self._salt)
+        counts = self._land_into(batch)
         log.info("committed %s %s", label, counts)
         return counts
 
@@ -431,6 +443,26 @@ class LandBatches(beam.DoFn):
         for name, value in counts.items():
             self._counters[name].inc(value)
         return counts
+
+
+def landed_offsets(settings: Settings) -> dict[int, int]:
+    """The next offset to land of each partition of the statements topic: where the transform
+    resumes, from the lake (setting `lake`) or the warehouse's raw.ingest_offsets."""
+    location = settings.lake_location
+    if location is not None:
+        from skillstream.transforms import lake
+
+        return lake.landed_offsets(location, settings.statements_topic)
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)
+        rows = con.execute(
+            "SELECT kafka_partition, next_offset FROM raw.ingest_offsets WHERE topic = ?",
+            [settings.statements_topic],
+        ).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
 
 
 def wrap(value: Any) -> WindowedValue:

@@ -24,10 +24,9 @@ import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.utils.windowed_value import WindowedValue
 
-from skillstream import warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.kafka_read import PartitionRange, ReadPartitionRange, plan_ranges
-from skillstream.transforms.land import LandBatches, wrap
+from skillstream.transforms.land import LandBatches, landed_offsets, wrap
 from skillstream.transforms.native_bridge import (
     native_batch_table,
     native_normaliser,
@@ -212,19 +211,6 @@ class LandStatements(beam.PTransform):
 class TransformSummary:
     ranges: list[PartitionRange]
     counters: dict[str, int]
-
-
-def landed_offsets(settings: Settings) -> dict[int, int]:
-    con = warehouse.connect(settings)
-    try:
-        warehouse.ensure_raw_schema(con)
-        rows = con.execute(
-            "SELECT kafka_partition, next_offset FROM raw.ingest_offsets WHERE topic = ?",
-            [settings.statements_topic],
-        ).fetchall()
-    finally:
-        con.close()
-    return dict(rows)
 
 
 def pipeline_options(settings: Settings, beam_args: Sequence[str]) -> PipelineOptions:

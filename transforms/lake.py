@@ -1,0 +1,228 @@
+"""The lake mode's landing: `raw.statements` and `raw.quarantine` as Apache Iceberg tables
+(setting `lake`; docs/scale-out.md).
+
+Each landed batch is one Iceberg commit per table. The commit's snapshot summary carries the
+next offset of every partition landed so far (`skillstream.next-offset.<topic>.<partition>`),
+so the table's current snapshot is the proof of what has landed, as `raw.ingest_offsets` is
+in the DuckDB warehouse. A commit is optimistic: it applies only on top of the snapshot its
+offsets were read from. When another writer committed first, the commit fails; the landing
+reads the offsets again, trims the batch against them and commits what is left, so a retried
+bundle, a killed worker or two workers of one partition land nothing twice.
+
+The landing cannot see earlier statements here: duplicates, conflicts and voiding are
+resolved by the dbt staging layer (`stg_lake__statements`, docs/design.md §2.3, §2.4).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.table import Table
+
+from skillstream.settings import LakeLocation
+from skillstream.transforms.land import DeadLetter, OffsetGap
+from skillstream.transforms.records import (
+    REJECT_SCHEMA,
+    NormalisedBatch,
+    rows_table,
+    statement_table,
+)
+
+log = logging.getLogger("skillstream.transforms")
+
+NAMESPACE = "raw"
+STATEMENTS = "raw.statements"
+QUARANTINE = "raw.quarantine"
+LAKE_STATEMENT_SCHEMA = statement_table([]).schema.append(pa.field("landed_at", pa.timestamp("us")))
+LAKE_QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("topic", pa.string()),
+        *REJECT_SCHEMA,
+        pa.field("quarantined_at", pa.timestamp("us")),
+    ]
+)
+
+OFFSET_PREFIX = "skillstream.next-offset."
+# pyiceberg retries a failed commit by itself, on top of the newer snapshot, without reading
+# the offsets again: that would land a batch another writer landed meanwhile. Off; the
+# landing retries (COMMIT_ATTEMPTS), trimming against the offsets it reads again.
+TABLE_PROPERTIES = {"commit.retry.num-retries": "0"}
+COMMIT_ATTEMPTS = 50
+
+
+class LakeError(RuntimeError):
+    """The lake cannot be used: its catalog or warehouse cannot be reached or read."""
+
+
+def catalog(location: LakeLocation) -> Catalog:
+    """The lake's Iceberg catalog."""
+    try:
+        return load_catalog(
+            "skillstream",
+            type=location.catalog_type,
+            uri=location.catalog_uri,
+            warehouse=location.warehouse,
+        )
+    except Exception as error:
+        raise LakeError(
+            f"lake: the Iceberg catalog {location.catalog_uri} cannot be opened: {error}"
+        ) from error
+
+
+def tables(location: LakeLocation) -> tuple[Table, Table]:
+    """raw.statements and raw.quarantine of the lake, created where missing."""
+    lake = catalog(location)
+    try:
+        lake.create_namespace_if_not_exists(NAMESPACE)
+        return (
+            _table(lake, STATEMENTS, LAKE_STATEMENT_SCHEMA),
+            _table(lake, QUARANTINE, LAKE_QUARANTINE_SCHEMA),
+        )
+    except Exception as error:
+        raise LakeError(
+            f"lake: the tables of {location.catalog_uri} (warehouse {location.warehouse}) "
+            f"cannot be created or read: {error}"
+        ) from error
+
+
+def _table(lake: Catalog, name: str, schema: pa.Schema) -> Table:
+    table = lake.create_table_if_not_exists(name, schema=schema, properties=TABLE_PROPERTIES)
+    if any(table.properties.get(k) != v for k, v in TABLE_PROPERTIES.items()):
+        with table.transaction() as update:  # a table created by other means
+            update.set_properties(TABLE_PROPERTIES)
+        table = lake.load_table(name)
+    return table
+
+
+def committed_offsets(table: Table) -> dict[tuple[str, int], int]:
+    """The next offset of each (topic, partition) landed in the table: from its newest
+    snapshot that carries offsets (a maintenance commit, such as a compaction, carries none)."""
+    snapshot = table.current_snapshot()
+    while snapshot is not None:
+        summary = snapshot.summary.additional_properties if snapshot.summary else {}
+        carried = {
+            _partition_of(key): int(value)
+            for key, value in summary.items()
+            if key.startswith(OFFSET_PREFIX)
+        }
+        if carried:
+            return carried
+        parent = snapshot.parent_snapshot_id
+        snapshot = None if parent is None else table.metadata.snapshot_by_id(parent)
+    return {}
+
+
+def _partition_of(key: str) -> tuple[str, int]:
+    """(topic, partition) of a summary key `skillstream.next-offset.<topic>.<partition>`."""
+    topic, _, partition = key.removeprefix(OFFSET_PREFIX).rpartition(".")
+    return topic, int(partition)
+
+
+def landed_offsets(location: LakeLocation, topic: str) -> dict[int, int]:
+    """The next offset to land of each partition of `topic` (where the transform resumes)."""
+    statements, _ = tables(location)
+    return {p: o for (t, p), o in committed_offsets(statements).items() if t == topic}
+
+
+def _floor(batch: NormalisedBatch, offsets: dict[tuple[str, int], int]) -> int | None:
+    """The offset from which the batch has not landed, or None when it all has."""
+    next_offset = offsets.get((batch.topic, batch.partition))
+    if next_offset is None:
+        return 0
+    if batch.end <= next_offset:
+        return None
+    if batch.start > next_offset and batch.skipped_from != next_offset:
+        raise OffsetGap(
+            f"{batch.topic}[{batch.partition}]: batch starts at {batch.start} but "
+            f"offsets from {next_offset} have not landed"
+        )
+    return next_offset
+
+
+def _commit(table: Table, batch: NormalisedBatch, rows: Callable[[int], pa.Table]) -> int:
+    """Append `rows(floor)` (the batch's rows from `floor` on) in one commit carrying the
+    batch's next offset, trimming against the offsets read again after each failed commit.
+    Returns how many rows were appended."""
+    for attempt in range(COMMIT_ATTEMPTS):
+        offsets = committed_offsets(table)
+        floor = _floor(batch, offsets)
+        if floor is None:
+            return 0
+        carried = {**offsets, (batch.topic, batch.partition): batch.end}
+        properties = {f"{OFFSET_PREFIX}{t}.{p}": str(o) for (t, p), o in carried.items()}
+        landing = rows(floor)
+        try:
+            table.append(landing, snapshot_properties=properties)
+            return landing.num_rows
+        except CommitFailedException:  # another writer committed first: read again
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+            table.refresh()
+    raise LakeError(
+        f"lake: {table.name()}: {batch.topic}[{batch.partition}] {batch.start}..{batch.end} "
+        f"not committed after {COMMIT_ATTEMPTS} attempts (other writers kept committing first)"
+    )
+
+
+def land_batch(
+    lake_tables: tuple[Table, Table],
+    batch: NormalisedBatch,
+    dead_letter: DeadLetter | None = None,
+) -> dict[str, int]:
+    """Land one batch: its rejections in raw.quarantine, then its statements in
+    raw.statements, each one commit carrying the partition's next offset. A batch whose
+    rejections committed and whose statements did not (a crash between the two) lands its
+    statements when retried, and its rejections not again.
+
+    `dead_letter(batch, rejects)` is called before the rejections commit, with those that
+    land now; it must return only once they are on the DLQ.
+    """
+    statements, quarantine = lake_tables
+    now = datetime.now(UTC).replace(tzinfo=None)
+    counts: dict[str, int] = {}
+    if batch.rejects:
+        sent: dict[int, int] = {}
+
+        def rejects_from(floor: int) -> pa.Table:
+            rejects = [r for r in batch.rejects if r[1] >= floor]
+            if dead_letter is not None and rejects and floor not in sent:
+                sent[floor] = dead_letter(batch, rejects)
+            return _quarantine_table(batch.topic, rejects, now)
+
+        counts["quarantined"] = _commit(quarantine, batch, rejects_from)
+        if sent:
+            counts["dead_lettered"] = max(sent.values())
+
+    def rows_from(floor: int) -> pa.Table:
+        rows = statement_table(batch.rows)
+        if floor and batch.start < floor:
+            rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
+        return rows.append_column(
+            LAKE_STATEMENT_SCHEMA.field("landed_at"),
+            pa.array([now] * rows.num_rows, pa.timestamp("us")),
+        )
+
+    before = len(batch.rows) + len(batch.rejects)
+    landed = _commit(statements, batch, rows_from)
+    counts["landed"] = landed
+    if not landed and not counts.get("quarantined") and before:
+        return {"already_landed": before}
+    return counts
+
+
+def _quarantine_table(topic: str, rejects: list[tuple], now: datetime) -> pa.Table:
+    table = rows_table(rejects, REJECT_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            pa.array([topic] * table.num_rows, pa.string()),
+            *table.columns,
+            pa.array([now] * table.num_rows, pa.timestamp("us")),
+        ],
+        schema=LAKE_QUARANTINE_SCHEMA,
+    )
