@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,71 @@ def _minute(timestamp: str) -> str:
 
 
 @dataclass(frozen=True)
+class Scenario:
+    """Assumptions edited on the ROI page and each cohort's ROI with them (roi.scenario),
+    printed beside the published figures and labelled as a scenario."""
+
+    published: dict[str, float]  # the build's numeric assumptions
+    edited: dict[str, float]  # the assumptions changed from them
+    results: list[roi.RoiResult]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Per edited assumption its published and scenario value (the CSV's scenario rows)."""
+        return [
+            {"name": name, "published": self.published[name], "scenario": value}
+            for name, value in self.edited.items()
+        ]
+
+
+@dataclass(frozen=True)
+class PilotCase:
+    """A configured pilot in the report: its readout and, when the k rule shows it, the
+    organisation-wide projection of its effect (pilot.projection_of with the [roi] settings
+    projection_headcount and projection_spend_per_employee)."""
+
+    readout: pilot.Readout
+    projection: pilot.Projection | None
+    unit_value: float = 0.0  # the value of one unit of gain the projection used
+
+    def rows(self) -> dict[str, Any]:
+        """The readout and the projection as one machine-readable record (the CSV's rows)."""
+        record = pilot.readout_json(self.readout)
+        if self.readout.shown:
+            record["powered"] = self.readout.power >= pilot.PLANNED_POWER
+        if self.projection is not None:
+            p = self.projection
+            record |= {
+                "headcount": p.headcount,
+                "spend_per_employee": p.spend_per_employee,
+                "annual_cost": p.annual_cost,
+            }
+            record["unit_value"] = self.unit_value
+            record["effect"] = p.assumptions["effect per employee and year"]
+            for case, figures_of in self.cases():
+                record[f"benefit_{case}"] = figures_of.benefit
+                record[f"roi_pct_{case}"] = figures_of.roi_pct
+                record[f"payback_months_{case}"] = figures_of.payback_months
+        return record
+
+    def cases(self) -> list[tuple[str, pilot.Case]]:
+        p = self.projection
+        return [] if p is None else [("low", p.low), ("estimate", p.estimate), ("high", p.high)]
+
+    def measure(self) -> labels.Label:
+        """The readout's measure with its unit (a rate, or days)."""
+        return labels.measure(PILOT_MEASURES[self.readout.pilot.metric])
+
+
+# A pilot's metric as the comparison marts name the measure (labels.MEASURES).
+PILOT_MEASURES = {
+    "completion": "completion_rate",
+    "mastery": "mastery_rate",
+    "retention_30d": "retention_30d_rate",
+    "days_to_competency": "median_days_to_competency",
+}
+
+
+@dataclass(frozen=True)
 class RoiReport:
     """The report's tables, as the dashboard shows them: figures resting on fewer than k learners
     read "fewer than k", groups under k are left out (suppression.py)."""
@@ -85,6 +150,8 @@ class RoiReport:
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)  # seat-time coverage per cohort
     kpi_effects: pd.DataFrame = field(default_factory=pd.DataFrame)  # the quarter's KPI links
     quality: BuildQuality | None = None
+    pilots: tuple[PilotCase, ...] = ()  # the configured pilots (settings [[pilots]])
+    scenario: Scenario | None = None  # the ROI page's edited assumptions, when downloaded there
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -173,7 +240,56 @@ def load(
         coverage=_seat_time_coverage(build, quarter, list(shown_roi["cohort"])),
         kpi_effects=kpi_effects,
         quality=quality,
+        pilots=pilot_cases(build, settings, privacy),
     )
+
+
+def with_scenario(report: RoiReport, edited: dict[str, float]) -> RoiReport:
+    """The report carrying the ROI page's edited assumptions as a scenario; as it is when none
+    differs from the published value."""
+    published = published_assumptions(report)
+    changed = {
+        name: float(value)
+        for name, value in edited.items()
+        if name in published and float(value) != published[name]
+    }
+    if not changed:
+        return replace(report, scenario=None)
+    shown = report.roi[pd.to_numeric(report.roi["learners"], errors="coerce").notna()]
+    results = roi.scenario(figures.roi_components(shown), published, changed)
+    return replace(report, scenario=Scenario(published, changed, results))
+
+
+def published_assumptions(report: RoiReport) -> dict[str, float]:
+    """The build's numeric assumptions by name."""
+    return {
+        r.name: float(r.numeric_value)
+        for r in report.assumptions.itertuples()
+        if not labels.missing(r.numeric_value)
+    }
+
+
+def pilot_cases(
+    build: figures.Published, settings: Settings, privacy: Privacy
+) -> tuple[PilotCase, ...]:
+    """Each configured pilot's readout and, when shown, its projection to the organisation."""
+    cases = []
+    for configured in settings.pilots:
+        result = pilot.readout(build, configured, privacy, settings.comparison_seed)
+        unit_value = pilot.default_unit_value(result, settings.roi)
+        projection = (
+            pilot.projection_of(
+                result,
+                settings.roi.projection_headcount,
+                settings.roi.projection_spend_per_employee,
+                unit_value,
+                settings.roi.currency,
+            )
+            if result.shown and result.effect is not None
+            else None
+        )
+        cases.append(PilotCase(result, projection, unit_value))
+    return tuple(cases)
 
 
 def _seat_time_coverage(build: figures.Published, quarter: str, cohorts: list[str]) -> pd.DataFrame:
@@ -312,11 +428,7 @@ def movers(report: RoiReport, count: int = 3) -> list[str]:
         return []
     subject = numeric.sort_values("learners", ascending=False).iloc[:1]
     components = figures.roi_components(subject)[0]
-    published = {
-        r.name: float(r.numeric_value)
-        for r in report.assumptions.itertuples()
-        if not labels.missing(r.numeric_value)
-    }
+    published = published_assumptions(report)
     bars = [
         (name, low, high)
         for name, low, high in roi.sensitivity(components, published, {})
@@ -333,6 +445,70 @@ def movers(report: RoiReport, count: int = 3) -> list[str]:
             f"{high:,.0f} %."
         )
     return sentences
+
+
+def pilot_sentence(report: RoiReport, case: PilotCase) -> str:
+    """A pilot's readout and projection in plain words; a hidden one names only the k rule."""
+    result = case.readout
+    if not result.shown or result.effect is None or case.projection is None:
+        return pilot.readout_text(result) + "."
+    configured, measure = result.pilot, case.measure()
+    difference, interval = difference_words(
+        measure.unit, result.effect.estimate, result.effect.low, result.effect.high
+    )
+    powered = "powered" if result.power >= pilot.PLANNED_POWER else "not powered"
+    planned = pilot.lift_text(configured.metric, configured.lift)
+    p = case.projection
+    return (
+        f"Pilot {configured.name} ({configured.cohort} against {configured.baseline_cohort}, "
+        f"{measure.text.lower()}): {result.verdict.upper()}, {result.why}. "
+        f"{labels.show(result.value, measure.unit)} against "
+        f"{labels.show(result.baseline_value, measure.unit)}, {difference} (95 % interval "
+        f"{interval}); {powered} for the planned {planned} "
+        f"({labels.show(result.power, 'rate')} power). Projected to {p.headcount:,} employees at "
+        f"{report.money(p.spend_per_employee)} each a year: ROI "
+        f"{labels.show(p.estimate.roi_pct, 'percent')} ({labels.show(p.low.roi_pct, 'percent')} "
+        f"to {labels.show(p.high.roi_pct, 'percent')}), {payback_words(p.estimate)}."
+    )
+
+
+def payback_words(case: pilot.Case) -> str:
+    if case.payback_months is None:
+        return "no payback"
+    return f"payback in {labels.show(case.payback_months, 'months')} months"
+
+
+def difference_words(unit_name: str, difference: float, low: float, high: float) -> tuple[str, str]:
+    """A difference and its interval as a reader says them: rates in points ("+50.0 points",
+    "+29.0 to +65.0"), medians in days ("10.0 days sooner", "8.0 to 12.0 sooner")."""
+    if unit_name != "days":
+        return f"{difference * 100:+.1f} points", f"{low * 100:+.1f} to {high * 100:+.1f}"
+    if high < 0:
+        return f"{-difference:.1f} days sooner", f"{-high:.1f} to {-low:.1f} sooner"
+    if low > 0:
+        return f"{difference:.1f} days later", f"{low:.1f} to {high:.1f} later"
+    word = "sooner" if difference < 0 else "later"
+    return f"{abs(difference):.1f} days {word}", f"{-low:.1f} sooner to {high:.1f} later"
+
+
+def scenario_sentence(report: RoiReport) -> str:
+    """What the scenario changed, as one sentence (the PDF and the XLSX summary)."""
+    scenario = report.scenario
+    assert scenario is not None
+    changes = "; ".join(
+        f"{labels.assumption_label(r['name'])} {_assumption(report, r['published'], r['name'])} → "
+        f"{_assumption(report, r['scenario'], r['name'])}"
+        for r in scenario.rows()
+    )
+    return (
+        "Scenario: these figures were downloaded from the ROI page with edited assumptions "
+        f"({changes}); the published figures stand beside them."
+    )
+
+
+def _assumption(report: RoiReport, value: float, name: str) -> str:
+    units = dict(zip(report.assumptions["name"], report.assumptions["unit"], strict=True))
+    return assumption_value(report, value, value, units.get(name))
 
 
 def assumption_value(report: RoiReport, text: Any, number: Any, unit: Any) -> str:
@@ -370,7 +546,9 @@ def render(report: RoiReport, fmt: str) -> bytes:
 
 
 def _csv(report: RoiReport) -> bytes:
-    """One CSV: a `table` column names which table each row comes from (CSV has no sheets)."""
+    """One CSV: a `table` column names which table each row comes from (CSV has no sheets).
+    A KPI link's key is `kpi:cohort`; a pilot's its name; the ROI page's what-if rows are the
+    tables `scenario_assumptions` and `scenario_roi`, beside the published ones."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["table", "quarter", "key", "column", "value"])
@@ -380,7 +558,31 @@ def _csv(report: RoiReport) -> bytes:
             for column, value in row.items():
                 if column != key_column:
                     writer.writerow([name, report.quarter, row[key_column], column, value])
+    for name, key, record in _csv_records(report):
+        for column, value in record.items():
+            writer.writerow([name, report.quarter, key, column, value])
     return buffer.getvalue().encode()
+
+
+def _csv_records(report: RoiReport) -> list[tuple[str, str, dict[str, Any]]]:
+    """(table, key, record) of the KPI links, the pilots and the scenario."""
+    records = [
+        ("kpi_effects", f"{r.pop('kpi')}:{r.pop('cohort')}", r)
+        for r in report.kpi_effects.drop(columns="quarter", errors="ignore").to_dict("records")
+    ]
+    for case in report.pilots:
+        record = case.rows()
+        name = str(record.pop("pilot"))
+        records.append(("pilot", name, record))
+        if case.projection is not None:
+            records.append(("pilot_assumptions", name, dict(case.projection.assumptions)))
+    if report.scenario is not None:
+        for row in report.scenario.rows():
+            records.append(("scenario_assumptions", row.pop("name"), row))
+        for result in report.scenario.results:
+            record = vars(result).copy()
+            records.append(("scenario_roi", str(record.pop("cohort")), record))
+    return records
 
 
 SHEETS = {
@@ -395,10 +597,48 @@ def _xlsx(report: RoiReport) -> bytes:
     """A summary sheet first, then a sheet per table: human headers, each column's number format
     (the cells keep the marts' values), frozen header rows and widths that fit."""
     buffer = io.BytesIO()
-    summary = pd.DataFrame(
-        {"Summary": [f"Learning ROI report, {report.quarter}", *headline(report), *movers(report)]}
-    )
-    about = pd.DataFrame(
+    comparison = report.comparison.copy()
+    if "metric" in comparison and not comparison.empty:
+        comparison["metric"] = comparison["metric"].map(lambda m: labels.measure(m).text)
+    tables = {**report.tables(), "cohort_comparison": comparison}
+    sheets: dict[str, tuple[pd.DataFrame, list[str]]] = {
+        "Summary": (_summary_sheet(report), ["text"]),
+        **{SHEETS[name]: _labelled(table) for name, table in tables.items()},
+        **_pilot_sheets(report),
+        **(
+            {"KPI links": _headed(report.kpi_effects, KPI_LINKS)} if len(report.kpi_effects) else {}
+        ),
+        **_scenario_sheets(report),
+        "Assumptions": (_assumptions_sheet(report), ["text"] * 4),
+        "About": (_about_sheet(report), ["text", "text"]),
+    }
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for title, (table, units) in sheets.items():
+            table.to_excel(writer, sheet_name=title, index=False)
+            _format_sheet(writer.sheets[title], units, report.currency)
+        _format_compared(writer.sheets[SHEETS["cohort_comparison"]], report.comparison)
+        if "Pilot" in writer.sheets:
+            _format_pilot_values(writer.sheets["Pilot"], report)
+    return buffer.getvalue()
+
+
+def _labelled(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A mart table under its human headers, with each column's unit."""
+    return table.rename(columns=labels.label), [labels.unit(str(c)) for c in table.columns]
+
+
+def _summary_sheet(report: RoiReport) -> pd.DataFrame:
+    lines = [f"Learning ROI report, {report.quarter}", *headline(report), *movers(report)]
+    lines += [pilot_sentence(report, case) for case in report.pilots]
+    if report.pilots:
+        lines += ["Pilot verdict rules:", *pilot.VERDICT_RULES]
+    if report.scenario is not None:
+        lines.append(scenario_sentence(report))
+    return pd.DataFrame({"Summary": lines})
+
+
+def _about_sheet(report: RoiReport) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "Field": [
                 "Quarter",
@@ -416,7 +656,10 @@ def _xlsx(report: RoiReport) -> bytes:
             ],
         }
     )
-    assumptions = pd.DataFrame(
+
+
+def _assumptions_sheet(report: RoiReport) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "Assumption": report.assumptions["name"].map(labels.assumption_label),
             "Value": [
@@ -427,23 +670,131 @@ def _xlsx(report: RoiReport) -> bytes:
             "Description": report.assumptions["description"].fillna(""),
         }
     )
-    comparison = report.comparison.copy()
-    if "metric" in comparison and not comparison.empty:
-        comparison["metric"] = comparison["metric"].map(lambda m: labels.measure(m).text)
-    tables = {**report.tables(), "cohort_comparison": comparison}
-    sheets = {
-        "Summary": (summary, False),
-        **{SHEETS[name]: (table, True) for name, table in tables.items()},
-        "Assumptions": (assumptions, False),
-        "About": (about, False),
-    }
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for title, (table, labelled) in sheets.items():
-            shown = table.rename(columns=labels.label) if labelled else table
-            shown.to_excel(writer, sheet_name=title, index=False)
-            _format_sheet(writer.sheets[title], list(table.columns), report, labelled)
-        _format_compared(writer.sheets[SHEETS["cohort_comparison"]], report.comparison)
-    return buffer.getvalue()
+
+
+PILOT_READOUT = {  # column of PilotCase.rows() -> (header, unit; "measure": the pilot's own)
+    "pilot": ("Pilot", "text"),
+    "measure": ("Measure", "text"),
+    "cohort": ("Pilot cohort", "text"),
+    "baseline_cohort": ("Baseline cohort", "text"),
+    "window_end": ("Window ends", "text"),
+    "is_complete": ("Window ended", "text"),
+    "n": ("Pilot learners", "count"),
+    "baseline_n": ("Baseline learners", "count"),
+    "value": ("Pilot value", "measure"),
+    "baseline_value": ("Baseline value", "measure"),
+    "difference": ("Difference", "measure"),
+    "ci_low": ("95 % interval, low", "measure"),
+    "ci_high": ("95 % interval, high", "measure"),
+    "planned_lift": ("Planned lift", "text"),
+    "power": ("Power for the planned lift", "rate"),
+    "powered": ("Powered (80 %)", "text"),
+    "verdict": ("Verdict", "text"),
+    "why": ("Why", "text"),
+}
+KPI_LINKS = {  # marts.kpi_effects: a KPI's change is in the KPI's own unit
+    "kpi": ("KPI", "text"),
+    "quarter": ("Quarter", "text"),
+    "cohort": ("Cohort", "text"),
+    "baseline_cohort": ("Baseline cohort", "text"),
+    "learners": ("Learners", "count"),
+    "baseline_learners": ("Baseline learners", "count"),
+    "change": ("Change", "ratio"),
+    "baseline_change": ("Baseline change", "ratio"),
+    "did": ("Difference in differences", "ratio"),
+    "ci_low": ("95 % interval, low", "ratio"),
+    "ci_high": ("95 % interval, high", "ratio"),
+}
+PILOT_PROJECTION = {
+    "pilot": ("Pilot", "text"),
+    "case": ("Case", "text"),
+    "headcount": ("Headcount", "count"),
+    "spend_per_employee": ("Spend per employee per year", "money"),
+    "unit_value": ("Value of one unit of gain", "money"),
+    "annual_cost": ("Annual cost", "money"),
+    "benefit": ("Benefit", "money"),
+    "roi_pct": ("ROI", "percent"),
+    "payback_months": ("Payback (months)", "months"),
+    "effect": ("Effect used", "text"),
+}
+
+
+def _pilot_sheets(report: RoiReport) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The readout of each pilot (a hidden one names only the k rule) and its projection."""
+    if not report.pilots:
+        return {}
+    readouts, projections = [], []
+    for case in report.pilots:
+        record, configured = case.rows(), case.readout.pilot
+        readouts.append(
+            {
+                **{column: record.get(column, record.get("hidden")) for column in PILOT_READOUT},
+                "pilot": configured.name,
+                "measure": case.measure().text,
+                "cohort": configured.cohort,
+                "baseline_cohort": configured.baseline_cohort,
+                "window_end": f"{case.readout.window_end:%Y-%m-%d}",
+                "is_complete": "yes" if case.readout.is_complete else "no, still open",
+                "planned_lift": pilot.lift_text(configured.metric, configured.lift),
+                "powered": ("yes" if record["powered"] else "no") if "powered" in record else "",
+            }
+        )
+        projections += [
+            {
+                "pilot": configured.name,
+                "case": name,
+                **{c: record[c] for c in ("headcount", "spend_per_employee", "unit_value")},
+                "annual_cost": record["annual_cost"],
+                "benefit": figures_of.benefit,
+                "roi_pct": figures_of.roi_pct,
+                "payback_months": figures_of.payback_months,
+                "effect": record["effect"],
+            }
+            for name, figures_of in case.cases()
+        ]
+    sheets = {"Pilot": _headed(pd.DataFrame(readouts), PILOT_READOUT)}
+    if projections:
+        sheets["Pilot projection"] = _headed(pd.DataFrame(projections), PILOT_PROJECTION)
+    return sheets
+
+
+def _headed(
+    frame: pd.DataFrame, columns: dict[str, tuple[str, str]]
+) -> tuple[pd.DataFrame, list[str]]:
+    """A frame in `columns`' order under their headers, with their units."""
+    shown = frame[list(columns)].rename(columns={c: h for c, (h, _) in columns.items()})
+    return shown, [u for _, u in columns.values()]
+
+
+def _format_pilot_values(sheet: Any, report: RoiReport) -> None:
+    """Each pilot's values in its measure's unit: rates as percentages, medians in days."""
+    columns = list(PILOT_READOUT)
+    for offset, case in enumerate(report.pilots):
+        number_format = labels.excel_format(case.measure().unit)
+        for column, (_, unit_name) in PILOT_READOUT.items():
+            cell = sheet.cell(row=offset + 2, column=columns.index(column) + 1)
+            if unit_name == "measure" and isinstance(cell.value, int | float):
+                cell.number_format = number_format
+
+
+def _scenario_sheets(report: RoiReport) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The what-if of the ROI page: each edited assumption, published vs scenario, and each
+    invested cohort's ROI % both ways."""
+    scenario = report.scenario
+    if scenario is None:
+        return {}
+    published = report.roi.set_index("cohort")["roi_pct"]
+    rows = [
+        ("assumption", labels.assumption_label(r["name"]), r["published"], r["scenario"])
+        for r in scenario.rows()
+    ] + [
+        ("ROI %", result.cohort, published[result.cohort], result.roi_pct)
+        for result in scenario.results
+        if result.cohort != report.baseline
+    ]
+    frame = pd.DataFrame(rows, columns=["Row", "Name", "Published", "Scenario"])
+    frame.insert(0, "Figures", "scenario: assumptions edited on the ROI page")
+    return {"Scenario": (frame, ["text", "text", "text", "ratio", "ratio"])}
 
 
 def _format_compared(sheet: Any, comparison: pd.DataFrame) -> None:
@@ -459,16 +810,15 @@ def _format_compared(sheet: Any, comparison: pd.DataFrame) -> None:
                 cell.number_format = number_format
 
 
-def _format_sheet(sheet: Any, columns: list[str], report: RoiReport, labelled: bool) -> None:
+def _format_sheet(sheet: Any, units: list[str], currency: str) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     sheet.freeze_panes = "A2"
-    for index, column in enumerate(columns, start=1):
+    for index, unit_name in enumerate(units, start=1):
         letter = get_column_letter(index)
         sheet.cell(row=1, column=index).font = Font(bold=True)
-        unit_name = labels.unit(column) if labelled else "text"
-        number_format = labels.excel_format(unit_name, report.currency)
+        number_format = labels.excel_format(unit_name, currency)
         width = len(str(sheet.cell(row=1, column=index).value))
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             if isinstance(cell.value, int | float):

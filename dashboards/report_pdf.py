@@ -13,12 +13,17 @@ from typing import Any
 
 import pandas as pd
 
+from skillstream import pilot
 from skillstream.dashboards import definitions, labels
 from skillstream.dashboards.report import (
+    PilotCase,
     RoiReport,
     assumption_value,
+    difference_words,
     headline,
     movers,
+    pilot_sentence,
+    scenario_sentence,
     unit_words,
 )
 
@@ -91,6 +96,7 @@ class _Document:
             for values in rows:
                 table.row(values)
         self.pdf.set_font("DejaVu", "", 9)
+        self.pdf.ln(1.5)
 
     def image(self, png: bytes, width: float) -> None:
         self.pdf.image(io.BytesIO(png), w=width)
@@ -305,21 +311,117 @@ def _comparison(doc: _Document, report: RoiReport) -> None:
 
 
 def _difference_cells(row: dict[str, Any]) -> list[str]:
-    """A difference and its interval as a reader says them: rates in points ("+50.0 points",
-    "+29.0 to +65.0"), medians in days ("10.0 days sooner", "8.0 to 12.0 sooner")."""
+    """A comparison row's difference and interval in words (report.difference_words)."""
     values = [row[c] for c in ("difference", "ci_low", "ci_high")]
     hidden = next((v for v in values if isinstance(v, str)), None)
     if hidden is not None or any(labels.missing(v) for v in values):
         return [hidden or labels.MISSING] * 2
-    difference, low, high = (float(v) for v in values)
-    if _measure(row["metric"])[1] != "days":
-        return [f"{difference * 100:+.1f} points", f"{low * 100:+.1f} to {high * 100:+.1f}"]
-    if high < 0:
-        return [f"{-difference:.1f} days sooner", f"{-high:.1f} to {-low:.1f} sooner"]
-    if low > 0:
-        return [f"{difference:.1f} days later", f"{low:.1f} to {high:.1f} later"]
-    word = "sooner" if difference < 0 else "later"
-    return [f"{abs(difference):.1f} days {word}", f"{-low:.1f} sooner to {high:.1f} later"]
+    return list(difference_words(_measure(row["metric"])[1], *(float(v) for v in values)))
+
+
+def _pilots(doc: _Document, report: RoiReport) -> None:
+    """Each configured pilot: the readout against its baseline, the verdict with the rules
+    written out, and the projection to the organisation with its band and assumptions."""
+    if not report.pilots:
+        return
+    doc.heading("Pilot readout and projection")
+    for case in report.pilots:
+        _pilot(doc, report, case)
+    doc.paragraph("Verdict rules, in this order (the 95 % interval in the planned direction):")
+    for rule in pilot.VERDICT_RULES:
+        doc.paragraph(f"• {rule}.")
+
+
+def _pilot(doc: _Document, report: RoiReport, case: PilotCase) -> None:
+    result, configured = case.readout, case.readout.pilot
+    if not result.shown or result.effect is None or case.projection is None:
+        doc.paragraph(pilot_sentence(report, case))
+        return
+    measure = case.measure()
+    doc.paragraph(
+        f"{configured.name}: {configured.cohort} against {configured.baseline_cohort}, "
+        f"{measure.text.lower()}, window to {result.window_end:%Y-%m-%d}"
+        + (" (ended)." if result.is_complete else " (still open).")
+    )
+    effect = result.effect
+    doc.table(
+        ["Measure", "Pilot", "Baseline", "Difference", "95 % interval", "Power", "Verdict"],
+        [
+            [
+                measure.text,
+                f"{labels.show(result.value, measure.unit)} (n {result.n:,})",
+                f"{labels.show(result.baseline_value, measure.unit)} (n {result.baseline_n:,})",
+                *difference_words(measure.unit, effect.estimate, effect.low, effect.high),
+                labels.show(result.power, "rate"),
+                result.verdict.upper(),
+            ]
+        ],
+        widths=(34, 26, 26, 24, 26, 14, 20),
+    )
+    powered = "was" if result.power >= pilot.PLANNED_POWER else "was not"
+    doc.paragraph(
+        f"Verdict {result.verdict.upper()}: {result.why}. The pilot {powered} powered (80 %) "
+        f"for the planned {pilot.lift_text(configured.metric, configured.lift)}."
+    )
+    p = case.projection
+    doc.paragraph(
+        f"Projected to the organisation: {p.headcount:,} employees at "
+        f"{report.money(p.spend_per_employee)} each a year, an annual cost of "
+        f"{report.money(p.annual_cost)}; low and high from the ends of the 95 % interval."
+    )
+    doc.table(
+        ["Case", "Annual cost", "Benefit", "ROI", "Payback (months)"],
+        [
+            [
+                name,
+                report.money(p.annual_cost),
+                report.money(figures_of.benefit),
+                labels.show(figures_of.roi_pct, "percent"),
+                "no payback"
+                if figures_of.payback_months is None
+                else labels.show(figures_of.payback_months, "months"),
+            ]
+            for name, figures_of in case.cases()
+        ],
+    )
+    doc.paragraph("Assumptions: " + "; ".join(f"{k}: {v}" for k, v in p.assumptions.items()) + ".")
+
+
+def _scenario(doc: _Document, report: RoiReport) -> None:
+    """The ROI page's what-if, labelled as a scenario beside the published figures."""
+    scenario = report.scenario
+    if scenario is None:
+        return
+    doc.heading("Scenario (assumptions edited on the ROI page)")
+    doc.paragraph(scenario_sentence(report))
+    units = dict(zip(report.assumptions["name"], report.assumptions["unit"], strict=True))
+    doc.table(
+        ["Assumption", "Published", "Scenario"],
+        [
+            [
+                labels.assumption_label(r["name"]),
+                assumption_value(report, r["published"], r["published"], units.get(r["name"])),
+                assumption_value(report, r["scenario"], r["scenario"], units.get(r["name"])),
+            ]
+            for r in scenario.rows()
+        ],
+        widths=(80, 45, 45),
+    )
+    published = report.roi.set_index("cohort")
+    doc.table(
+        ["Cohort", "Published ROI", "Scenario ROI", "Published payback", "Scenario payback"],
+        [
+            [
+                result.cohort,
+                labels.show(published.loc[result.cohort, "roi_pct"], "percent"),
+                labels.show(result.roi_pct, "percent"),
+                labels.show(published.loc[result.cohort, "payback_months"], "months"),
+                labels.show(result.payback_months, "months"),
+            ]
+            for result in scenario.results
+            if result.cohort != report.baseline
+        ],
+    )
 
 
 def _kpi_links(doc: _Document, report: RoiReport) -> None:
@@ -404,10 +506,12 @@ def _appendix(doc: _Document, report: RoiReport) -> None:
 def pdf(report: RoiReport) -> bytes:
     doc = _Document(f"Learning ROI report {report.quarter}")
     _decision(doc, report)
+    _scenario(doc, report)
     doc.pdf.add_page()
     _roi_detail(doc, report)
     _outcomes(doc, report)
     _comparison(doc, report)
+    _pilots(doc, report)
     _kpi_links(doc, report)
     _assumptions(doc, report)
     _method_and_quality(doc, report)

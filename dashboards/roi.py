@@ -101,6 +101,14 @@ def compute_roi(
     )
 
 
+def scenario(
+    rows: list[RoiComponents], published: Mapping[str, float], edited: Mapping[str, float]
+) -> list[RoiResult]:
+    """Each cohort's ROI with the edited assumptions: what the ROI page shows and what its
+    downloads carry as the scenario."""
+    return [compute_roi(row, published, edited) for row in rows]
+
+
 def sensitivity(
     row: RoiComponents,
     published: Mapping[str, float],

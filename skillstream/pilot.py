@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from skillstream import stats
-from skillstream.dashboards import figures
+from skillstream.dashboards import figures, labels
 from skillstream.dashboards.figures import Published, query
 from skillstream.dashboards.suppression import Figure, Privacy, Shown, fewer_than, suppress
 from skillstream.settings import PilotSettings, RoiSettings, Settings
@@ -570,6 +570,13 @@ def default_unit_value(result: Readout, roi: RoiSettings) -> float:
     return roi.value_of_competent_day * days
 
 
+def _amount(value: float, currency: str) -> str:
+    """An amount with its currency's symbol, cents only when it has them."""
+    if value == round(value):
+        return labels.show(value, "money", currency)
+    return f"{labels.symbol(currency)}{value:,.2f}"
+
+
 def projection_of(
     result: Readout, headcount: int, spend_per_employee: float, unit_value: float, currency: str
 ) -> Projection:
@@ -577,8 +584,8 @@ def projection_of(
     unit = "day sooner" if result.pilot.metric == "days_to_competency" else "more employee"
     assumptions = {
         "headcount": f"{headcount:,}",
-        "spend per employee per year": f"{spend_per_employee:,.2f} {currency}",
-        f"value of one {unit} reaching competency": f"{unit_value:,.2f} {currency}",
+        "spend per employee per year": _amount(spend_per_employee, currency),
+        f"value of one {unit} reaching competency": _amount(unit_value, currency),
         "effect per employee and year": (
             f"{result.pilot.name}: {METRICS[result.pilot.metric].label}, pilot vs "
             f"{result.pilot.baseline_cohort}; low and high from its 95 % interval"

@@ -15,8 +15,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from skillstream import warehouse
+from skillstream import pilot, warehouse
 from skillstream.dashboards import labels, report
+from skillstream.dashboards.suppression import Privacy
 from skillstream.quality.publish import BuildRecord, new_build_id, read_status, record_build
 from skillstream.settings import Settings
 from skillstream.settings import load as load_settings
@@ -29,6 +30,9 @@ from tests.dashboards.conftest import (
     publish_simulated,
     simulated_organisation,
 )
+from tests.skillstream.pilot_org import START as ORG_START
+from tests.skillstream.pilot_org import P as ORG_PROGRAM
+from tests.skillstream.pilot_org import publish_org
 
 needs_poppler = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run `make chromium`"
@@ -442,3 +446,152 @@ def test_the_published_comparison_hides_a_side_of_fewer_than_k(
         assert retention[column] == "fewer than 5", column
     assert retention["n"] == 20
     assert not [line for line in report.headline(loaded) if "retains" in line]
+
+
+# ---- the pilot: readout, verdict rules, projection (tests/skillstream/pilot_org.py) ------------
+
+PILOTS = f"""
+[[pilots]]
+name = "support completes"
+cohort = "pilot"
+program = "{ORG_PROGRAM}"
+metric = "completion"
+lift = 0.2
+start = {ORG_START.date()}
+
+[[pilots]]
+name = "trio"
+cohort = "trio"
+program = "{ORG_PROGRAM}"
+metric = "completion"
+lift = 0.2
+start = {ORG_START.date()}
+"""
+
+
+@pytest.fixture
+def pilot_settings(
+    published_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """The hand-made ROI marts with the planted organisation's learners and KPI effects (pilot
+    +40 points of completion, 80 % against 40 %; trio of 3 learners) and both pilots configured."""
+    publish_org(published_settings)
+    config = tmp_path / "skillstream.toml"
+    config.write_text(PILOTS)
+    monkeypatch.setenv("SKILLSTREAM_CONFIG", str(config))
+    return load_settings()
+
+
+def expected_projection(settings: Settings) -> pilot.Projection:
+    """The projection as pilot.projection_of gives it, with the [roi] projection settings."""
+    result = pilot.readout(
+        pilot.published_build(settings), settings.pilots[0], Privacy(5), settings.comparison_seed
+    )
+    return pilot.projection_of(
+        result,
+        settings.roi.projection_headcount,
+        settings.roi.projection_spend_per_employee,
+        pilot.default_unit_value(result, settings.roi),
+        settings.roi.currency,
+    )
+
+
+@needs_poppler
+def test_the_pdf_carries_the_pilot_readout_and_its_projection(
+    pilot_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "roi.pdf"
+    out.write_bytes(report.render(report.load_published(pilot_settings, QUARTER), "pdf"))
+    text = pdf_text(out)
+    assert_reads_as_a_report(pilot_settings, text)
+    flat = " ".join(body(text).split())
+    assert "Pilot readout and projection" in flat
+    assert "support completes: pilot against control, completion rate" in flat
+    assert "+40.0 points" in flat and "SCALE" in flat  # 80 % against 40 %
+    # the verdict rules written out
+    for rule in pilot.VERDICT_RULES:
+        assert " ".join(rule.split()) in flat, rule
+    # the projection's figures are pilot.projection_of's: 500 x $1,500, +0.4 x 500 x $7,500
+    expected = expected_projection(pilot_settings)
+    assert expected.annual_cost == 750_000 and expected.estimate.benefit == pytest.approx(1.5e6)
+    assert "500 employees at $1,500 each a year, an annual cost of $750,000" in flat
+    for case in (expected.low, expected.estimate, expected.high):
+        row = (
+            f"$750,000 {labels.show(case.benefit, 'money')} "
+            f"{labels.show(case.roi_pct, 'percent')} {labels.show(case.payback_months, 'months')}"
+        )
+        assert row in flat, row
+    for name, value in expected.assumptions.items():
+        assert f"{name}: {value}" in flat, name
+    # a readout under k names only the rule: no figure, no verdict, no projection
+    trio = flat[flat.index("trio (trio vs control") :].split(".")[0]
+    assert "not shown, fewer than 5 learners on a side" in trio
+
+
+def test_the_projection_inputs_come_from_the_settings(
+    pilot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKILLSTREAM_ROI_PROJECTION_HEADCOUNT", "2000")
+    monkeypatch.setenv("SKILLSTREAM_ROI_PROJECTION_SPEND_PER_EMPLOYEE", "1000")
+    settings = load_settings()
+    projection = report.load_published(settings, QUARTER).pilots[0].projection
+    assert projection is not None
+    assert (projection.headcount, projection.annual_cost) == (2000, 2_000_000)
+    assert projection == expected_projection(settings)
+
+
+def test_the_xlsx_has_formatted_pilot_and_kpi_sheets(pilot_settings: Settings) -> None:
+    loaded = report.load_published(pilot_settings, QUARTER)
+    book = openpyxl.load_workbook(io.BytesIO(report.render(loaded, "xlsx")))
+    assert {"Pilot", "Pilot projection", "KPI links"} <= set(book.sheetnames)
+    sheet = book["Pilot"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0].value: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2)}
+    shown = rows["support completes"]
+    assert shown["Pilot value"].value == pytest.approx(0.8)
+    assert shown["Pilot value"].number_format == "0.0%"
+    assert shown["Difference"].value == pytest.approx(0.4)
+    assert shown["Verdict"].value == "scale" and shown["Powered (80 %)"].value == "yes"
+    assert rows["trio"]["Pilot value"].value == "fewer than 5 learners on a side"
+    assert sheet.freeze_panes == "A2"
+    projected = book["Pilot projection"]
+    header = [c.value for c in projected[1]]
+    cases = {r[1].value: dict(zip(header, r, strict=True)) for r in projected.iter_rows(min_row=2)}
+    expected = expected_projection(pilot_settings)
+    assert set(cases) == {"low", "estimate", "high"}  # the hidden trio is not projected
+    estimate = cases["estimate"]
+    assert estimate["Annual cost"].value == expected.annual_cost
+    assert estimate["Annual cost"].number_format == '"$"#,##0;-"$"#,##0'
+    assert estimate["ROI"].value == pytest.approx(expected.estimate.roi_pct)
+    assert estimate["ROI"].number_format == '0.0" %"'
+    assert cases["low"]["Benefit"].value == pytest.approx(expected.low.benefit)
+    kpis = book["KPI links"]
+    header = [c.value for c in kpis[1]]
+    assert header[:3] == ["KPI", "Quarter", "Cohort"] and "Difference in differences" in header
+    link = dict(zip(header, kpis[2], strict=True))
+    assert (link["Cohort"].value, link["Difference in differences"].value) == ("pilot", 3.0)
+    assert link["Learners"].number_format == "#,##0" and kpis.max_row == 2  # trio under k
+
+
+def test_the_csv_carries_the_pilot_and_the_kpi_links(pilot_settings: Settings) -> None:
+    loaded = report.load_published(pilot_settings, QUARTER)
+    rows = list(csv.DictReader(io.StringIO(report.render(loaded, "csv").decode())))
+    values = {(r["table"], r["key"], r["column"]): r["value"] for r in rows}
+    expected = expected_projection(pilot_settings)
+    assert values[("pilot", "support completes", "verdict")] == "scale"
+    assert float(values[("pilot", "support completes", "difference")]) == pytest.approx(0.4)
+    assert float(values[("pilot", "support completes", "annual_cost")]) == expected.annual_cost
+    for case in ("low", "estimate", "high"):
+        figures_of = getattr(expected, case)
+        assert float(values[("pilot", "support completes", f"roi_pct_{case}")]) == pytest.approx(
+            figures_of.roi_pct
+        )
+        assert float(values[("pilot", "support completes", f"benefit_{case}")]) == pytest.approx(
+            figures_of.benefit
+        )
+    assert values[("pilot_assumptions", "support completes", "headcount")] == "500"
+    assert values[("pilot", "trio", "hidden")] == "fewer than 5 learners on a side"
+    trio = {k[2] for k in values if k[:2] == ("pilot", "trio")}
+    assert trio == {"metric", "lift", "window_end", "is_complete", "hidden"}
+    assert float(values[("kpi_effects", "tickets:pilot", "did")]) == 3.0
+    assert not [k for k in values if k[0] == "kpi_effects" and k[1] == "tickets:trio"]
