@@ -11,17 +11,22 @@ DuckDB dialect joins the dialects GX keeps one persistent connection for.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb_engine
 import great_expectations as gx
 import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
+import sqlalchemy
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 
@@ -37,6 +42,26 @@ DATA_DOCS_SITE = "local_site"
 
 class _DuckDBDialect(str):
     value = "duckdb"  # GX compares dialect names with enum members' .value
+
+
+@contextlib.contextmanager
+def waiting_for_the_warehouse_lock(settings: Settings) -> Iterator[None]:
+    """Inside the block, SQLAlchemy's DuckDB connections (GX's engine) wait for a writer (a
+    transform landing a batch) to let go of the warehouse, as every other connection does,
+    rather than failing the gate."""
+
+    def connect_waiting(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        return warehouse.waiting_for_lock(
+            # the dialect consumes its parameters: every attempt gets its own copy
+            lambda: dialect.connect(*cargs, **copy.deepcopy(cparams)),
+            settings.warehouse,
+        )
+
+    sqlalchemy.event.listen(duckdb_engine.Dialect, "do_connect", connect_waiting)
+    try:
+        yield
+    finally:
+        sqlalchemy.event.remove(duckdb_engine.Dialect, "do_connect", connect_waiting)
 
 
 def _keep_duckdb_connection_open() -> None:
@@ -226,7 +251,9 @@ def run_gate(settings: Settings, build_id: str) -> GateResult:
 def main(argv: list[str]) -> int:
     from skillstream import settings as settings_module
 
-    result = run_checkpoint(settings_module.load(), argv[0])
+    settings = settings_module.load()
+    with waiting_for_the_warehouse_lock(settings):
+        result = run_checkpoint(settings, argv[0])
     print(
         json.dumps(
             {

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from skillstream.settings import Settings
+
+T = TypeVar("T")
 
 
 def id_key(column: str) -> str:
@@ -144,10 +147,19 @@ def connect(
     path = Path(settings.warehouse)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    return waiting_for_lock(
+        lambda: duckdb.connect(str(path), read_only=read_only), path, wait_seconds
+    )
+
+
+def waiting_for_lock(open_connection: Callable[[], T], path: Path, wait_seconds: float = 30.0) -> T:
+    """`open_connection()` of the warehouse file at `path`, tried again while another process
+    holds the file's lock (a transform lands a batch in well under a second), at most
+    `wait_seconds`; every connection to the warehouse waits this way, whoever opens it."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return open_connection()
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 if "lock" in str(error).lower():

@@ -4,17 +4,20 @@ published one and can tell; every run is recorded in quality.runs and Data Docs 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import orjson
 import pytest
+import sqlalchemy
 
 from skillstream import warehouse
 from skillstream.build import build, run_dbt
 from skillstream.ingestion.simulate import simulate
-from skillstream.quality.checkpoint import run_gate
+from skillstream.quality.checkpoint import run_gate, waiting_for_the_warehouse_lock
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
 from skillstream.transforms.normalise import normalise_record
@@ -188,3 +191,34 @@ def test_a_failing_dbt_build_holds_the_build_back(settings: Settings) -> None:
     assert not record.is_published and not record.dbt_success and record.gate_success is None
     assert any(f["check"] == "dbt:model.skillstream.stg_hr__roster" for f in record.failures)
     assert not (settings.published_dir / "current.json").exists()
+
+
+def test_the_gates_connections_wait_while_a_transform_holds_the_warehouse(
+    settings: Settings,
+) -> None:
+    """A transform landing a batch holds the warehouse for a moment; GX's SQLAlchemy engine
+    waits for it like every other connection, so the gate does not fail on the lock."""
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    con.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print(flush=True); "
+            "time.sleep(3); c.close()",
+            str(settings.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None and holder.stdout.readline()  # the lock is held now
+    with waiting_for_the_warehouse_lock(settings):  # around the gate's whole checkpoint
+        engine = sqlalchemy.create_engine(f"duckdb:///{settings.warehouse}")
+        try:
+            with engine.connect() as connection:
+                count = connection.execute(sqlalchemy.text("SELECT count(*) FROM raw.statements"))
+                assert count.scalar() == 0
+            assert holder.poll() is not None  # it waited for the writer rather than failing
+        finally:
+            engine.dispose()
+            holder.wait(timeout=30)
