@@ -58,10 +58,17 @@ def _inputs(result: pilot.Readout, settings: Settings, key: str) -> tuple[int, f
     """Headcount, spend per employee per year and the value of one unit of gain."""
     columns = st.columns(3)
     headcount = columns[0].number_input(
-        "Headcount", value=500, min_value=1, step=50, key=f"{key}_headcount"
+        "Headcount",
+        value=settings.roi.projection_headcount,
+        min_value=1,
+        step=50,
+        key=f"{key}_headcount",
     )
     spend = columns[1].number_input(
-        "Spend per employee per year", value=1500.0, min_value=1.0, key=f"{key}_spend"
+        "Spend per employee per year",
+        value=settings.roi.projection_spend_per_employee,
+        min_value=1.0,
+        key=f"{key}_spend",
     )
     value = columns[2].number_input(
         "Value of one day sooner at competency"

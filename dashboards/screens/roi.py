@@ -94,7 +94,7 @@ rows = figures.roi_components(published)
 if not rows:
     st.info("No group is large enough to show.")
     st.stop()
-results = pd.DataFrame([vars(roi.compute_roi(r, numeric, edited)) for r in rows])
+results = pd.DataFrame([vars(result) for result in roi.scenario(rows, numeric, edited)])
 st.subheader("ROI with these assumptions")
 table, config = labels.readable(results, currency)
 st.dataframe(table, hide_index=True, width="stretch", column_config=config)
@@ -136,15 +136,27 @@ if central is not None and not bars.empty:
 projection.section(build, settings_module.load(), privacy, key="roi_project")
 
 st.subheader("Report")
-st.caption(
-    "The quarter's report of the published build, the same file `skillstream report roi` "
-    "writes (published assumptions)."
-)
 try:
-    quarter_report = report.load_published(settings_module.load(), quarter)
+    quarter_report = report.with_scenario(
+        report.load_published(settings_module.load(), quarter), edited
+    )
 except report.ReportError as error:
     st.warning(str(error))
 else:
+    scenario = quarter_report.scenario
+    st.caption(
+        "The quarter's report of the published build, the same file `skillstream report roi` "
+        "writes."
+        if scenario is None
+        else "The quarter's report of the published build with the assumptions edited above as "
+        "a scenario, labelled as such beside the published figures: "
+        + "; ".join(
+            f"{labels.assumption_label(r['name'])} {r['published']:,.10g} → {r['scenario']:,.10g}"
+            for r in scenario.rows()
+        )
+        + "."
+    )
+    suffix = "" if scenario is None else "-scenario"
     mime = {
         "pdf": "application/pdf",
         "csv": "text/csv",
@@ -154,7 +166,7 @@ else:
         column.download_button(
             f"Download {fmt.upper()}",
             data=functools.partial(report.render, quarter_report, fmt),
-            file_name=f"skillstream-roi-{quarter}.{fmt}",
+            file_name=f"skillstream-roi-{quarter}{suffix}.{fmt}",
             mime=mime[fmt],
             key=f"download_{fmt}",
         )
