@@ -318,3 +318,40 @@ def test_the_data_docs_open_over_http(published_settings: Settings) -> None:
             no_exception(page, "data docs")
         finally:
             browser.close()
+
+
+def test_a_scenario_download_carries_the_edited_assumption(
+    dashboard_url: str, tmp_path: Path
+) -> None:
+    """On the ROI page a leader sets a day sooner at competency to 400: the CSV downloaded
+    there carries it as a scenario beside the published 250."""
+    import csv
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            page.goto(dashboard_url)
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("ROI", exact=True).click()
+            value = page.get_by_role("spinbutton", name="Value of a competent day")
+            value.wait_for(timeout=60_000)
+            value.fill("400")
+            value.press("Enter")
+            page.get_by_text("as a scenario").first.wait_for(timeout=60_000)
+            settle(page)
+            no_exception(page, "scenario")
+            with page.expect_download(timeout=60_000) as download_info:
+                page.get_by_role("button", name="Download CSV").click()
+            assert download_info.value.suggested_filename == "skillstream-roi-2026Q3-scenario.csv"
+            saved = tmp_path / "scenario.csv"
+            download_info.value.save_as(saved)
+            rows = {
+                (r["table"], r["key"], r["column"]): r["value"]
+                for r in csv.DictReader(saved.open())
+            }
+            assert rows[("scenario_assumptions", "value_of_competent_day", "scenario")] == "400.0"
+            assert rows[("scenario_assumptions", "value_of_competent_day", "published")] == "250.0"
+        finally:
+            browser.close()
