@@ -35,6 +35,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from skillstream.ingestion.tables import ImportFileError
     from skillstream.kafka import KafkaUnavailable
     from skillstream.pilot import PilotError
+    from skillstream.transforms.lake import LakeError
     from skillstream.warehouse import WarehouseBusy
 
     return (
@@ -46,6 +47,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         LrsPullError,
         ImportFileError,
         WarehouseBusy,
+        LakeError,
         ReportError,
         DeadLetterError,
         PilotError,
@@ -236,6 +238,81 @@ def _print_status(settings: Settings, report: dict[str, Any], process: Any) -> N
             f"{published['newest_event_at'] or 'unknown'}, "
             f"stored {published['newest_stored_at'] or 'unknown'}"
         )
+
+
+# ---- cluster -------------------------------------------------------------------------------
+
+
+@main.group()
+def cluster() -> None:
+    """A cluster on this machine: 3 Kafka brokers, Flink (a JobManager, 2 TaskManagers),
+    Beam's Flink job server and worker pool (docs/scale-out.md)."""
+
+
+@cluster.command("fetch")
+@friendly
+def cluster_fetch() -> None:
+    """Fetch Flink (PyPI) and Beam's Flink job server (Maven Central) into the cache."""
+    from skillstream.cluster import fetch
+
+    settings = _settings()
+    fetch.fetch(settings)
+    click.echo(f"Flink: {fetch.flink_home(settings)}")
+    click.echo(f"Beam Flink job server: {fetch.job_server_jar(settings)}")
+
+
+@cluster.command("up")
+@friendly
+def cluster_up() -> None:
+    """Start every member of the cluster that is not running; print where clients reach it."""
+    from skillstream import cluster as local_cluster
+
+    settings = _settings()
+    endpoints = local_cluster.up(settings)
+    _print_cluster(settings)
+    click.echo(f"export SKILLSTREAM_BOOTSTRAP={endpoints['bootstrap']}")
+
+
+@cluster.command("down")
+@click.option("--forget-ports", is_flag=True, help="Choose new ports at the next `cluster up`.")
+@friendly
+def cluster_down(forget_ports: bool) -> None:
+    """Stop the members `cluster up` started (and nothing else)."""
+    from skillstream import cluster as local_cluster
+
+    stopped = local_cluster.down(_settings(), forget_ports=forget_ports)
+    click.echo(f"stopped: {', '.join(stopped)}" if stopped else "no cluster member was running")
+
+
+@cluster.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@friendly
+def cluster_status(as_json: bool) -> None:
+    """Each member's pid and ports, and the endpoints; exit 3 unless every member runs."""
+    from skillstream import cluster as local_cluster
+
+    settings = _settings()
+    members = local_cluster.members(settings)
+    if as_json:
+        report = {
+            "members": {m.name: {"pid": m.pid, "ports": m.ports} for m in members},
+            **local_cluster.endpoints(settings),
+        }
+        click.echo(orjson.dumps(report).decode())
+    else:
+        _print_cluster(settings)
+    sys.exit(0 if all(m.pid is not None for m in members) else 3)
+
+
+def _print_cluster(settings: Settings) -> None:
+    from skillstream import cluster as local_cluster
+
+    for member in local_cluster.members(settings):
+        ports = ", ".join(f"{name} {port}" for name, port in member.ports.items())
+        state = f"pid {member.pid}" if member.pid is not None else "not running"
+        click.echo(f"{member.name:<13} {state:<12} {ports}")
+    for name, value in local_cluster.endpoints(settings).items():
+        click.echo(f"{name}: {value}")
 
 
 # ---- simulate and ingest -------------------------------------------------------------------

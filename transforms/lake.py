@@ -72,7 +72,7 @@ def catalog(location: LakeLocation) -> Catalog:
         )
     except Exception as error:
         raise LakeError(
-            f"lake: the Iceberg catalog {location.catalog_uri} cannot be opened: {error}"
+            f"lake: the Iceberg catalog {location.catalog_uri} cannot be opened: {_reason(error)}"
         ) from error
 
 
@@ -88,8 +88,13 @@ def tables(location: LakeLocation) -> tuple[Table, Table]:
     except Exception as error:
         raise LakeError(
             f"lake: the tables of {location.catalog_uri} (warehouse {location.warehouse}) "
-            f"cannot be created or read: {error}"
+            f"cannot be created or read: {_reason(error)}"
         ) from error
+
+
+def _reason(error: Exception) -> str:
+    """The first line of an error (SQLAlchemy's add the statement and a link on others)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _table(lake: Catalog, name: str, schema: pa.Schema) -> Table:
@@ -178,26 +183,39 @@ def land_batch(
     """Land one batch: its rejections in raw.quarantine, then its statements in
     raw.statements, each one commit carrying the partition's next offset. A batch whose
     rejections committed and whose statements did not (a crash between the two) lands its
-    statements when retried, and its rejections not again.
-
-    `dead_letter(batch, rejects)` is called before the rejections commit, with those that
-    land now; it must return only once they are on the DLQ.
-    """
+    statements when retried, and its rejections not again."""
     statements, quarantine = lake_tables
     now = datetime.now(UTC).replace(tzinfo=None)
-    counts: dict[str, int] = {}
-    if batch.rejects:
-        sent: dict[int, int] = {}
+    counts = land_rejects(quarantine, batch, now, dead_letter) if batch.rejects else {}
+    counts["landed"] = land_statements(statements, batch, now)
+    if not any(counts.values()) and batch.record_count:
+        return {"already_landed": batch.record_count}
+    return {name: count for name, count in counts.items() if count}
 
-        def rejects_from(floor: int) -> pa.Table:
-            rejects = [r for r in batch.rejects if r[1] >= floor]
-            if dead_letter is not None and rejects and floor not in sent:
-                sent[floor] = dead_letter(batch, rejects)
-            return _quarantine_table(batch.topic, rejects, now)
 
-        counts["quarantined"] = _commit(quarantine, batch, rejects_from)
-        if sent:
-            counts["dead_lettered"] = max(sent.values())
+def land_rejects(
+    quarantine: Table, batch: NormalisedBatch, now: datetime, dead_letter: DeadLetter | None
+) -> dict[str, int]:
+    """The batch's rejections not landed yet, in one commit of raw.quarantine.
+
+    `dead_letter(batch, rejects)` is called before the commit, with those that land now; it
+    must return only once they are on the DLQ (a crash can repeat a dead letter, never lose
+    one)."""
+    dead_lettered: dict[int, int] = {}  # by the floor they were sent from
+
+    def rejects_from(floor: int) -> pa.Table:
+        rejects = [r for r in batch.rejects if r[1] >= floor]
+        if dead_letter is not None and rejects and floor not in dead_lettered:
+            dead_lettered[floor] = dead_letter(batch, rejects)
+        return _quarantine_table(batch.topic, rejects, now)
+
+    quarantined = _commit(quarantine, batch, rejects_from)
+    return {"quarantined": quarantined, "dead_lettered": max(dead_lettered.values(), default=0)}
+
+
+def land_statements(statements: Table, batch: NormalisedBatch, now: datetime) -> int:
+    """The batch's statements not landed yet, in one commit of raw.statements (one that only
+    moves the partition's offset when there are none); returns how many landed."""
 
     def rows_from(floor: int) -> pa.Table:
         rows = statement_table(batch.rows)
@@ -208,12 +226,7 @@ def land_batch(
             pa.array([now] * rows.num_rows, pa.timestamp("us")),
         )
 
-    before = len(batch.rows) + len(batch.rejects)
-    landed = _commit(statements, batch, rows_from)
-    counts["landed"] = landed
-    if not landed and not counts.get("quarantined") and before:
-        return {"already_landed": before}
-    return counts
+    return _commit(statements, batch, rows_from)
 
 
 def _quarantine_table(topic: str, rejects: list[tuple], now: datetime) -> pa.Table:

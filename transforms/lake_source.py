@@ -9,7 +9,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import iceberg
 
 from skillstream import settings
-from skillstream.transforms.lake import LakeError, catalog
+from skillstream.transforms.lake import LakeError, catalog, tables
 
 
 class Plugin(iceberg.Plugin):
@@ -17,4 +17,5 @@ class Plugin(iceberg.Plugin):
         location = settings.load().lake_location
         if location is None:
             raise LakeError("lake: dbt's target `lake` needs the setting lake (SKILLSTREAM_LAKE)")
+        tables(location)  # a build before the first transform reads empty tables
         self._catalog = catalog(location)
