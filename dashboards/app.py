@@ -12,7 +12,8 @@ from skillstream.dashboards import data
 # and a link straight to a page, opened first after a start, would show that list instead.
 PAGES = Path(__file__).parent / "screens"
 
-# "auto": Streamlit collapses the sidebar on phone-width screens and opens it elsewhere
+# "auto": Streamlit collapses the sidebar below its own breakpoint (768 px); NARROW_SCREEN
+# below collapses it up to 800 px as well
 st.set_page_config(
     page_title="skillstream",
     page_icon=":material/school:",
@@ -24,6 +25,33 @@ st.html(
     "<style>[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] * "
     "{white-space: normal !important; overflow: visible !important; "
     "text-overflow: clip !important;}</style>"
+)
+# A screen this narrow reads better with the sidebar closed; its toggle opens it. A reader's
+# own choice (Streamlit keeps it in localStorage) wins, and the collapse done here is not
+# recorded as one. Once per page load: later reruns must not close a sidebar the reader opened.
+NARROW_SCREEN = 800
+st.html(
+    f"""<script>
+(() => {{
+  if (window.skillstreamNarrowChecked || window.innerWidth > {NARROW_SCREEN}) return;
+  window.skillstreamNarrowChecked = true;
+  const chosen = () => Object.keys(localStorage).filter(k => k.startsWith("stSidebarCollapsed-"));
+  if (chosen().length) return;
+  const started = Date.now();
+  const collapse = () => {{
+    const button = document.querySelector(
+      '[data-testid="stSidebar"][data-collapsed="false"] button[aria-label="Collapse sidebar"]');
+    if (button) {{
+      button.click();
+      chosen().forEach(k => localStorage.removeItem(k));
+    }} else if (Date.now() - started < 10000) {{
+      setTimeout(collapse, 100);
+    }}
+  }};
+  collapse();
+}})();
+</script>""",
+    unsafe_allow_javascript=True,
 )
 navigation = st.navigation(
     {

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from skillstream import broker
 from skillstream.settings import Settings
@@ -143,6 +143,38 @@ def picture_first_page(pdf: Path, name: str) -> Path:
     return picture
 
 
+def sidebar_filter(page: Page, name: str) -> Locator:
+    box = page.get_by_role("combobox", name=name, exact=True)
+    return page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has=box)
+
+
+def filter_survives_a_page_change_and_a_reload(page: Page) -> None:
+    """After the tour, as a user would: team-a (the pilot cohort's team) picked in the sidebar
+    narrows the Overview, stays on the next page and in its URL, and a reload restores it."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Overview", exact=True).click()
+    completion = page.locator('[data-testid="stMetric"]').filter(has_text="Completion rate")
+    completion.get_by_text("51%").wait_for(timeout=60_000)
+    settle(page)
+    team = sidebar_filter(page, "Team")
+    team.click()
+    page.get_by_role("option", name="team-a", exact=True).click()
+    completion.get_by_text("72%").wait_for(timeout=60_000)
+    page.wait_for_url("**?team=team-a", timeout=30_000)
+    nav.get_by_text("Capability", exact=True).click()
+    page.get_by_role("heading", name="Drill into a skill").wait_for(timeout=60_000)
+    settle(page)
+    page.wait_for_url("**/capability?team=team-a", timeout=30_000)
+    assert "team-a" in team.inner_text()
+    page.reload()
+    page.get_by_role("heading", name="Drill into a skill").wait_for(timeout=60_000)
+    settle(page)
+    assert "team-a" in team.inner_text()
+    nav.get_by_text("Overview", exact=True).click()
+    completion.get_by_text("72%").wait_for(timeout=60_000)
+    no_exception(page, "team filter")
+
+
 def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -156,14 +188,8 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
             page.goto(dashboard_url)
             visit_every_page(page, "dashboard")
 
-            # a filter: the Overview's completion rate for the pilot cohort only, from a shared
-            # link (test_an_l_and_d_leaders_tasks picks it in the sidebar; after a tour of every
-            # page the sidebar's dropdowns open no list in headless Chromium, a known gap)
-            page.goto(f"{dashboard_url}?cohort=pilot")
-            metric = page.locator('[data-testid="stMetric"]').filter(has_text="Completion rate")
-            metric.get_by_text("72%").wait_for(timeout=60_000)
-            no_exception(page, "filter")
-            page.screenshot(path=str(ARTIFACTS / "dashboard-overview-pilot.png"), full_page=True)
+            filter_survives_a_page_change_and_a_reload(page)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-overview-team-a.png"), full_page=True)
 
             pdf = download_pdf(page, tmp_path)  # the ROI page's PDF, as the CLI would write it
             assert pdf.name == "skillstream-roi-2026Q3.pdf"
@@ -242,6 +268,8 @@ def test_an_l_and_d_leaders_tasks(dashboard_url: str) -> None:
             narrow.goto(dashboard_url)
             narrow.get_by_role("heading", name="Trend by quarter").wait_for(timeout=60_000)
             settle(narrow)
+            sidebar = narrow.locator('[data-testid="stSidebar"]')
+            assert sidebar.get_attribute("data-collapsed") == "true", "sidebar open at 800 px"
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             narrow.screenshot(path=str(ARTIFACTS / "dashboard-overview-800px.png"), full_page=True)
             labels = narrow.locator('[data-testid="stMetricLabel"]')
@@ -251,6 +279,13 @@ def test_an_l_and_d_leaders_tasks(dashboard_url: str) -> None:
                 ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
             )
             assert not cut, f"KPI labels cut at 800 px: {cut}"
+            narrow.get_by_test_id("stExpandSidebarButton").click()
+            narrow.wait_for_selector('[data-testid="stSidebar"][data-collapsed="false"]')
+            # the reader opened it: a page change (a rerun of the same page load) leaves it open
+            narrow.locator('[data-testid="stSidebarNav"]').get_by_text("Capability").click()
+            narrow.get_by_role("heading", name="Drill into a skill").wait_for(timeout=60_000)
+            settle(narrow)
+            assert sidebar.get_attribute("data-collapsed") == "false"
         finally:
             browser.close()
 
