@@ -11,12 +11,12 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 
 TOOLS := .venv-tools
-.PHONY: help setup python broker chromium tools lrs-suite lock lint format test test-unit demo bench docs clean
+.PHONY: help setup python broker cluster-fetch cluster-up cluster-down chromium tools lrs-suite lock lint format test test-unit demo bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 
-setup: python broker chromium tools ## .venv with the project, the Kafka broker jars, Chromium, test tools
+setup: python broker cluster-fetch chromium tools ## .venv with the project, the Kafka broker jars, the cluster's Flink and job server, Chromium, test tools
 
 python: $(VENV)/.installed $(VENV)/.native
 
@@ -52,6 +52,17 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 broker: $(VENV)/.installed ## fetch Apache Kafka from Maven Central into the cache (needs Java 17+, Maven)
 	@$(BIN)/python -m skillstream.broker fetch
+
+# The cluster of docs/scale-out.md: Flink from PyPI's PyFlink archives, Beam's Flink job server
+# from Maven Central (~350 MB in the cache, fetched once).
+cluster-fetch: $(VENV)/.installed ## fetch Apache Flink and Beam's Flink job server into the cache (needs Java 17+, Maven)
+	@$(BIN)/skillstream cluster fetch
+
+cluster-up: python broker cluster-fetch ## 3 Kafka brokers, Flink (JobManager + 2 TaskManagers), Beam's job server and worker pool on this machine
+	$(BIN)/skillstream cluster up
+
+cluster-down: ## stop what cluster-up started
+	$(BIN)/skillstream cluster down
 
 chromium: ## Debian's Chromium and poppler-utils (pdftotext) for the browser and report tests
 	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
