@@ -48,6 +48,8 @@ class BuildRecord:
     gate_success: bool | None
     is_published: bool
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # every dbt test and expectation that ran: source, table, check, column, passed, observed
+    checks: list[dict[str, Any]] = field(default_factory=list)
     snapshot: str | None = None
     data_docs: str | None = None
     # Freshness: the event time (occurred_at) and the time stored (stored_at) of the newest

@@ -88,6 +88,52 @@ def _dbt_failures(settings: Settings) -> list[dict[str, str]]:
     ]
 
 
+def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
+    """Each dbt test (data and unit) of the run: its table, column and result."""
+    target = settings.home / "dbt" / "target"
+    results_file, manifest_file = target / "run_results.json", target / "manifest.json"
+    if not results_file.exists() or not manifest_file.exists():
+        return []
+    manifest = json.loads(manifest_file.read_text())
+    nodes = {**manifest.get("nodes", {}), **manifest.get("unit_tests", {})}
+    checks: list[dict[str, object]] = []
+    for result in json.loads(results_file.read_text())["results"]:
+        kind = result["unique_id"].split(".")[0]
+        if kind not in ("test", "unit_test"):
+            continue
+        node = nodes.get(result["unique_id"], {})
+        metadata = node.get("test_metadata") or {}
+        sources = [".".join(s) for s in node.get("sources", [])]
+        refs = [r["name"] if isinstance(r, dict) else r[-1] for r in node.get("refs", [])]
+        model = node.get("model") or (node.get("attached_node") or "").rsplit(".", 1)[-1]
+        checks.append(
+            {
+                "source": "dbt unit test" if kind == "unit_test" else "dbt test",
+                "table": model or ", ".join(sources + refs),
+                "check": metadata.get("name") or node.get("name") or result["unique_id"],
+                "column": node.get("column_name"),
+                "passed": result["status"] in ("pass", "success"),
+                "observed": result.get("failures") if kind == "test" else result["status"],
+            }
+        )
+    return checks
+
+
+def _gate_checks(gate: GateResult) -> list[dict[str, object]]:
+    """Each expectation of the Great Expectations gate: its table, column and result."""
+    return [
+        {
+            "source": "Great Expectations",
+            "table": o.suite.replace("_", ".", 1),
+            "check": o.description or o.expectation,
+            "column": o.column,
+            "passed": o.success,
+            "observed": o.observed,
+        }
+        for o in gate.outcomes
+    ]
+
+
 def build(
     settings: Settings, quiet: bool = False, full_refresh: bool = False, unit_tests: bool = True
 ) -> BuildRecord:
@@ -133,6 +179,7 @@ def build(
         gate_success=gate.success if gate else None,
         is_published=dbt.returncode == 0 and gate is not None and gate.success,
         failures=failures,
+        checks=_dbt_checks(settings) + (_gate_checks(gate) if gate else []),
         data_docs=str(gate.data_docs) if gate and gate.data_docs else None,
         newest_event_at=newest[0],
         newest_stored_at=newest[1],

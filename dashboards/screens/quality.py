@@ -4,6 +4,7 @@ dead letters."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import altair as alt
@@ -49,6 +50,67 @@ if docs:
     )
 else:
     st.caption("This build wrote no Data Docs (the checkpoint did not run).")
+
+SERVER_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.@+-]+){2,}")
+
+
+def readable_check(name: str) -> str:
+    """not_null -> "not null"; expect_column_values_to_not_be_null -> "column values to not
+    be null"; a description stays as it is."""
+    if " " in name:
+        return name
+    return name.removeprefix("expect_").replace("_", " ")
+
+
+def readable_observed(value: object) -> str:
+    """An observed value as a short text, a server path reduced to its file name."""
+    if labels.missing(value) or value == "":
+        return labels.MISSING
+    text = SERVER_PATH.sub(lambda m: m.group(0).replace("\\", "/").rsplit("/", 1)[-1], str(value))
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+CHECK_KINDS = {
+    "dbt test": "dbt tests",
+    "dbt unit test": "dbt unit tests",
+    "Great Expectations": "expectations",
+}
+
+
+def checks_that_ran(build: dict[str, object]) -> None:
+    """The published build's dbt tests and expectations, failed first."""
+    checks = pd.DataFrame(build.get("checks") or [])
+    if checks.empty:
+        st.caption(
+            "The published build recorded no list of its checks; the next `skillstream build` "
+            "records one."
+        )
+        return
+    failed = int((~checks["passed"].astype(bool)).sum())
+    kinds = ", ".join(
+        f"{n} {CHECK_KINDS.get(str(source), source)}"
+        for source, n in checks["source"].value_counts().items()
+    )
+    st.markdown(
+        f"**{len(checks)} checks ran on build {build['build_id']}** ({kinds}): "
+        + ("all passed." if not failed else f"**{failed} failed.**")
+    )
+    table = pd.DataFrame(
+        {
+            "Result": checks["passed"].map({True: "passed", False: "failed"}),
+            "Ran by": checks["source"],
+            "Table": checks["table"].map(readable_observed),
+            "Column": checks["column"].map(readable_observed),
+            "Check": checks["check"].map(lambda c: readable_check(str(c))),
+            "Observed": checks["observed"].map(readable_observed),
+        }
+    ).sort_values(["Result", "Ran by", "Table"], kind="stable")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+if current:
+    st.subheader("Checks that ran")
+    checks_that_ran(current)
 
 facts = data.warehouse_facts()
 if "busy" in facts:

@@ -284,6 +284,33 @@ def test_data_quality_page(published_settings: Settings) -> None:
     assert len(app.dataframe[1].value) == 2  # quality.runs: both builds
 
 
+def test_data_quality_lists_the_checks_that_ran(published_settings: Settings) -> None:
+    current = published_settings.published_dir / "current.json"
+    record = json.loads(current.read_text())
+    record["checks"] = [
+        {"source": "dbt test", "table": "learner_skills", "check": "not_null",
+         "column": "learner_id", "passed": True, "observed": 0},
+        {"source": "Great Expectations", "table": "raw.statements",
+         "check": "expect_table_row_count_to_be_between", "column": None, "passed": False,
+         "observed": f"error: cannot open {published_settings.warehouse}"},
+    ]  # fmt: skip
+    current.write_text(json.dumps(record))
+    app = run_app("quality")
+    assert "**2 checks ran on build" in markdown(app)
+    assert "(1 dbt tests, 1 expectations): **1 failed.**" in markdown(app)
+    checks = app.dataframe[0].value
+    assert list(checks.columns) == ["Result", "Ran by", "Table", "Column", "Check", "Observed"]
+    assert checks.iloc[0].to_dict() == {
+        "Result": "failed",
+        "Ran by": "Great Expectations",
+        "Table": "raw.statements",
+        "Column": "—",
+        "Check": "table row count to be between",
+        "Observed": f"error: cannot open {published_settings.warehouse.name}",
+    }
+    assert checks.iloc[1]["Check"] == "not null"
+
+
 def test_pipeline_health_without_a_broker(published_settings: Settings) -> None:
     app = run_app("health")
     assert app.title[0].value == "Pipeline health"
