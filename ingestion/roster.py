@@ -15,7 +15,7 @@ import click
 
 from skillstream import forget, warehouse
 from skillstream.ingestion.sources import TableSource
-from skillstream.ingestion.tables import ImportFileError, csv_rows
+from skillstream.ingestion.tables import csv_rows
 from skillstream.settings import Settings
 from skillstream.xapi.identity import IdentityError, learner_id, roster_ifi
 
@@ -32,9 +32,6 @@ ROSTER_COLUMNS = (  # of raw.roster, the order of RosterImport.rows
     "imported_at",
 )
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-
-RosterError = ImportFileError  # the roster file cannot be imported at all
 
 
 @dataclass

@@ -32,6 +32,17 @@ def make_settings(root: Path, **overrides: str) -> Settings:
     return settings_module.load(environ=environ, cwd=root)
 
 
+def normalise_one(
+    record: tuple[int, bytes | None, str | None, int], partition: int, salt: str
+) -> tuple[tuple | None, tuple | None]:
+    """(row, None) or (None, reject) of one Kafka record (offset, value, source, timestamp_ms)
+    through the Python normaliser, the way a worker process normalises its share."""
+    from skillstream.transforms.normalise import normalise_chunk
+
+    rows, rejects = normalise_chunk([record], partition, salt)
+    return (rows[0] if rows else None), (rejects[0] if rejects else None)
+
+
 @dataclass
 class CliResult:
     returncode: int

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 
-from skillstream.transforms.records import KafkaRecord
 from skillstream.xapi.identity import (
     agent_learner_id,
     pseudonymised_statement,
@@ -164,20 +163,6 @@ def normalise(
         statement_hash,
         orjson.dumps({**statement, "id": statement_id}).decode(),
         received,
-    )
-
-
-def normalise_record(
-    record: KafkaRecord, partition: int, salt: str
-) -> tuple[tuple | None, tuple | None]:
-    """(row, None) for a valid statement, (None, reject) otherwise. Never raises on bad input."""
-    return _normalise_payload(
-        record.value or b"",
-        record.offset,
-        record.source,
-        _utc(record.timestamp_ms),
-        partition,
-        salt,
     )
 
 

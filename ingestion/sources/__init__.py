@@ -23,14 +23,12 @@ resumable readers and cursors plugins share (`FileCursor`, `read_csv`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 import click
-
-from skillstream.xapi.validate import validate_statement
 
 if TYPE_CHECKING:
     from skillstream.settings import Settings
@@ -131,12 +129,6 @@ class Record(dict[str, Any]):
 RecordMapping = Callable[[Record], dict[str, Any]]
 
 
-def statement_errors(statement: Any) -> list[str]:
-    """Why the pipeline would quarantine this statement, in the quarantine's words
-    (`path: rule`); empty when it is valid. For a source that checks its mapping's output."""
-    return validate_statement(statement)
-
-
 @dataclass(frozen=True)
 class StatementSource:
     """Produces xAPI statements to Kafka.
@@ -204,8 +196,3 @@ def load_source(name: str, entry: Any = None) -> Source:
             "not a StatementSource or TableSource"
         )
     return source
-
-
-def events_only(items: Iterable[RawEvent | Checkpoint]) -> Iterator[RawEvent]:
-    """The events of a source's output, without its checkpoints (for tests and tools)."""
-    return (item for item in items if isinstance(item, RawEvent))

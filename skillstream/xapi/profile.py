@@ -20,7 +20,6 @@ EXT_ATTRIBUTES = {"cohort": EXT_COHORT, "org": EXT_ORG, "team": EXT_TEAM, "role"
 
 ADL_VERBS = "http://adlnet.gov/expapi/verbs"
 VOIDED_VERB = f"{ADL_VERBS}/voided"
-MASTERED_VERB = f"{ADL_VERBS}/mastered"
 
 ADL_ACTIVITIES = "http://adlnet.gov/expapi/activities"
 COURSE_TYPE = f"{ADL_ACTIVITIES}/course"

@@ -14,7 +14,6 @@ from skillstream.xapi.profile import (
     COURSE_TYPE,
     FEEDBACK_RECEIVED_VERB,
     HINT_REQUESTED_VERB,
-    MASTERED_VERB,
     MODULE_TYPE,
     PROFILE_VERBS,
     VOIDED_VERB,
@@ -37,7 +36,7 @@ def test_the_verbs_are_the_profiles() -> None:
     verbs = macro_entries("xapi_verbs")
     for name, iri in verbs.items():
         assert iri in (f"{ADL_VERBS}/{name}", f"{PROFILE_VERBS}/{name}"), name
-    used_by_python = {VOIDED_VERB, MASTERED_VERB, HINT_REQUESTED_VERB, FEEDBACK_RECEIVED_VERB}
+    used_by_python = {VOIDED_VERB, HINT_REQUESTED_VERB, FEEDBACK_RECEIVED_VERB}
     assert used_by_python <= set(verbs.values())
 
 

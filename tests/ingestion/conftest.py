@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from skillstream.broker import free_port
+from skillstream.ingestion.sources import Checkpoint, RawEvent
 from skillstream.settings import Settings
 
 CREDENTIALS = "moodle:lms-key:s3cret,tutor:bot-key:t0ken"
@@ -84,3 +85,8 @@ def lrs_server(pipeline_settings: Settings, tmp_path: Path) -> Iterator[Server]:
         yield server
     finally:
         stop_server(server)
+
+
+def events_only(items: Iterable[RawEvent | Checkpoint]) -> list[RawEvent]:
+    """The events of a source's output, without its checkpoints."""
+    return [item for item in items if isinstance(item, RawEvent)]

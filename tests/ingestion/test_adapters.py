@@ -7,11 +7,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from skillstream.ingestion.sources import RawEvent, SourceContext, caliper, events_only, tutor
+from skillstream.ingestion.sources import RawEvent, SourceContext, caliper, tutor
 from skillstream.settings import Settings
 from skillstream.xapi import profile
 from skillstream.xapi.validate import validate_statement
 from tests.conftest import run_cli
+from tests.ingestion.conftest import events_only
 from tests.ingestion.test_ingest_file import read_topic
 
 DATA = Path(__file__).parent / "data"

@@ -9,10 +9,10 @@ from skillstream.ingestion.sources import (
     MappingError,
     Record,
     SourceContext,
-    events_only,
 )
 from skillstream.ingestion.sources.file import read_csv, read_file
 from skillstream.settings import Settings
+from tests.ingestion.conftest import events_only
 
 STATEMENT = {
     "actor": {"mbox": "mailto:a@b.c"},

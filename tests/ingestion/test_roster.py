@@ -4,7 +4,8 @@ import duckdb
 import pytest
 
 from skillstream import forget, warehouse
-from skillstream.ingestion.roster import RosterError, import_roster, parse_roster
+from skillstream.ingestion.roster import import_roster, parse_roster
+from skillstream.ingestion.tables import ImportFileError
 from skillstream.settings import Settings
 from skillstream.xapi.identity import learner_id
 
@@ -57,7 +58,7 @@ def test_an_import_replaces_the_previous_one(settings: Settings, tmp_path: Path)
 def test_missing_columns_refuse_the_file(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_text("learner,cohort\na@b.c,pilot\n")
-    with pytest.raises(RosterError, match="missing column\\(s\\) org, team, role, is_pilot"):
+    with pytest.raises(ImportFileError, match="missing column\\(s\\) org, team, role, is_pilot"):
         parse_roster(path, "salt")
 
 

@@ -178,12 +178,12 @@ def test_sigkill_mid_file_then_rerun_loses_nothing(
 
 
 def test_sources_check_statements_in_the_quarantine_s_words() -> None:
-    from skillstream.ingestion.sources import statement_errors
-    from skillstream.transforms.normalise import normalise_record
     from skillstream.transforms.records import KafkaRecord
+    from skillstream.xapi.validate import validate_statement
+    from tests.conftest import normalise_one
 
     invalid = {**statement(1), "timestamp": "yesterday", "result": {"score": {"scaled": 3}}}
-    _, reject = normalise_record(KafkaRecord(0, orjson.dumps(invalid), "quizcsv", 0), 0, "salt")
+    _, reject = normalise_one(KafkaRecord(0, orjson.dumps(invalid), "quizcsv", 0), 0, "salt")
     assert reject is not None
-    assert statement_errors(invalid) == reject[4]  # the reasons raw.quarantine keeps
-    assert statement_errors(statement(1)) == []
+    assert validate_statement(invalid) == reject[4]  # the reasons raw.quarantine keeps
+    assert validate_statement(statement(1)) == []

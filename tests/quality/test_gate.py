@@ -20,7 +20,7 @@ from skillstream.ingestion.simulate import simulate
 from skillstream.quality.checkpoint import run_gate, waiting_for_the_warehouse_lock
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
-from skillstream.transforms.normalise import normalise_record
+from skillstream.transforms.normalise import normalise_chunk
 from skillstream.transforms.records import KafkaRecord, NormalisedBatch
 from tests.conftest import make_settings
 
@@ -29,12 +29,12 @@ pytestmark = pytest.mark.integration
 
 def land_simulated(settings: Settings) -> int:
     _, statements = simulate(learners=40, days=60, seed=9)
-    batch = NormalisedBatch("xapi.statements", 0, 0, 0)
-    for offset, statement in enumerate(statements):
-        record = KafkaRecord(offset, orjson.dumps(statement), "test", 1_782_900_000_000)
-        row, _ = normalise_record(record, 0, settings.learner_salt())
-        batch.rows.append(row)
-        batch.end = offset + 1
+    records = [
+        KafkaRecord(offset, orjson.dumps(statement), "test", 1_782_900_000_000)
+        for offset, statement in enumerate(statements)
+    ]
+    rows, _ = normalise_chunk(records, 0, settings.learner_salt())
+    batch = NormalisedBatch("xapi.statements", 0, 0, len(records), rows)
     con = warehouse.connect(settings)
     warehouse.ensure_raw_schema(con)
     land_batch(con, batch)

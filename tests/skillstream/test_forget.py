@@ -11,7 +11,7 @@ import pytest
 from skillstream import forget, warehouse
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
-from skillstream.transforms.normalise import normalise_record
+from skillstream.transforms.normalise import normalise_chunk
 from skillstream.transforms.records import (
     STATEMENT_COLUMNS,
     KafkaRecord,
@@ -19,7 +19,7 @@ from skillstream.transforms.records import (
     statement_table,
 )
 from skillstream.xapi.identity import learner_id
-from tests.conftest import run_cli
+from tests.conftest import normalise_one, run_cli
 
 SALT = "test-salt"
 SHA1 = hashlib.sha1(b"mailto:bob@example.com").hexdigest()
@@ -86,7 +86,7 @@ def statement(actor: dict, n: int = 1) -> dict:
 )
 def test_the_learner_id_is_the_one_the_transform_lands(given: str, actor: dict) -> None:
     record = KafkaRecord(0, orjson.dumps(statement(actor)), "test", 0)
-    row, reject = normalise_record(record, 0, SALT)
+    row, reject = normalise_one(record, 0, SALT)
     assert reject is None and row is not None
     landed = row[STATEMENT_COLUMNS.index("learner_id")]
     assert learner_id(forget.parse_learner(given), SALT) == landed
@@ -198,14 +198,10 @@ def test_only_snapshots_older_than_the_new_build_are_deleted(tmp_path) -> None:
 
 def normalised(statements: list[dict]) -> tuple[list[tuple], list[tuple]]:
     """Rows and rejects as the transform's normaliser makes them (every IFI pseudonymised)."""
-    rows, rejects = [], []
-    for offset, event in enumerate(statements):
-        row, reject = normalise_record(KafkaRecord(offset, orjson.dumps(event), "test", 0), 0, SALT)
-        if row is not None:
-            rows.append(row)
-        if reject is not None:
-            rejects.append(reject)
-    return rows, rejects
+    records = [
+        KafkaRecord(offset, orjson.dumps(e), "test", 0) for offset, e in enumerate(statements)
+    ]
+    return normalise_chunk(records, 0, SALT)
 
 
 def taught_by_bob(n: int) -> dict:

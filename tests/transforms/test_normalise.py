@@ -9,12 +9,11 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from skillstream.transforms.normalise import normalise_record
 from skillstream.transforms.pipeline import NormaliseBatches
 from skillstream.transforms.records import STATEMENT_COLUMNS, KafkaBatch, KafkaRecord
 from skillstream.xapi.identity import PSEUDONYM_HOME_PAGE, agent_learner_id, learner_id
 from skillstream.xapi.statements import content_hash
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, normalise_one
 
 COURSE = "https://lms.example/courses/c1"
 STATEMENT = {
@@ -56,7 +55,7 @@ def record(value: bytes, offset: int = 0) -> KafkaRecord:
 
 
 def test_a_statement_becomes_a_row_with_every_normalised_field() -> None:
-    row, reject = normalise_record(record(orjson.dumps(STATEMENT), 42), partition=3, salt="s")
+    row, reject = normalise_one(record(orjson.dumps(STATEMENT), 42), partition=3, salt="s")
     assert reject is None
     fields = dict(zip(STATEMENT_COLUMNS, row, strict=True))
     assert fields["learner_id"] == learner_id("mailto:ada@example.com", "s")
@@ -73,13 +72,13 @@ def test_a_statement_becomes_a_row_with_every_normalised_field() -> None:
 
 
 def test_no_name_or_email_is_landed() -> None:
-    row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
+    row, _ = normalise_one(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
     landed = row[STATEMENT_COLUMNS.index("statement")]
     assert "Ada" not in landed and "example.com" not in landed.lower()
 
 
 def landed_fields(statement: dict, salt: str = "s") -> dict:
-    row, reject = normalise_record(record(orjson.dumps(statement)), partition=0, salt=salt)
+    row, reject = normalise_one(record(orjson.dumps(statement)), partition=0, salt=salt)
     assert reject is None, reject
     return dict(zip(STATEMENT_COLUMNS, row, strict=True))
 
@@ -138,7 +137,7 @@ def test_no_person_of_the_adl_conformance_statements_is_landed(cases: str) -> No
     suite = orjson.loads((CORPUS / "adl-conformance" / cases).read_bytes())
     landed = 0
     for case in suite:
-        row, _ = normalise_record(record(orjson.dumps(case["statement"])), 0, "s")
+        row, _ = normalise_one(record(orjson.dumps(case["statement"])), 0, "s")
         if row is not None:
             stored = row[STATEMENT_COLUMNS.index("statement")]
             assert not [p for p in _people(case["statement"], set()) if p in stored], stored
@@ -178,7 +177,7 @@ def test_statement_ids_are_landed_lowercase() -> None:
 def test_a_rejected_statement_keeps_no_name_or_email() -> None:
     invalid = dict(STATEMENT, id=STATEMENT["id"].upper(), verb={})
     invalid["actor"] = {"name": "Ada", "mbox": "Ada@Example.com"}  # no mailto: either
-    _, reject = normalise_record(record(orjson.dumps(invalid)), 0, "s")
+    _, reject = normalise_one(record(orjson.dumps(invalid)), 0, "s")
     assert reject[2] == STATEMENT["id"]
     assert "Ada" not in reject[5] and "example.com" not in reject[5].lower()
     assert learner_id("mailto:ada@example.com", "s") in reject[5]
@@ -187,18 +186,18 @@ def test_a_rejected_statement_keeps_no_name_or_email() -> None:
 
 def test_a_statement_without_id_gets_the_same_id_every_time() -> None:
     without_id = {k: v for k, v in STATEMENT.items() if k != "id"}
-    first, _ = normalise_record(record(orjson.dumps(without_id)), 0, "s")
-    again, _ = normalise_record(record(orjson.dumps(without_id), 9), 1, "s")
+    first, _ = normalise_one(record(orjson.dumps(without_id)), 0, "s")
+    again, _ = normalise_one(record(orjson.dumps(without_id), 9), 1, "s")
     assert first[0] == again[0]
 
 
 def test_bad_input_is_rejected_whole_with_reasons() -> None:
-    row, reject = normalise_record(record(b"{oops", 5), partition=1, salt="s")
+    row, reject = normalise_one(record(b"{oops", 5), partition=1, salt="s")
     assert row is None
     partition, offset, statement_id, source, reasons, payload = reject
     assert (partition, offset, statement_id, source, payload) == (1, 5, None, "file", "{oops")
     assert reasons[0].startswith("$: malformed JSON")
-    _, reject = normalise_record(record(orjson.dumps(dict(STATEMENT, verb={}))), 1, "s")
+    _, reject = normalise_one(record(orjson.dumps(dict(STATEMENT, verb={}))), 1, "s")
     assert reject[2] == STATEMENT["id"]
     assert reject[4] == ["verb.id: is required and must be an IRI string"]
 
@@ -207,7 +206,7 @@ def test_a_valid_time_beyond_what_utc_can_hold_is_rejected_not_raised() -> None:
     """Year 1 at +01:00 is a valid xAPI timestamp, but its UTC instant falls before year 1:
     a reason in quarantine, not an OverflowError that ends the worker (found by fuzzing)."""
     early = dict(STATEMENT, timestamp="0001-01-01T00:00:00+01:00")
-    row, reject = normalise_record(record(orjson.dumps(early)), 0, "s")
+    row, reject = normalise_one(record(orjson.dumps(early)), 0, "s")
     assert row is None
     assert reject[4] == ["$: cannot be normalised: OverflowError('date value out of range')"]
 
@@ -235,13 +234,13 @@ def test_normalise_batches_splits_valid_from_invalid() -> None:
 
 def test_duplicate_keys_are_refused_as_at_ingestion() -> None:
     payload = b'{"id": "a", "id": "b"}'
-    row, reject = normalise_record(record(payload, 7), partition=0, salt="s")
+    row, reject = normalise_one(record(payload, 7), partition=0, salt="s")
     assert row is None
     assert reject[4] == ["$: duplicate key 'id' in one object (RFC 8259 names must be unique)"]
 
 
 def test_the_kafka_timestamp_is_kept_for_freshness() -> None:
-    row, _ = normalise_record(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
+    row, _ = normalise_one(record(orjson.dumps(STATEMENT)), partition=0, salt="s")
     fields = dict(zip(STATEMENT_COLUMNS, row, strict=True))
     assert fields["kafka_timestamp"] == datetime(2026, 7, 1, 10, 0)
 
