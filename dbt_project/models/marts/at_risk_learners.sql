@@ -5,19 +5,7 @@
 -#}
 with
 
-enrolments as (
-    select * from {{ ref('int_learner_programs_summarised') }}
-),
-
-activity as (
-    select learner_id, program_id, occurred_at, verb_id
-    from {{ ref('int_statements_joined_to_programs') }}
-    where not is_voided
-),
-
-built as (
-    select {{ at_risk_built_at() }} as built_at
-),
+{{ at_risk_inputs() }},
 
 judged as (
     select

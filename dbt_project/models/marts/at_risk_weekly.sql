@@ -5,22 +5,22 @@
     completed it, and their latest statement in it is var at_risk_inactive_days or more old.
     enrolled counts every learner with a statement in the program by then.
     var at_risk_as_of fixes the build's time (tests); by default it is now (UTC).
+
+    asof_loop_join_threshold 0: DuckDB plans an ASOF join whose left side it expects to be
+    small (under 64 rows) as a nested loop over the right side, then keeps each row's latest
+    match. It cannot estimate `candidates` (enrolments joined on an inequality to generated
+    weeks) and guesses a few rows; on 462k statements the loop then made 9.7M row pairs and
+    took 60 to 300 s of a build, where the ASOF join's sort-merge takes about a second. The
+    setting is the model's cursor's own and is reset after it.
 -#}
+{{ config(
+    pre_hook="set asof_loop_join_threshold = 0",
+    post_hook="reset asof_loop_join_threshold",
+) }}
+
 with
 
-enrolments as (
-    select * from {{ ref('int_learner_programs_summarised') }}
-),
-
-activity as (
-    select learner_id, program_id, occurred_at, verb_id
-    from {{ ref('int_statements_joined_to_programs') }}
-    where not is_voided
-),
-
-built as (
-    select {{ at_risk_built_at() }} as built_at
-),
+{{ at_risk_inputs() }},
 
 active_beyond_launch as (
     select learner_id, program_id, min(occurred_at) as active_at
