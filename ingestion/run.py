@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from skillstream.ingestion import intake
 from skillstream.ingestion.produce import StatementProducer
 from skillstream.ingestion.sources import (
     Checkpoint,
@@ -96,8 +97,13 @@ def run_statement_source(
     context = SourceContext(settings=settings, cursor=cursor, progress=bar)
     producer = StatementProducer(settings, source=source.name, **producer_config)
     result = RunResult()
+    items = intake.file_items(source, context, options) or source.read(context, **options)
     try:
-        for item in source.read(context, **options):
+        for item in items:
+            if isinstance(item, intake.KeyedLines):
+                producer.send_keyed(item.name, item.rows)
+                bar.update(len(item.rows))
+                continue
             if isinstance(item, Checkpoint):
                 producer.checkpoint()  # raises unless Kafka acknowledged everything so far
                 if key is not None:

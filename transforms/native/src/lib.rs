@@ -7,6 +7,7 @@
 //! the reasons. Python stays the reference; this only makes the common case cheap.
 
 mod formats;
+mod intake;
 mod json;
 mod validate;
 
@@ -621,5 +622,6 @@ fn normalise_batch<'py>(
 #[pymodule]
 fn skillstream_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(normalise_batch, module)?)?;
+    intake::register(module)?;
     Ok(())
 }
