@@ -67,7 +67,10 @@ def show_heatmap(build: figures.Published, filters: figures.Filters, privacy: Pr
     """The Engagement page's 'When' section (marts.engagement_by_hour)."""
     st.subheader("When learners start sessions")
     if figures.missing_tables(build, "engagement_by_hour"):
-        st.info("This build has no marts.engagement_by_hour; rebuild to see when learners study.")
+        st.info(
+            "This build has no marts.engagement_by_hour: run `skillstream build` to see when "
+            "learners study."
+        )
         return
     common.note_ignored(filters, "engagement_by_hour")
     shown = views.engagement_by_weekday_hour(build, filters, privacy)
@@ -88,7 +91,10 @@ def show_funnel(build: figures.Published, privacy: Privacy) -> None:
     cohort, as a chart and a table."""
     st.subheader("Drop-off per program")
     if figures.missing_tables(build, "program_funnel"):
-        st.info("This build has no marts.program_funnel; rebuild to see where learners stop.")
+        st.info(
+            "This build has no marts.program_funnel: run `skillstream build` to see where "
+            "learners stop."
+        )
         return
     shown = views.program_funnel(build, figures.Filters(), privacy)
     common.note_hidden(shown, what="cohort × step")
@@ -142,7 +148,10 @@ def show_at_risk(build: figures.Published, filters: figures.Filters, privacy: Pr
     program and cohort (per team too under a team or role filter, or when asked), then one
     program's weekly trend per cohort."""
     if figures.missing_tables(build, "at_risk_weekly"):
-        st.info("This build has no marts.at_risk_weekly; rebuild to see learners at risk.")
+        st.info(
+            "This build has no marts.at_risk_weekly: run `skillstream build` to see learners "
+            "at risk."
+        )
         return
     definition = {anchor: text for anchor, _, text in definitions.METRICS}["at-risk"]
     st.caption(f"At risk: {definition}. {AT_RISK_NAMES}")

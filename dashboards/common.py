@@ -43,7 +43,22 @@ def published_or_stop(title: str) -> figures.Published:
             f"The newest build {build.newest_build_id} was held back by the quality gate: "
             f"{reasons}. Showing the last published build."
         )
+    if holds_no_learner(build):
+        st.info(
+            f"The published build {build.build_id} holds no learner statements yet, so there "
+            "is nothing to show here. Land statements (`skillstream ingest FILE`, then "
+            "`skillstream transform`) and run `skillstream build`; `skillstream demo` shows a "
+            "simulated organisation."
+        )
+        st.stop()
     return build
+
+
+def holds_no_learner(build: figures.Published) -> bool:
+    """Whether the build's learner-grain mart is there and empty (no statement was landed)."""
+    if figures.missing_tables(build, "learner_programs"):
+        return False
+    return int(figures.query(build, "SELECT count(*) FROM marts.learner_programs").iat[0, 0]) == 0
 
 
 def require_marts(build: figures.Published, *tables: str) -> None:

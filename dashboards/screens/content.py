@@ -18,7 +18,10 @@ FLAGS = {
 
 def show_items(build: figures.Published, privacy: Privacy) -> None:
     if figures.missing_tables(build, "item_analysis", "item_responses"):
-        st.info("This build has no marts.item_analysis; rebuild to see assessment items.")
+        st.info(
+            "This build has no marts.item_analysis: run `skillstream build` to see assessment "
+            "items."
+        )
         return
     st.caption(
         "Per assessment item over all time; the sidebar filters do not apply. Difficulty is the "

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, figures, suppression, verdicts, views
+from skillstream.dashboards import common, data, figures, labels, suppression, verdicts, views
 
 build = common.published_or_stop("Overview")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -101,6 +101,19 @@ def pilot_verdicts() -> None:
         )
 
 
+def _roi_change(cohort: str, roi_pct: float, quarter: str) -> str | None:
+    """The change of a cohort's ROI since the previous quarter with published ROI."""
+    quarters = figures.quarters(build)
+    earlier = quarters[: quarters.index(quarter)]
+    if not earlier or pd.isna(roi_pct):
+        return None
+    rows = views.roi(build, earlier[-1], privacy).values
+    before = rows.loc[rows["cohort"] == cohort, "roi_pct"]
+    if before.empty or pd.isna(before.iloc[0]):
+        return None
+    return f"{roi_pct - float(before.iloc[0]):+.0f} points vs {earlier[-1]}"
+
+
 def roi_cards(quarter: str, slots: Sequence[Any]) -> None:
     """The quarter's published ROI of each cohort but the baseline; no filter applies to it."""
     if figures.missing_tables(build, "roi_quarterly") or quarter not in figures.quarters(build):
@@ -111,6 +124,7 @@ def roi_cards(quarter: str, slots: Sequence[Any]) -> None:
         slot.metric(
             f"ROI, {row.cohort}",
             "–" if pd.isna(row.roi_pct) else f"{row.roi_pct:.0f} %",
+            _roi_change(str(row.cohort), row.roi_pct, quarter),
             help="marts.roi_quarterly, published assumptions; the sidebar filters do not apply",
         )
         slot.markdown(
@@ -154,8 +168,8 @@ columns[0].markdown(
 )
 columns[1].metric(
     "Median days to competency",
-    "–" if pd.isna(days) else f"{days:.1f}",
-    _delta("median_days_to_competency"),
+    "–" if pd.isna(days) else f"{days:.1f} days",
+    _delta("median_days_to_competency", suffix=" days"),
     delta_color="inverse",
 )
 columns[1].markdown(
@@ -197,15 +211,12 @@ common.provenance(build, "completion_rate", "completion, mastery, days to compet
 roi_cards(str(latest["quarter"]), columns[1:])
 
 st.subheader("Trend by quarter")
-long = trend.melt(
-    id_vars="quarter",
-    value_vars=["completion_rate", "mastery_rate", "retention_30d_rate"],
-    var_name="kpi",
-    value_name="value",
-).dropna()
+RATES = ["completion_rate", "mastery_rate", "retention_30d_rate"]
+long = trend.melt(id_vars="quarter", value_vars=RATES, var_name="kpi", value_name="value").dropna()
+long["kpi"] = long["kpi"].map(labels.label)
 targets = pd.DataFrame(
     {
-        "kpi": ["completion_rate", "mastery_rate", "retention_30d_rate"],
+        "kpi": [labels.label(rate) for rate in RATES],
         "target": [
             settings.target_completion_rate,
             settings.target_mastery_rate,
@@ -220,7 +231,11 @@ lines = (
         x=alt.X("quarter:N", title=None),
         y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("kpi:N", title="KPI"),
-        tooltip=["quarter", "kpi", alt.Tooltip("value:Q", format=".1%")],
+        tooltip=[
+            alt.Tooltip("quarter:N", title="Quarter"),
+            alt.Tooltip("kpi:N", title="KPI"),
+            alt.Tooltip("value:Q", title="Value", format=".1%"),
+        ],
     )
 )
 rules = alt.Chart(targets).mark_rule(strokeDash=[4, 4]).encode(y="target:Q", color="kpi:N")
@@ -240,6 +255,5 @@ table = program_table[
     on="quarter",
     how="outer",
 )
-for column in ("completion_rate", "mastery_rate", "retention_30d_rate"):
-    table[column] = table[column].map(lambda v: v if isinstance(v, str) else _percent(v))
-st.dataframe(table.astype(str), hide_index=True, width="stretch")
+shown, config = labels.readable(table)
+st.dataframe(shown, hide_index=True, width="stretch", column_config=config)

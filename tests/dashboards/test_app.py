@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,7 +14,14 @@ from skillstream.dashboards import data
 from skillstream.run import home_lock
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.dashboards.conftest import P1, P2, SKILL, publish
+from tests.dashboards.conftest import (
+    P1,
+    P2,
+    SKILL,
+    publish,
+    publish_simulated,
+    simulated_organisation,
+)
 
 APP = str(REPO / "dashboards" / "app.py")
 
@@ -51,7 +59,7 @@ def test_overview_shows_the_kpis_against_targets(published_settings: Settings) -
     # 31 of 79 enrolments completed (p1: 30 + 9 of 76; p2: 1 of 3); 40 of 76 learners mastered
     assert metrics["Completion rate"] == "51%"
     assert metrics["Mastery rate"] == "53%"
-    assert metrics["Median days to competency"] == "13.0"  # 40 values: 19th–23rd are 13
+    assert metrics["Median days to competency"] == "13.0 days"  # 40 values: 19th–23rd are 13
     assert ":green-badge[:material/check: on target ≤ 21 days]" in markdown(app)
     assert ":orange-badge[:material/warning: below target 60%]" in markdown(app)
     assert metrics["ROI, pilot"] == "43 %"  # marts.roi_quarterly; the baseline is not listed
@@ -133,6 +141,22 @@ def test_a_shared_link_restores_its_filters(published_settings: Settings) -> Non
     assert {m.label: m.value for m in app.metric}["Completion rate"] == "72%"
 
 
+def test_overview_cards_show_their_unit_and_the_change_since_the_previous_quarter(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_simulated(settings, simulated_organisation())
+    for key, value in settings.as_env().items():
+        monkeypatch.setenv(key, value)
+    app = run_app()
+    set_filter(app, "quarter", "2026Q2", "2026Q3")  # 2026Q4's ROI groups are all under k
+    cards = {m.label: m for m in app.metric}
+    assert cards["Median days to competency"].value.endswith(" days")
+    for label, card in cards.items():
+        assert card.delta and card.delta.endswith("vs 2026Q2"), label
+    assert cards["Median days to competency"].delta.split(" vs ")[0].endswith(" days")
+    assert cards["ROI, pilot"].delta == "+0 points vs 2026Q2"  # 50 % in each quarter
+
+
 def test_overview_hides_the_kpis_of_a_small_group(published_settings: Settings) -> None:
     app = run_app()
     set_filter(app, "program", P2)  # 3 learners in p2; the skill side is not filtered by program
@@ -155,7 +179,7 @@ def test_cohorts_page_gives_a_verdict_with_interval_and_n(published_settings: Se
         "On p1, pilot completes 50 points more than control (95 % CI 28–66) — n = 40 vs 36 "
         "learners." in text
     )
-    assert "On data-analysis, pilot masters 37 points more than control" in text
+    assert "On data analysis, pilot masters 37 points more than control" in text
     # retention: 7 of 14 checked pilot learners, but 3 of 6 control learners: fewer than k on
     # each side, so no retention rate of control and no verdict
     assert "retains after 30 days" not in text
@@ -183,6 +207,25 @@ def test_capability_offers_the_lowest_team_and_skill_first(published_settings: S
     drill = app.dataframe[0].value.set_index("group")
     assert list(drill.index) == ["analyst", "engineer"]
     assert drill["learners"].astype(int).sum() == 40
+
+
+def test_skills_and_programmes_show_by_their_names(published_settings: Settings) -> None:
+    snapshot = json.loads((published_settings.published_dir / "current.json").read_text())
+    con = duckdb.connect(snapshot["snapshot"])
+    con.execute(
+        "CREATE TABLE marts.subject_names AS SELECT * FROM (VALUES (?, 'Data analysis', NULL), "
+        "(?, 'Python for analysts', NULL)) AS t(subject_id, name, program)",
+        [SKILL, P1],
+    )
+    con.close()
+    capability = run_app("capability")
+    assert "**team-b on Data analysis**" in markdown(capability)
+    assert capability.selectbox(key="drill_skill").format_func(SKILL) == "Data analysis"
+    cohorts = run_app("cohorts")
+    text = markdown(cohorts)
+    assert "On Python for analysts, pilot completes" in text
+    assert "On Data analysis, pilot masters" in text
+    assert "https://" not in text
 
 
 def test_capability_heatmap_and_drill(published_settings: Settings) -> None:
