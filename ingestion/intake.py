@@ -12,6 +12,7 @@ file without the compiled module (or with SKILLSTREAM_NATIVE=0), take the file s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -78,17 +79,36 @@ def _items(context: SourceContext, paths: tuple[Path, ...], scan: Any) -> Iterat
 def _scanned(
     handle: IO[bytes], start: int, salt: str, scan: Any
 ) -> Iterator[tuple[list[Any], list[int], int]]:
-    """(rows, declined positions, lines read so far) of each piece of the file."""
-    pending, lines = b"", 0
-    while True:
-        chunk = handle.read(CHUNK_BYTES)
-        text = pending + chunk if pending else chunk
-        rows, declined, consumed, count = scan(text, lines, start, salt, not chunk)
-        lines += count
-        pending = text[consumed:]
-        yield rows, declined, lines
-        if not chunk:
-            return
+    """(rows, declined positions, lines read so far) of each piece of the file. The next
+    piece is read and scanned in a thread (the compiled module lets go of the interpreter)
+    while the runner sends this one's statements."""
+    pieces = _Pieces(handle, start, salt, scan)
+    with ThreadPoolExecutor(1, thread_name_prefix="scan-ndjson") as ahead:
+        upcoming = ahead.submit(pieces.next)
+        while (piece := upcoming.result()) is not None:
+            upcoming = ahead.submit(pieces.next)
+            yield piece
+
+
+class _Pieces:
+    """A file's pieces of `CHUNK_BYTES`, each cut after its last complete line, scanned."""
+
+    def __init__(self, handle: IO[bytes], start: int, salt: str, scan: Any) -> None:
+        self._handle, self._start, self._salt, self._scan = handle, start, salt, scan
+        self._pending, self._lines, self._done = b"", 0, False
+
+    def next(self) -> tuple[list[Any], list[int], int] | None:
+        if self._done:
+            return None
+        chunk = self._handle.read(CHUNK_BYTES)
+        text = self._pending + chunk if self._pending else chunk
+        self._done = not chunk
+        rows, declined, consumed, count = self._scan(
+            text, self._lines, self._start, self._salt, self._done
+        )
+        self._lines += count
+        self._pending = text[consumed:]
+        return rows, declined, self._lines
 
 
 def _split(name: str, rows: list[Any], declined: list[int]) -> Iterator[KeyedLines | RawEvent]:
