@@ -4,6 +4,7 @@ operations pages. Pages lay out widgets; they never write SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -16,6 +17,7 @@ from skillstream.dashboards import figures
 from skillstream.dashboards.figures import FILTER_COLUMNS, FILTER_NAMES, Published
 from skillstream.dashboards.suppression import Privacy
 from skillstream.quality.publish import open_snapshot
+from skillstream.settings import Settings
 
 
 def published_build() -> Published | None:
@@ -162,9 +164,9 @@ def _read_warehouse_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return facts
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def kafka_end_offsets() -> dict[str, Any]:
-    """{"partitions": {partition: end offset}} of the statements topic, or {"error": why}."""
+def from_kafka(read: Callable[[Settings], dict[str, Any]]) -> dict[str, Any]:
+    """What `read` finds on the configured Kafka, or {"error": why} when Kafka cannot be read:
+    a page shows the error in place of the figure, never a traceback."""
     from skillstream import broker, kafka
 
     settings = settings_module.load()
@@ -172,10 +174,24 @@ def kafka_end_offsets() -> dict[str, Any]:
     if not broker.port_open(host, port):
         return {"error": f"no Kafka broker answers at {settings.bootstrap}"}
     try:
-        ends = kafka.offsets(settings, settings.statements_topic)
+        return read(settings)
     except kafka.KafkaUnavailable as error:
         return {"error": str(error)}
-    return {"topic": settings.statements_topic, "partitions": {p: e for p, (_, e) in ends.items()}}
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def kafka_end_offsets() -> dict[str, Any]:
+    """{"topic", "partitions": {partition: end offset}} of the statements topic, or {"error"}."""
+    from skillstream import kafka
+
+    def read(settings: Settings) -> dict[str, Any]:
+        ends = kafka.offsets(settings, settings.statements_topic)
+        return {
+            "topic": settings.statements_topic,
+            "partitions": {p: e for p, (_, e) in ends.items()},
+        }
+
+    return from_kafka(read)
 
 
 def consumer_lag(offsets: pd.DataFrame, ends: dict[int, int], topic: str) -> pd.DataFrame:

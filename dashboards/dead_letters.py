@@ -9,23 +9,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from skillstream import settings as settings_module
+from skillstream.dashboards import data
 
 
 @st.cache_data(ttl=10, show_spinner=False)
 def dead_letters_by_reason() -> dict[str, Any]:
     """{"topic", "reasons": [{source, reason, letters, latest}]}, or {"error": why}."""
-    from skillstream import broker, kafka
     from skillstream.ingestion import dlq
 
-    settings = settings_module.load()
-    host, port = settings.bootstrap_host_port
-    if not broker.port_open(host, port):
-        return {"error": f"no Kafka broker answers at {settings.bootstrap}"}
-    try:
-        return {"topic": settings.dlq_topic, "reasons": dlq.by_reason(dlq.read_letters(settings))}
-    except kafka.KafkaUnavailable as error:
-        return {"error": str(error)}
+    return data.from_kafka(
+        lambda settings: {
+            "topic": settings.dlq_topic,
+            "reasons": dlq.by_reason(dlq.read_letters(settings)),
+        }
+    )
 
 
 def show_dead_letters() -> None:

@@ -26,6 +26,17 @@ def id_key(column: str) -> str:
     return f"(md5_number({column}) >> 64)::UBIGINT"
 
 
+# marts.engagement_weekly's counts of a week and group, each additive and never negative: what
+# the Engagement page charts and the quality gate checks.
+ENGAGEMENT_MEASURES = (
+    "active_learners",
+    "sessions",
+    "active_minutes",
+    "practice_attempts",
+    "hints_requested",
+    "feedback_given",
+)
+
 RAW_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw;
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from skillstream import warehouse
 from skillstream.dashboards import charts_insight, common, data, labels, verdicts, views
 
 build = common.published_or_stop("Engagement")
@@ -21,14 +22,7 @@ if weekly.empty:
 
 measure = st.radio(
     "Measure",
-    [
-        "active_learners",
-        "sessions",
-        "active_minutes",
-        "practice_attempts",
-        "hints_requested",
-        "feedback_given",
-    ],
+    warehouse.ENGAGEMENT_MEASURES,
     horizontal=True,
     format_func=labels.label,
     key="engagement_measure",

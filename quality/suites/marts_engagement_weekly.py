@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from skillstream import warehouse
 from skillstream.quality.suites.common import GateContext, unexpected_rows
 
 SCHEMA, TABLE = "marts", "engagement_weekly"
@@ -12,14 +13,7 @@ SCHEMA, TABLE = "marts", "engagement_weekly"
 
 def build_suite(gate: GateContext) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="marts_engagement_weekly")
-    for column in (
-        "active_learners",
-        "sessions",
-        "active_minutes",
-        "practice_attempts",
-        "hints_requested",
-        "feedback_given",
-    ):
+    for column in warehouse.ENGAGEMENT_MEASURES:
         suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0))
     suite.add_expectation(
         unexpected_rows(
