@@ -130,6 +130,14 @@ def missing_tables(build: Published, *tables: str) -> list[str]:
     return [t for t in tables if t not in present]
 
 
+def subject_names(build: Published) -> dict[str, str]:
+    """Programme and skill IRI -> the name people know it by (marts.subject_names)."""
+    if missing_tables(build, "subject_names"):
+        return {}
+    frame = query(build, "SELECT subject_id, name FROM marts.subject_names")
+    return dict(zip(frame["subject_id"], frame["name"], strict=True))
+
+
 # ---- figures of learners in programs and skills (Overview, Cohorts, Capability, the report) ----
 
 # Each figure's k-anonymity basis: the columns counting the distinct learners it derives from.

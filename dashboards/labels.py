@@ -17,6 +17,8 @@ prints as a dash, never "None" or "nan".
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +142,15 @@ def label(column: str) -> str:
 def unit(column: str) -> str:
     known = LABELS.get(column)
     return known.unit if known else "text"
+
+
+def subject_name(iri: str, names: Mapping[str, str]) -> str:
+    """A programme's or skill's name (marts.subject_names), else its IRI's last part as words:
+    https://skills.example/data-analysis -> "data analysis"; never the whole IRI."""
+    if iri in names:
+        return names[iri]
+    tail = re.split(r"[/#:]", str(iri).rstrip("/#:"))[-1]
+    return tail.replace("-", " ").replace("_", " ") or str(iri)
 
 
 def assumption_label(name: str) -> str:

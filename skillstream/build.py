@@ -30,6 +30,7 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
         "session_gap_minutes": settings.session_gap_minutes,
         "incremental_lookback_hours": settings.incremental_lookback_hours,
         "at_risk_inactive_days": settings.at_risk_inactive_days,
+        "skills_catalogue": str(settings.skills_catalogue) if settings.skills_catalogue else "",
         "roi_programme_cost_per_learner": roi.programme_cost_per_learner,
         "roi_loaded_hourly_cost": roi.loaded_hourly_cost,
         "roi_value_of_competent_day": roi.value_of_competent_day,

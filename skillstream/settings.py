@@ -147,6 +147,9 @@ class Settings:
     incremental_lookback_hours: int = 24
     # at_risk_weekly: enrolled, active beyond launching, not completed, silent this many days
     at_risk_inactive_days: int = 7
+    # A CSV naming skills and programmes (columns iri,name[,program]): its names win over
+    # those of the activity definitions in the statements (marts.subject_names). Empty: none.
+    skills_catalogue: str = ""
     roi: RoiSettings = field(default_factory=RoiSettings)
     # Pilots to read out (`[[pilots]]` tables of skillstream.toml only; no environment form).
     pilots: tuple[PilotSettings, ...] = ()
@@ -453,4 +456,7 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
         warehouse=(cwd / settings.warehouse).absolute(),
         cache=(cwd / settings.cache).absolute(),
         lake=_anchored_lake(settings.lake, origins.get("lake", "lake"), cwd),
+        skills_catalogue=str((cwd / settings.skills_catalogue).absolute())
+        if settings.skills_catalogue
+        else "",
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import common, data, figures, views
+from skillstream.dashboards import common, data, figures, labels, views
 
 build = common.published_or_stop("Capability")
 common.require_marts(build, "learner_skills")
@@ -22,9 +22,11 @@ if shown.values.empty:
     st.stop()
 
 
+names = figures.subject_names(build)
+
+
 def _skill_name(skill_id: str) -> str:
-    """The last part of a skill's IRI, as people say it: .../data-analysis -> data analysis."""
-    return str(skill_id).rstrip("/").rsplit("/", 1)[-1].replace("-", " ").replace("_", " ")
+    return labels.subject_name(skill_id, names)
 
 
 matrix = matrix.assign(skill=matrix["skill_id"].map(_skill_name))

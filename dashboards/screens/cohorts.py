@@ -68,8 +68,11 @@ def _subject_rows(frame: pd.DataFrame, successes: str, n: str) -> Iterator[tuple
         yield getattr(row, subject), row.cohort, int(getattr(row, successes)), int(getattr(row, n))
 
 
+names = figures.subject_names(build)
+
+
 def _short(subject: str) -> str:
-    return str(subject).rsplit("/", 1)[-1]
+    return labels.subject_name(subject, names)
 
 
 rates, sentences = [], []

@@ -7,7 +7,7 @@ import streamlit as st
 
 from skillstream import pilot
 from skillstream import settings as settings_module
-from skillstream.dashboards import common, data, figures, projection
+from skillstream.dashboards import common, data, figures, labels, projection
 
 build = common.published_or_stop("Pilot")
 common.require_marts(build, "learner_programs", "learner_skills")
@@ -18,9 +18,13 @@ st.subheader("Plan a pilot")
 left, right = st.columns(2)
 metric = left.selectbox("Metric", list(pilot.METRICS), key="plan_metric")
 chosen = pilot.METRICS[metric]
+names = figures.subject_names(build)
 subjects = data.filter_options(build)["program" if chosen.subject == "program_id" else "skill"]
 subject = left.selectbox(
-    "Program" if chosen.subject == "program_id" else "Skill", ["all", *subjects], key="plan_subject"
+    "Program" if chosen.subject == "program_id" else "Skill",
+    ["all", *subjects],
+    key="plan_subject",
+    format_func=lambda iri: iri if iri == "all" else labels.subject_name(iri, names),
 )
 lift = right.number_input(
     "Lift to detect: change of the rate (0.2 = +20 points)"

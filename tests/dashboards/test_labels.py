@@ -101,3 +101,11 @@ def test_no_page_shows_none_or_nan_on_many_hidden_groups(
         monkeypatch.setenv(key, value)
     assert_no_missing_words()
     assert_no_missing_words(quarter="2026Q4")  # a quarter with no pilot and no comparison
+
+
+def test_a_subject_shows_by_its_name_else_by_its_iris_last_part() -> None:
+    names = {"https://skills.example/sql": "SQL for analysts"}
+    assert labels.subject_name("https://skills.example/sql", names) == "SQL for analysts"
+    assert labels.subject_name("https://skills.example/data-analysis/", names) == "data analysis"
+    assert labels.subject_name("urn:skills:data_storytelling", names) == "data storytelling"
+    assert labels.subject_name("https://lms.example/courses#p1", {}) == "p1"
