@@ -84,6 +84,8 @@ FILTER_COLUMNS: dict[str, dict[str, str]] = {
         "quarter": "(year(week_start)::VARCHAR || 'Q' || quarter(week_start)::VARCHAR)",
     },
     "engagement_by_hour": {"org": "org", "team": "team", "role": "role", "cohort": "cohort"},
+    "capability_matrix": {"team": "team", "skill": "skill_id"},
+    "program_funnel": {"program": "program_id", "cohort": "cohort"},
     "at_risk_weekly": {
         "org": "org",
         "team": "team",
@@ -281,12 +283,7 @@ def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
     """
     narrowing = {n: v for n, v in filters.chosen.items() if v and n not in ("team", "skill")}
     if not narrowing:
-        clauses, parameters = [], []
-        for name, column in (("team", "team"), ("skill", "skill_id")):
-            if filters.values(name):
-                clauses.append(f"list_contains(?::VARCHAR[], {column})")
-                parameters.append(filters.values(name))
-        clause = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        clause, parameters = where("capability_matrix", filters)
         return query(
             build,
             f"""
@@ -331,15 +328,7 @@ def capability_by_team(build: Published, filters: Filters) -> pd.DataFrame:
 
 
 ENGAGEMENT_FIGURES = tuple(
-    Figure(column, ("active_learners",))
-    for column in (
-        "active_learners",
-        "sessions",
-        "active_minutes",
-        "practice_attempts",
-        "hints_requested",
-        "feedback_given",
-    )
+    Figure(column, ("active_learners",)) for column in warehouse.ENGAGEMENT_MEASURES
 )
 
 
@@ -546,12 +535,7 @@ FUNNEL_FIGURES = (Figure("learners_reached", ("learners_reached", "not_reached")
 def program_funnel(build: Published, filters: Filters) -> pd.DataFrame:
     """marts.program_funnel per program and cohort (filters: program, cohort), step by step,
     with the cohort's launched learners and those who did not reach the step."""
-    clauses, parameters = [], []
-    for name, column in (("program", "program_id"), ("cohort", "cohort")):
-        if filters.values(name):
-            clauses.append(f"list_contains(?::VARCHAR[], {column})")
-            parameters.append(filters.values(name))
-    clause = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    clause, parameters = where("program_funnel", filters)
     return query(
         build,
         f"""
