@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,8 +63,12 @@ class LakeError(RuntimeError):
 
 
 def catalog(location: LakeLocation) -> Catalog:
-    """The lake's Iceberg catalog."""
+    """The lake's Iceberg catalog (a SQLite catalog's folder is created, as the warehouse's)."""
     try:
+        if location.catalog_uri.startswith("sqlite:///"):
+            Path(location.catalog_uri.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
         return load_catalog(
             "skillstream",
             type=location.catalog_type,

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import orjson
 import pyarrow as pa
 import pytest
@@ -23,7 +24,7 @@ from skillstream.transforms import lake
 from skillstream.transforms.land import OffsetGap
 from skillstream.transforms.native_bridge import normalise_chunk_table
 from skillstream.transforms.records import KafkaRecord, NormalisedBatch
-from tests.conftest import make_settings, run_cli
+from tests.conftest import CORPUS, make_settings, run_cli
 from tests.transforms.test_exactly_once import (
     Transform,
     end_offsets,
@@ -48,7 +49,6 @@ def lake_settings(root: Path, bootstrap: str, topic: str, **overrides: str) -> S
         lake=LAKE,
         **overrides,
     )
-    (root / "lake").mkdir(exist_ok=True)
     return settings
 
 
@@ -112,15 +112,16 @@ def test_relative_lake_paths_resolve_against_the_working_directory(tmp_path: Pat
 def test_a_lake_that_cannot_be_opened_is_a_one_line_error(
     kafka_broker: Settings, tmp_path: Path
 ) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
     settings = make_settings(
         tmp_path,
         bootstrap=kafka_broker.bootstrap,
-        lake=f"sqlite:///{tmp_path}/missing/dir/catalog.db,{tmp_path}/warehouse",
+        lake=f"sqlite:///{tmp_path}/a-file/catalog.db,{tmp_path}/warehouse",
     )
     result = run_cli(settings, "transform", "--until-caught-up", check=False)
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()[-1]
-    assert error.startswith(f"error: lake: the Iceberg catalog sqlite:///{tmp_path}/missing")
+    assert error.startswith(f"error: lake: the Iceberg catalog sqlite:///{tmp_path}/a-file")
     assert "Traceback" not in result.stderr
 
 
@@ -269,3 +270,102 @@ def test_concurrent_writers_lose_nothing_and_land_nothing_twice(
     assert lake.landed_offsets(settings.lake_location, TOPIC) == {  # type: ignore[arg-type]
         p: max(b.end for b in spread if b.partition == p) for p in range(3)
     }
+
+
+# ---- the marts from the lake -----------------------------------------------------------
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+def planted(statements: Path, directory: Path) -> tuple[Path, str, str]:
+    """A file of a conflict (a simulated statement's id with other content) and a voiding
+    statement (of another simulated statement), to ingest after the simulated file; returns
+    it, the conflicting id and the voided id."""
+    first, second = (orjson.loads(line) for line in statements.read_bytes().splitlines()[:2])
+    conflict = {**first, "timestamp": "2026-01-01T00:00:00Z"}
+    void = {
+        "id": str(uuid.uuid4()),
+        "actor": second["actor"],
+        "verb": {"id": VOIDED},
+        "object": {"objectType": "StatementRef", "id": second["id"]},
+        "timestamp": second["timestamp"],
+    }
+    path = directory / "planted.ndjson"
+    path.write_bytes(orjson.dumps(conflict) + b"\n" + orjson.dumps(void) + b"\n")
+    return path, first["id"], second["id"]
+
+
+def marts(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every mart's rows, sorted."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        ]
+        return {n: con.execute(f"SELECT * FROM marts.{n} ORDER BY ALL").fetchall() for n in names}
+    finally:
+        con.close()
+
+
+def test_the_marts_from_the_lake_equal_the_marts_from_the_warehouse(
+    kafka_broker: Settings, tmp_path: Path
+) -> None:
+    topic = f"xapi.statements.{uuid.uuid4().hex[:8]}"
+    in_lake = lake_settings(tmp_path / "lake", kafka_broker.bootstrap, topic, k_anonymity="2")
+    in_duckdb = make_settings(
+        tmp_path / "duckdb",
+        bootstrap=kafka_broker.bootstrap,
+        statements_topic=topic,
+        dlq_topic=f"{topic}.dlq",
+        k_anonymity="2",
+    )
+    kafka.ensure_topics(in_duckdb)
+    statements, _ = simulate(in_duckdb, tmp_path, learners=60)
+    conflicts_with, voided = planted(statements, tmp_path)[1:]
+    corpus = [CORPUS / "real" / "ralph-potsie-statements.ndjson.gz"]
+    corpus.append(CORPUS / "real" / "datasim-tccc-dev.json")
+    run_cli(in_duckdb, "ingest", "file", str(statements), *map(str, corpus))
+    # Duplicates: the simulated organisation again; then the conflict and the void.
+    run_cli(in_duckdb, "ingest", "file", "--restart", str(statements))
+    run_cli(in_duckdb, "ingest", "file", str(tmp_path / "planted.ndjson"))
+    roster = statements.with_name("roster.csv")
+    for settings in (in_duckdb, in_lake):
+        run_cli(settings, "roster", "import", str(roster))
+        run_cli(settings, "transform", "--until-caught-up")
+        run_cli(settings, "build", "--no-unit-tests", check=False)
+
+    lake_marts, duckdb_marts = marts(in_lake.warehouse), marts(in_duckdb.warehouse)
+    assert sum(map(len, duckdb_marts.values())) > 100, "the marts are (nearly) empty"
+    assert set(lake_marts) == set(duckdb_marts)
+    differing = [name for name in duckdb_marts if lake_marts[name] != duckdb_marts[name]]
+    assert differing == [], f"marts that differ: {differing}"
+
+    con = duckdb.connect(str(in_lake.warehouse), read_only=True)
+    try:
+        outcomes = dict(
+            con.execute(
+                "SELECT outcome, count(*) FROM staging.stg_lake__landed_statements GROUP BY 1"
+            ).fetchall()
+        )
+        is_voided = con.execute(
+            "SELECT is_voided FROM staging.stg_xapi__statements WHERE statement_id = ?", [voided]
+        ).fetchall()
+        conflict = con.execute(
+            "SELECT reasons FROM staging.stg_lake__quarantine WHERE statement_id = ?",
+            [conflicts_with],
+        ).fetchall()
+    finally:
+        con.close()
+    simulated = len(statements.read_bytes().splitlines())
+    assert outcomes == {
+        "kept": 22_000 + 2_814 + simulated + 1,
+        "duplicate": simulated,
+        "conflict": 1,
+    }
+    assert is_voided == [(True,)]
+    assert conflict == [
+        ([f"id: {conflicts_with} landed before with different content (conflict)"],)
+    ]

@@ -7,7 +7,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'statements') }}
+    select * from {{ landed_statements() }}
     where not is_voided and success is not null
 ),
 

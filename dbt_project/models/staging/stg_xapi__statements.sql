@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'statements') }}
+    select * from {{ landed_statements() }}
 ),
 
 renamed as (
