@@ -246,7 +246,7 @@ def _print_status(settings: Settings, report: dict[str, Any], process: Any) -> N
 @main.group()
 def cluster() -> None:
     """A cluster on this machine: 3 Kafka brokers, Flink (a JobManager, 2 TaskManagers),
-    Beam's Flink job server and worker pool (docs/scale-out.md)."""
+    and Beam's Flink job server (docs/scale-out.md)."""
 
 
 @cluster.command("fetch")
@@ -787,14 +787,30 @@ def transform(
     is_flag=True,
     help="Leave dbt's unit tests out (they check the models' code, not the data; CI runs them).",
 )
+@click.option(
+    "--force", is_flag=True, help="Build even when nothing is new since the published build."
+)
 @friendly
-def build(quiet: bool, full_refresh: bool = False, no_unit_tests: bool = False) -> None:
-    """dbt build, then the Great Expectations checkpoint; publish when both pass."""
+def build(
+    quiet: bool, full_refresh: bool = False, no_unit_tests: bool = False, force: bool = False
+) -> None:
+    """dbt build, then the Great Expectations checkpoint; publish when both pass. Nothing
+    landed, imported or changed since the published build: no build."""
+    from skillstream.build import NothingNew, build_if_new
     from skillstream.build import build as run_build
 
-    record = run_build(
-        _settings(), quiet=quiet, full_refresh=full_refresh, unit_tests=not no_unit_tests
+    settings, unit_tests = _settings(), not no_unit_tests
+    record = (
+        run_build(settings, quiet=quiet, full_refresh=True, unit_tests=unit_tests)
+        if full_refresh
+        else build_if_new(settings, quiet=quiet, unit_tests=unit_tests, force=force)
     )
+    if isinstance(record, NothingNew):
+        click.echo(
+            f"nothing new since build {record.build_id}: it stays published "
+            "(`skillstream build --force` rebuilds)"
+        )
+        return
     if record.is_published:
         click.echo(f"build {record.build_id} published ({record.snapshot})")
     else:

@@ -218,6 +218,10 @@ def pipeline_options(settings: Settings, beam_args: Sequence[str]) -> PipelineOp
     standard = options.view_as(StandardOptions)
     if standard.runner is None:
         standard.runner = settings.beam_runner
+    if standard.runner == "FlinkRunner":  # this home's cluster, unless told another
+        from skillstream.cluster import use_for_flink
+
+        use_for_flink(settings, options)
     return options
 
 

@@ -1,5 +1,6 @@
 """A cluster on this machine: three Kafka brokers (KRaft), a Flink session cluster (a
-JobManager and two TaskManagers), Beam's Flink job server and a Beam worker pool.
+JobManager and two TaskManagers) and Beam's Flink job server. Each TaskManager runs the
+pipeline's Python code in a Beam SDK worker it starts itself (`sdk_worker.py`).
 
 Every member is a real server process run from the jars in the cache (`fetch.py`); all of
 their state (configuration, data, logs) lives under `SKILLSTREAM_HOME/cluster`, and
@@ -24,18 +25,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillstream.broker import BrokerError, check_prerequisites, free_port, port_open
 from skillstream.cluster import fetch
 from skillstream.settings import Settings
 
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
 HOST = "127.0.0.1"
 KAFKA_NODES = (1, 2, 3)
 TASK_MANAGERS = (1, 2)
 MARKER = "SKILLSTREAM_CLUSTER_MEMBER"
-# Memory of each member, within ~5 GB for the whole cluster (the worker pool's Python
-# workers take ~0.3 GB each besides).
+# Memory of each member, within ~5 GB for the whole cluster (each TaskManager's Python SDK
+# worker takes ~0.3-0.5 GB besides).
 KAFKA_HEAP = "384m"
 JOB_MANAGER_MEMORY = "768m"
 TASK_MANAGER_MEMORY = "1024m"
@@ -82,7 +86,6 @@ def member_names() -> list[str]:
         "jobmanager",
         *(f"taskmanager-{n}" for n in TASK_MANAGERS),
         "job-server",
-        "worker-pool",
     ]
 
 
@@ -91,7 +94,6 @@ PORT_NAMES = {
     "jobmanager": ("rpc", "rest"),
     "taskmanager": (),
     "job-server": ("job", "artifact", "expansion"),
-    "worker-pool": ("service",),
 }
 
 
@@ -122,7 +124,6 @@ def endpoints(settings: Settings) -> dict[str, str]:
         "bootstrap": bootstrap(state),
         "flink_master": f"{HOST}:{ports['jobmanager']['rest']}",
         "job_endpoint": f"{HOST}:{ports['job-server']['job']}",
-        "worker_pool": f"{HOST}:{ports['worker-pool']['service']}",
     }
 
 
@@ -256,7 +257,7 @@ def up(settings: Settings) -> dict[str, str]:
         [f"kafka-{node}" for node in KAFKA_NODES],
         ["jobmanager"],
         [f"taskmanager-{n}" for n in TASK_MANAGERS],
-        ["job-server", "worker-pool"],
+        ["job-server"],
     ]
     for group in groups:
         waiting = []
@@ -496,19 +497,18 @@ def _start_job_server(settings: Settings, state: dict[str, Any], name: str) -> t
     return _spawn(settings, name, command), ports[name]["job"]
 
 
-def _start_worker_pool(settings: Settings, state: dict[str, Any], name: str) -> tuple[int, int]:
-    """Beam's worker pool: each TaskManager asks it for a Python SDK worker per job; the
-    workers run this interpreter (the project's virtual environment, first on PATH)."""
-    port = state["ports"][name]["service"]
-    command = [
-        sys.executable,
-        "-m",
-        "apache_beam.runners.worker.worker_pool_main",
-        f"--service_port={port}",
-    ]
-    venv_bin = str(Path(sys.executable).parent)
-    env = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"}
-    return _spawn(settings, name, command, env), port
+def sdk_worker_command(settings: Settings) -> Path:
+    """The command each TaskManager runs for its Beam SDK worker: this interpreter (the
+    project's virtual environment) running skillstream.cluster.sdk_worker."""
+    script = cluster_dir(settings) / "sdk-worker"
+    log = cluster_dir(settings) / "sdk-worker.log"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(
+        "#!/bin/sh\n"
+        f'exec "{sys.executable}" -m skillstream.cluster.sdk_worker "$@" >>"{log}" 2>&1\n'
+    )
+    script.chmod(0o755)
+    return script
 
 
 def _wait_for_task_managers(
@@ -539,5 +539,44 @@ STARTERS: dict[str, Callable[[Settings, dict[str, Any], str], tuple[int, int]]] 
     "jobmanager": _start_flink,
     "taskmanager": _start_flink,
     "job-server": _start_job_server,
-    "worker-pool": _start_worker_pool,
 }
+
+
+# ---- the transform on the cluster -------------------------------------------------------------
+
+
+def use_for_flink(settings: Settings, options: PipelineOptions) -> None:
+    """Point a FlinkRunner pipeline at this home's cluster, in the options not given: its job
+    server, an SDK worker started by each TaskManager (PROCESS environment, `sdk_worker.py`)
+    and a parallelism of both TaskManagers.
+
+    Several workers land at once, so the landing must be the lake's (setting `lake`): the
+    DuckDB warehouse file has one writer at a time."""
+    from apache_beam.options.pipeline_options import FlinkRunnerOptions, PortableOptions
+
+    portable = options.view_as(PortableOptions)
+    flink = options.view_as(FlinkRunnerOptions)
+    if portable.job_endpoint is None and flink.flink_master == "[auto]":
+        found = endpoints(settings)
+        if not found or _pid(settings, "job-server") is None:
+            raise ClusterError(
+                "--runner=FlinkRunner: no cluster of this home runs (`skillstream cluster up`); "
+                "or give --flink_master (and --environment_type) for a cluster of your own"
+            )
+        portable.job_endpoint = found["job_endpoint"]
+        flink.flink_master = found["flink_master"]
+        if portable.environment_type is None:
+            portable.environment_type = "PROCESS"
+            portable.environment_config = json.dumps({"command": str(sdk_worker_command(settings))})
+    if flink.parallelism == -1:
+        flink.parallelism = PARALLELISM
+    if flink.parallelism > 1 and settings.lake_location is None:
+        raise ClusterError(
+            f"--runner=FlinkRunner with parallelism {flink.parallelism} lands from several "
+            "workers at once: set SKILLSTREAM_LAKE (the lake mode, docs/scale-out.md); the "
+            "DuckDB warehouse file takes one writer at a time"
+        )
+
+
+def _pid(settings: Settings, name: str) -> int | None:
+    return next(m.pid for m in members(settings) if m.name == name)
