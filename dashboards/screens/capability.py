@@ -133,4 +133,6 @@ else:
     st.altair_chart(chart, width="stretch", key="capability_drill")
     common.provenance(build, "days_to_competency", "mastery and days to competency")
     table = drilled.table().rename(columns={by: "group"})[["group", *columns, "mean_latest_score"]]
-    st.dataframe(table.astype(str), hide_index=True, width="stretch", key="drill_table")
+    shown, config = labels.readable(table)
+    config["group"] = st.column_config.TextColumn(by.capitalize())
+    st.dataframe(shown, hide_index=True, width="stretch", key="drill_table", column_config=config)
