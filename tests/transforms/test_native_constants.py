@@ -1,8 +1,8 @@
 """The compiled normaliser's profile constants are the Python normaliser's: the Rust sources
 (transforms/native/src) hold copies of the extension IRIs, the verb and activity type it
-recognises, the namespace of derived statement ids, the keys left out of the content hash and
-the pseudonyms' homePage, and these tests hold each copy equal to its Python home. They read
-the sources, so they run where Rust is absent too."""
+recognises, the namespace of derived statement ids, the keys left out of the content hash,
+the pseudonyms' homePage and the validator's interaction types, and these tests hold each copy
+equal to its Python home. They read the sources, so they run where Rust is absent too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from skillstream.xapi import identity, profile, statements
+from skillstream.xapi import identity, profile, statements, validate
 
 SOURCES = Path(__file__).resolve().parents[2] / "transforms" / "native" / "src"
 
@@ -49,6 +49,7 @@ def rust_bytes(name: str) -> bytes:
         ("EXT_ATTRIBUTES", list(profile.EXT_ATTRIBUTES.values())),
         ("CONTENT_EXCLUDED", list(statements._NOT_CONTENT)),
         ("IFI_KEYS", list(identity.IFI_KEYS)),
+        ("INTERACTION_TYPES", list(validate.INTERACTION_TYPES)),
     ],
 )
 def test_a_rust_constant_is_its_python_value(name: str, python: list[str]) -> None:

@@ -8,6 +8,7 @@
 //! a dead letter says what it says without this module.
 
 use crate::json::J;
+use crate::validate::IFI_KEYS;
 use crate::{PSEUDONYM_HOME_PAGE, sha256_hex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -15,8 +16,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-
-const IFI_KEYS: [&str; 4] = ["mbox", "mbox_sha1sum", "openid", "account"];
 
 /// `bytes.strip()`: Python's ASCII white space at both ends.
 fn strip(line: &[u8]) -> &[u8] {

@@ -84,7 +84,7 @@ fn account(value: &J<'_>) -> Sure {
     })
 }
 
-const IFI_KEYS: [&str; 4] = ["mbox", "mbox_sha1sum", "openid", "account"];
+pub(crate) const IFI_KEYS: [&str; 4] = ["mbox", "mbox_sha1sum", "openid", "account"];
 
 fn agent(value: &J<'_>) -> Sure {
     sure(IFI_KEYS.iter().filter(|k| value.get(k).is_some()).count() == 1)?;
