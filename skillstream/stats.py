@@ -14,12 +14,29 @@ import math
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import binom, norm
 
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How the dbt Python models compare each cohort with the baseline cohort."""
+
+    baseline: str
+    seed: int
+    resamples: int
+
+
+def comparison_of(baseline: str | None, seed: Any, resamples: Any) -> Comparison:
+    """The Comparison of a dbt Python model's config values baseline_cohort, comparison_seed
+    and comparison_resamples (its yml fills them from the vars of those names; dbt passes a
+    model only the keys its own code names, so each model reads them itself)."""
+    return Comparison(baseline=baseline or "control", seed=int(seed), resamples=int(resamples))
 
 
 @dataclass(frozen=True)
@@ -71,9 +88,10 @@ def _chunks(resamples: int, group_size: int) -> list[int]:
 DIRECT_RESAMPLING_MAX = 2_000  # larger groups draw bootstrap medians from their exact law
 
 
-def _median_sampler(
-    values: npt.NDArray[np.float64],
-) -> Callable[[np.random.Generator, int], npt.NDArray[np.float64]]:
+Sampler = Callable[[np.random.Generator, int], npt.NDArray[np.float64]]
+
+
+def _median_sampler(values: npt.NDArray[np.float64]) -> Sampler:
     """(rng, count) -> medians of `count` bootstrap resamples of `values`.
 
     Small groups are resampled directly. For large ones (thousands of learners, or a dashboard
@@ -104,6 +122,27 @@ def bootstrap_median_difference(
     confidence: float = 0.95,
 ) -> Interval:
     """median(values) - median(baseline_values) with a percentile bootstrap interval."""
+    return _bootstrap_difference(
+        values, baseline_values, np.median, _median_sampler, seed, resamples, confidence
+    )
+
+
+def _mean_sampler(values: npt.NDArray[np.float64]) -> Sampler:
+    """(rng, count) -> means of `count` bootstrap resamples of `values`."""
+    return lambda rng, count: rng.choice(values, size=(count, values.size)).mean(axis=1)
+
+
+def _bootstrap_difference(
+    values: npt.ArrayLike,
+    baseline_values: npt.ArrayLike,
+    statistic: Callable[[npt.NDArray[np.float64]], float],
+    sampler: Callable[[npt.NDArray[np.float64]], Sampler],
+    seed: int | np.random.SeedSequence,
+    resamples: int,
+    confidence: float,
+) -> Interval:
+    """statistic(values) - statistic(baseline_values) with a percentile bootstrap interval,
+    each group resampled on its own (`sampler(group)` draws the statistic of resamples)."""
     sample = np.asarray(values, dtype=float)
     baseline = np.asarray(baseline_values, dtype=float)
     if sample.size == 0 or baseline.size == 0:
@@ -111,17 +150,16 @@ def bootstrap_median_difference(
     if resamples < 1:
         raise ValueError("resamples must be positive")
     rng = np.random.default_rng(seed)
-    sample_medians, baseline_medians = _median_sampler(sample), _median_sampler(baseline)
+    draw_sample, draw_baseline = sampler(sample), sampler(baseline)
     differences = np.concatenate(
         [
-            sample_medians(rng, count) - baseline_medians(rng, count)
+            draw_sample(rng, count) - draw_baseline(rng, count)
             for count in _chunks(resamples, max(sample.size, baseline.size))
         ]
     )
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail])
-    estimate = float(np.median(sample) - np.median(baseline))
-    return Interval(estimate, float(low), float(high))
+    return Interval(float(statistic(sample) - statistic(baseline)), float(low), float(high))
 
 
 # ---- planning a pilot: sample size and power (docs/pilot.md) ---------------------------------
@@ -311,18 +349,6 @@ def bootstrap_difference_in_differences(
 ) -> Interval:
     """mean(changes) - mean(baseline_changes), each a learner's after-minus-before change of a
     KPI, with a percentile bootstrap interval resampling learners within each group."""
-    sample = np.asarray(changes, dtype=float)
-    baseline = np.asarray(baseline_changes, dtype=float)
-    if sample.size == 0 or baseline.size == 0:
-        raise ValueError("both groups need at least one learner")
-    rng = np.random.default_rng(seed)
-    differences = np.concatenate(
-        [
-            rng.choice(sample, size=(count, sample.size)).mean(axis=1)
-            - rng.choice(baseline, size=(count, baseline.size)).mean(axis=1)
-            for count in _chunks(resamples, max(sample.size, baseline.size))
-        ]
+    return _bootstrap_difference(
+        changes, baseline_changes, np.mean, _mean_sampler, seed, resamples, confidence
     )
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(differences, [tail, 100 - tail])
-    return Interval(float(sample.mean() - baseline.mean()), float(low), float(high))

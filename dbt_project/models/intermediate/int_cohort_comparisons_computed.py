@@ -43,10 +43,11 @@ def proportion_rows(groups, metric, baseline):
     return rows
 
 
-def median_rows(groups, baseline, seed, resamples):
+def median_rows(groups, comparison):
     """groups: {(cohort, subject): [days, ...]} -> comparison rows."""
     import numpy as np
 
+    baseline = comparison.baseline
     rows = []
     for (cohort, subject), days in sorted(groups.items()):
         if cohort == baseline:
@@ -61,7 +62,8 @@ def median_rows(groups, baseline, seed, resamples):
         if days and base_days:
             interval = stats.bootstrap_median_difference(
                 sorted(days), sorted(base_days),
-                seed=stats.subject_seed(seed, cohort, subject), resamples=resamples,
+                seed=stats.subject_seed(comparison.seed, cohort, subject),
+                resamples=comparison.resamples,
             )
             row.update(difference=interval.estimate, ci_low=interval.low, ci_high=interval.high)
         rows.append(row)
@@ -69,10 +71,11 @@ def median_rows(groups, baseline, seed, resamples):
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    baseline = dbt.config.get("baseline_cohort") or "control"
-    seed = int(dbt.config.get("comparison_seed"))
-    resamples = int(dbt.config.get("comparison_resamples"))
+    comparison = stats.comparison_of(
+        baseline=dbt.config.get("baseline_cohort"),
+        seed=dbt.config.get("comparison_seed"),
+        resamples=dbt.config.get("comparison_resamples"),
+    )
 
     programs = dbt.ref("int_learner_programs_summarised")
     completion = {
@@ -97,8 +100,8 @@ def model(dbt, session):
         days.setdefault((cohort, skill), []).append(value)
 
     rows = [
-        *proportion_rows(completion, "completion_rate", baseline),
-        *median_rows(days, baseline, seed, resamples),
-        *proportion_rows(retention, "retention_30d_rate", baseline),
+        *proportion_rows(completion, "completion_rate", comparison.baseline),
+        *median_rows(days, comparison),
+        *proportion_rows(retention, "retention_30d_rate", comparison.baseline),
     ]
     return pa.Table.from_pylist(rows, schema=pa.schema(COLUMNS))

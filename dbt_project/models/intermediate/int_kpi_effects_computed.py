@@ -52,8 +52,9 @@ group by all order by all
 """
 
 
-def did_rows(changes, baseline, seed, resamples):
+def did_rows(changes, comparison):
     """changes: {(kpi, quarter, cohort): [change, ...]} -> kpi_effects rows."""
+    baseline = comparison.baseline
     rows = []
     for (kpi, quarter, cohort), values in sorted(changes.items()):
         if cohort == baseline:
@@ -66,8 +67,8 @@ def did_rows(changes, baseline, seed, resamples):
                    did=None, ci_low=None, ci_high=None)
         if base:
             interval = stats.bootstrap_difference_in_differences(
-                values, base, seed=stats.subject_seed(seed, "kpi", kpi, quarter, cohort),
-                resamples=resamples,
+                values, base, seed=stats.subject_seed(comparison.seed, "kpi", kpi, quarter, cohort),
+                resamples=comparison.resamples,
             )
             row.update(did=interval.estimate, ci_low=interval.low, ci_high=interval.high)
         rows.append(row)
@@ -75,16 +76,17 @@ def did_rows(changes, baseline, seed, resamples):
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    baseline = dbt.config.get("baseline_cohort") or "control"
-    seed = int(dbt.config.get("comparison_seed"))
-    resamples = int(dbt.config.get("comparison_resamples"))
     window = int(dbt.config.get("kpi_window_days"))
+    comparison = stats.comparison_of(
+        baseline=dbt.config.get("baseline_cohort"),
+        seed=dbt.config.get("comparison_seed"),
+        resamples=dbt.config.get("comparison_resamples"),
+    )
 
     # CHANGES reads these two relations by their names (DuckDB's replacement scan)
     programs = dbt.ref("learner_programs")  # noqa: F841
     observations = dbt.ref("stg_business__kpi_observations").filter("learner_id is not null")  # noqa: F841
     found = session.sql(CHANGES.format(window=window)).fetchall()
     changes = {(kpi, quarter, cohort): list(values) for kpi, quarter, cohort, values in found}
-    return pa.Table.from_pylist(did_rows(changes, baseline, seed, resamples),
+    return pa.Table.from_pylist(did_rows(changes, comparison),
                                 schema=pa.schema(COLUMNS))

@@ -12,14 +12,9 @@ statements as (
     where not is_voided
 ),
 
-learners as (
-    select * from {{ ref('int_learners_assigned') }}
-),
-
 enrolments as (
-    select learner_id, program_id, min(occurred_at) as launched_at
-    from statements
-    group by learner_id, program_id
+    select learner_id, program_id, cohort, first_seen_at as launched_at, completed
+    from {{ ref('int_learner_programs_summarised') }}
 ),
 
 module_visits as (
@@ -64,23 +59,20 @@ reached as (
     union all
     select learner_id, program_id, step_id, 'module' from module_visits
     union all
-    select distinct learner_id, program_id, program_id, 'completed'
-    from statements
-    where is_program_completion
+    select learner_id, program_id, program_id, 'completed' from enrolments where completed
 ),
 
 cohort_programs as (
-    select enrolments.program_id, learners.cohort, count(*) as launched
+    select program_id, cohort, count(*) as launched
     from enrolments
-    inner join learners using (learner_id)
-    group by enrolments.program_id, learners.cohort
+    group by program_id, cohort
 ),
 
 counted as (
-    select reached.program_id, learners.cohort, reached.step_id, reached.step_kind,
+    select reached.program_id, enrolments.cohort, reached.step_id, reached.step_kind,
         count(distinct reached.learner_id) as learners_reached
     from reached
-    inner join learners using (learner_id)
+    inner join enrolments using (learner_id, program_id)
     group by all
 ),
 
