@@ -4,6 +4,7 @@ k-anonymity rule and each chart's provenance line. Layout only; SQL lives in dat
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from skillstream.dashboards import data, figures, suppression
@@ -59,6 +60,19 @@ def holds_no_learner(build: figures.Published) -> bool:
     if figures.missing_tables(build, "learner_programs"):
         return False
     return int(figures.query(build, "SELECT count(*) FROM marts.learner_programs").iat[0, 0]) == 0
+
+
+def statements_bars(frame: pd.DataFrame, period: str, title: str) -> alt.Chart:
+    """A bar of `statements` per `period` (a time column of the frame)."""
+    return (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{period}:T", title=None),
+            y=alt.Y("statements:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1)),
+            tooltip=[period, "statements"],
+        )
+    )
 
 
 def require_marts(build: figures.Published, *tables: str) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from skillstream import settings as settings_module
-from skillstream.dashboards import data, labels
+from skillstream.dashboards import common, data, labels
 from skillstream.run import running_pid, stages
 
 
@@ -93,15 +93,7 @@ if per_hour is None or per_hour.empty:
         "statements with `skillstream ingest` and land them with `skillstream transform`."
     )
 else:
-    chart = (
-        alt.Chart(per_hour, title="Statements landed per hour")
-        .mark_bar()
-        .encode(
-            x=alt.X("hour:T", title=None),
-            y=alt.Y("statements:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1)),
-            tooltip=["hour", "statements"],
-        )
-    )
+    chart = common.statements_bars(per_hour, "hour", "Statements landed per hour")
     st.altair_chart(chart, width="stretch", key="throughput")
 
 st.subheader("Dead letters")

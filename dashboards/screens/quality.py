@@ -166,15 +166,7 @@ def statement_dates(k: int) -> None:
         facts["weekly_statements"], (Figure("statements", ("learners",)),), k, siblings=("week",)
     )
     common.note_hidden(weekly, what="week")
-    chart = (
-        alt.Chart(weekly.values, title="Statements per week")
-        .mark_bar()
-        .encode(
-            x=alt.X("week:T", title=None),
-            y=alt.Y("statements:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1)),
-            tooltip=["week", "statements"],
-        )
-    )
+    chart = common.statements_bars(weekly.values, "week", "Statements per week")
     st.altair_chart(chart, width="stretch", key="weekly_statements")
 
 
