@@ -9,7 +9,7 @@ with
 
 statements as (
     select statement, stored_at
-    from {{ source('raw', 'statements') }}
+    from {{ landed_statements() }}
     where not is_voided and statement is not null
 ),
 
