@@ -56,6 +56,9 @@ class BuildRecord:
     # statement landed when the build started; the build includes at least those.
     newest_event_at: str | None = None
     newest_stored_at: str | None = None
+    # What the build modelled (skillstream.build.input_fingerprint): a build whose inputs
+    # equal the published build's has nothing new to model.
+    inputs: str | None = None
 
 
 def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:

@@ -6,15 +6,20 @@ otherwise it is recorded as held back and readers keep the last published build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from skillstream import warehouse
+from skillstream.quality import suites
 from skillstream.quality.checkpoint import GateResult, run_gate
-from skillstream.quality.publish import BuildRecord, new_build_id, record_build
+from skillstream.quality.publish import BuildRecord, new_build_id, read_status, record_build
 from skillstream.settings import Settings
 
 
@@ -135,6 +140,72 @@ def _gate_checks(gate: GateResult) -> list[dict[str, object]]:
     ]
 
 
+# What has landed and been imported, from counters the writers keep: the offsets landed per
+# partition, and row counts and import times (no scan of the statements themselves).
+LANDED_SQL = """
+SELECT
+    (SELECT string_agg(topic || ':' || kafka_partition || '=' || next_offset, ','
+                       ORDER BY topic, kafka_partition) FROM raw.ingest_offsets),
+    (SELECT count(*) FROM raw.statements),
+    (SELECT count(*) FROM raw.quarantine),
+    (SELECT count(*) FROM raw.forgotten_learners),
+    (SELECT count(*) || '@' || coalesce(max(imported_at)::VARCHAR, '') FROM raw.roster),
+    (SELECT count(*) || '@' || coalesce(max(imported_at)::VARCHAR, '') FROM raw.kpi_observations)
+"""
+
+# Files of the dbt project that are not dbt's own output.
+NOT_PROJECT_FILES = {"target", "logs", "dbt_packages", ".user.yml"}
+
+
+def _code_files(settings: Settings) -> list[Path]:
+    """The dbt project's files and the gate's suites: code a build runs."""
+    project = [
+        path
+        for path in settings.dbt_project_dir.rglob("*")
+        if path.is_file()
+        and not NOT_PROJECT_FILES & set(path.relative_to(settings.dbt_project_dir).parts)
+    ]
+    gate = Path(suites.__file__).parent.glob("*.py")
+    return sorted(project) + sorted(gate)
+
+
+def input_fingerprint(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
+    """What a build models, cheaply: the landed counters (LANDED_SQL), the settings the models
+    read, today's date (at-risk is judged at the build's time, so a new day is something new)
+    and the content of the code a build runs. Equal fingerprints, equal builds."""
+    (landed,) = con.execute(LANDED_SQL).fetchall()
+    today = datetime.now(UTC).date().isoformat()
+    digest = hashlib.sha256(json.dumps([landed, dbt_vars(settings), today], default=str).encode())
+    for path in _code_files(settings):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class NothingNew:
+    """A build skipped: nothing landed, imported or changed since the published build."""
+
+    build_id: str
+
+
+def build_if_new(
+    settings: Settings, quiet: bool = False, unit_tests: bool = True, force: bool = False
+) -> BuildRecord | NothingNew:
+    """A build, unless the published build's inputs are this build's (then dbt, the gate and
+    publishing would make the same snapshot again); `force` builds anyway."""
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)
+        inputs = input_fingerprint(settings, con)
+    finally:
+        con.close()
+    published, _ = read_status(settings)
+    if not force and published is not None and published.get("inputs") == inputs:
+        return NothingNew(published["build_id"])
+    return build(settings, quiet=quiet, unit_tests=unit_tests)
+
+
 def build(
     settings: Settings, quiet: bool = False, full_refresh: bool = False, unit_tests: bool = True
 ) -> BuildRecord:
@@ -149,6 +220,7 @@ def build(
         (newest,) = con.execute(
             "SELECT max(occurred_at)::VARCHAR, max(stored_at)::VARCHAR FROM raw.statements"
         ).fetchall()
+        inputs = input_fingerprint(settings, con)
     finally:
         con.close()
     # A failed dbt run that wrote no results must not be read as the previous run's results.
@@ -184,5 +256,6 @@ def build(
         data_docs=str(gate.data_docs) if gate and gate.data_docs else None,
         newest_event_at=newest[0],
         newest_stored_at=newest[1],
+        inputs=inputs,
     )
     return record_build(settings, record)

@@ -1,12 +1,18 @@
-"""`skillstream build`: which dbt nodes a build runs."""
+"""`skillstream build`: which dbt nodes a build runs, and no build when nothing is new."""
 
 from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 
+from skillstream import warehouse
+from skillstream.ingestion.simulate import simulate
 from skillstream.settings import Settings
+from skillstream.transforms.land import land_batch
+from skillstream.transforms.normalise import normalise_chunk
+from skillstream.transforms.records import KafkaRecord, NormalisedBatch
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -46,3 +52,41 @@ def test_a_build_records_every_check_that_ran(settings: Settings) -> None:
     assert {c["table"] for c in expectations} >= {"raw.statements", "marts.learner_skills"}
     failed = [c for c in expectations if not c["passed"]]
     assert failed and len(failed) == len(latest["failures"])
+
+
+def land(settings: Settings, statements: list[dict], first_offset: int) -> None:
+    records = [
+        KafkaRecord(offset, orjson.dumps(statement), "test", 1_782_900_000_000)
+        for offset, statement in enumerate(statements, start=first_offset)
+    ]
+    rows, _ = normalise_chunk(records, 0, settings.learner_salt())
+    batch = NormalisedBatch("xapi.statements", 0, first_offset, first_offset + len(records), rows)
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    land_batch(con, batch)
+    con.close()
+
+
+def test_a_build_with_nothing_new_keeps_the_published_build(settings: Settings) -> None:
+    _, simulated = simulate(learners=40, days=60, seed=9)
+    statements = sorted(simulated, key=lambda s: s["timestamp"])
+    earlier, later = statements[:-50], statements[-50:]
+    land(settings, earlier, 0)
+    run_cli(settings, "build", "--quiet", "--no-unit-tests")
+    first = json.loads((settings.published_dir / "current.json").read_text())
+
+    again = run_cli(settings, "build", "--quiet", "--no-unit-tests")
+    assert f"nothing new since build {first['build_id']}" in again.stdout
+    latest = json.loads((settings.published_dir / "latest.json").read_text())
+    assert latest["build_id"] == first["build_id"]  # no dbt, no gate, nothing published
+
+    land(settings, later, len(earlier))  # 50 statements more: something new to model
+    run_cli(settings, "build", "--quiet", "--no-unit-tests")
+    second = json.loads((settings.published_dir / "current.json").read_text())
+    assert second["build_id"] != first["build_id"]
+    assert second["newest_event_at"] > first["newest_event_at"]
+
+    forced = run_cli(settings, "build", "--quiet", "--no-unit-tests", "--force")
+    assert "nothing new" not in forced.stdout
+    third = json.loads((settings.published_dir / "current.json").read_text())
+    assert third["build_id"] != second["build_id"]
