@@ -102,7 +102,9 @@ def show_funnel(build: figures.Published, privacy: Privacy) -> None:
         st.info("No program has a cohort with enough learners to show its funnel.")
         return
     programs = list(dict.fromkeys(shown.values["program_id"]))
-    program = st.selectbox("Program", programs, key="content_funnel_program")
+    program = st.selectbox(
+        "Program", programs, key="content_funnel_program", format_func=common.subject_name(build)
+    )
     chosen = shown.values["program_id"] == program
     st.altair_chart(funnel_chart(shown.values[chosen]), width="stretch", key="content_funnel_chart")
     table = shown.table()[chosen.to_numpy()]
@@ -167,7 +169,9 @@ def show_at_risk(build: figures.Published, filters: figures.Filters, privacy: Pr
     week = pd.Timestamp(latest.values["week_start"].iloc[0]).date()
     st.subheader(f"Week starting {week.isoformat()}")
     common.note_hidden(latest, what="program × cohort" + (" × team" if per_team else "") + " group")
-    table, config = labels.readable(latest.table().drop(columns="week_start"))
+    table = latest.table().drop(columns="week_start")
+    table["program_id"] = table["program_id"].map(common.subject_name(build))
+    table, config = labels.readable(table)
     st.dataframe(
         table, hide_index=True, width="stretch", column_config=config, key="at_risk_latest"
     )
@@ -180,7 +184,9 @@ def _show_at_risk_trend(
 ) -> None:
     st.subheader("Weekly trend per cohort")
     programs = filters.values("program") or data.filter_options(build).get("program", [])
-    program = st.selectbox("Program", programs, key="at_risk_program")
+    program = st.selectbox(
+        "Program", programs, key="at_risk_program", format_func=common.subject_name(build)
+    )
     if program is None:
         return
     trend = views.at_risk_trend(build, filters, program, privacy)

@@ -3,11 +3,13 @@ k-anonymity rule and each chart's provenance line. Layout only; SQL lives in dat
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from skillstream.dashboards import data, figures, suppression
+from skillstream.dashboards import data, figures, labels, suppression
 from skillstream.run import freshness_line
 
 # Metric -> anchor on the Metric definitions page (which quotes docs/design.md §4).
@@ -93,6 +95,7 @@ def sidebar_filters(
     (Streamlit forgets a page's widgets when another page runs) and written to the URL, so a
     view can be bookmarked or sent; opening such a link restores it."""
     options = data.filter_options(build)
+    named = subject_name(build)
     kept: dict[str, tuple[str, ...]] = st.session_state.setdefault("filters", _from_url())
     chosen: dict[str, tuple[str, ...]] = {}
     with st.sidebar:
@@ -105,6 +108,7 @@ def sidebar_filters(
                 options.get(name, []),
                 key=key,
                 placeholder="All",
+                format_func=named if name in ("program", "skill") else str,
                 on_change=_keep,
                 args=(name,),
             )
@@ -112,6 +116,12 @@ def sidebar_filters(
                 chosen[name] = tuple(values)
     st.query_params.from_dict({n: list(v) for n, v in kept.items() if v})
     return figures.Filters(chosen)
+
+
+def subject_name(build: figures.Published) -> Callable[[str], str]:
+    """A programme's or skill's IRI -> its name (labels.subject_name), for widgets and tables."""
+    names = figures.subject_names(build)
+    return lambda iri: labels.subject_name(iri, names)
 
 
 def _keep(name: str) -> None:
