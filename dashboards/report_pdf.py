@@ -144,7 +144,14 @@ def _decision_chart(report: RoiReport) -> bytes:
     axis.barh(list(invested["cohort"]), values.fillna(0), color=colours)
     for position, value in enumerate(values):
         text = "hidden (fewer than k)" if pd.isna(value) else f"{value:.0f} %"
-        axis.annotate(text, (0 if pd.isna(value) else value, position), va="center", fontsize=8)
+        axis.annotate(
+            text,
+            (0 if pd.isna(value) else value, position),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
     axis.axvline(0, color="#555555", linewidth=0.8)
     low, high = min(0.0, values.min(skipna=True)), max(0.0, values.max(skipna=True))
     axis.set_xlim(low - 0.05 * (high - low) - 1, high + 0.2 * (high - low) + 1)
@@ -168,7 +175,7 @@ def _comparison_chart(report: RoiReport) -> bytes | None:
     ]
     if not rows:
         return None
-    figure, axis = plt.subplots(figsize=(7, 0.5 + 0.45 * len(rows)), dpi=150)
+    figure, axis = plt.subplots(figsize=(7, 0.7 + 0.5 * len(rows)), dpi=150)
     for position, row in enumerate(rows):
         scale = 100 if _measure(row["metric"])[1] == "rate" else 1
         difference = row["difference"] * scale
@@ -182,7 +189,7 @@ def _comparison_chart(report: RoiReport) -> bytes | None:
         )
     axis.set_yticks(
         range(len(rows)),
-        [f"{_measure(r['metric'])[0]}, {_subject(r['subject_id'])}, {r['cohort']}" for r in rows],
+        [f"{_measure(r['metric'])[0]}\n{_subject(r['subject_id'])}, {r['cohort']}" for r in rows],
         fontsize=7,
     )
     axis.axvline(0, color="#555555", linewidth=0.8)
@@ -208,6 +215,10 @@ def _decision(doc: _Document, report: RoiReport) -> None:
         doc.paragraph(line, bold=line.startswith("Verdict"))
     if not report.invested().empty:
         doc.image(_decision_chart(report), 160)
+    if report.pilots:
+        doc.heading("The pilot")
+        for case in report.pilots:
+            doc.paragraph(pilot_sentence(report, case))
     sentences = movers(report)
     if sentences:
         doc.heading("The assumptions that move ROI most")
@@ -358,10 +369,11 @@ def _pilot(doc: _Document, report: RoiReport, case: PilotCase) -> None:
         ],
         widths=(34, 26, 26, 24, 26, 14, 20),
     )
-    powered = "was" if result.power >= pilot.PLANNED_POWER else "was not"
+    powered = "had" if result.power >= pilot.PLANNED_POWER else "did not have"
     doc.paragraph(
-        f"Verdict {result.verdict.upper()}: {result.why}. The pilot {powered} powered (80 %) "
-        f"for the planned {pilot.lift_text(configured.metric, configured.lift)}."
+        f"Verdict {result.verdict.upper()}: {result.why}. At these sizes the pilot {powered} "
+        f"80 % power for the planned {pilot.lift_text(configured.metric, configured.lift)} "
+        f"({labels.show(result.power, 'rate')})."
     )
     p = case.projection
     doc.paragraph(

@@ -129,8 +129,10 @@ class Effects:
     pilot_retention_factor: float = 2.0  # pilot retention = control x factor
     spend_per_employee_year: float = 1500.0  # programme spend, USD per learner per year
     kpi_baseline: float = 20.0  # tickets resolved per day before training (mean)
-    kpi_gain: float = 0.10  # relative KPI change from the program start, both cohorts
-    pilot_kpi_effect: float = 2.0  # tickets a day more from the program start, pilot only
+    # A course moves a support KPI by a few per cent, not tens: with the ROI's KPI benefit
+    # counted over a year, these give the demo's pilot an ROI of about 100 %, not 600 %.
+    kpi_gain: float = 0.02  # relative KPI change from the program start, both cohorts
+    pilot_kpi_effect: float = 0.5  # tickets a day more from the program start, pilot only
     value_per_kpi_unit: float = 12.0  # USD per ticket resolved (written to settings.toml)
     pilot_share: float = 0.5  # share of teams in the pilot
     unreported_duration_share: float = 0.1  # learners whose statements carry no duration
@@ -770,6 +772,10 @@ def write_kpis(simulation: Simulation, seed: int, path: Path) -> int:
     return len(rows)
 
 
+# A day sooner at competency is worth this share of a loaded working day (8 hours).
+COMPETENT_DAY_SHARE = 0.1
+
+
 def roi_assumptions(simulation: Simulation) -> dict[str, Any]:
     """The ROI settings (the `[roi]` section) the simulated organisation implies."""
     people = simulation.people
@@ -778,8 +784,7 @@ def roi_assumptions(simulation: Simulation) -> dict[str, Any]:
     return {
         "programme_cost_per_learner": effects.spend_per_employee_year,
         "loaded_hourly_cost": round(mean_cost, 2),
-        # a day of competency is worth a working day of the learner's loaded cost x the gain
-        "value_of_competent_day": round(mean_cost * 8 * effects.kpi_gain, 2),
+        "value_of_competent_day": round(mean_cost * 8 * COMPETENT_DAY_SHARE, 2),
         "kpi_values": {KPI_NAME: effects.value_per_kpi_unit},
         "currency": "USD",
     }

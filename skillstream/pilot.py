@@ -571,8 +571,8 @@ def default_unit_value(result: Readout, roi: RoiSettings) -> float:
 
 
 def _amount(value: float, currency: str) -> str:
-    """An amount with its currency's symbol, cents only when it has them."""
-    if value == round(value):
+    """An amount with its currency's symbol, cents only on a small amount that has them."""
+    if value == round(value) or abs(value) >= 100:
         return labels.show(value, "money", currency)
     return f"{labels.symbol(currency)}{value:,.2f}"
 

@@ -595,3 +595,33 @@ def test_the_csv_carries_the_pilot_and_the_kpi_links(pilot_settings: Settings) -
     assert trio == {"metric", "lift", "window_end", "is_complete", "hidden"}
     assert float(values[("kpi_effects", "tickets:pilot", "did")]) == 3.0
     assert not [k for k in values if k[0] == "kpi_effects" and k[1] == "tickets:trio"]
+
+
+@pytest.mark.integration
+@needs_poppler
+def test_the_demo_s_pilot_pays_back_believably_and_page_1_says_so(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    """The simulated KPI effect is a few per cent, so the demo's pilot ROI is one an executive
+    would believe (50 to 200 %), and the first page of its report leads with it; the report
+    carries the simulated pilot's readout and projection."""
+    quarter = report.latest_quarter(demo_settings)
+    assert quarter is not None
+    loaded = report.load_published(demo_settings, quarter)
+    pilot_roi = float(loaded.roi.set_index("cohort").loc["pilot", "roi_pct"])
+    assert 50 <= pilot_roi <= 200, pilot_roi
+    out = tmp_path / "demo.pdf"
+    out.write_bytes(report.render(loaded, "pdf"))
+    first = " ".join(
+        subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "1", str(out), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
+    assert f"ROI {pilot_roi:.1f} %" in first and "Verdict:" in first
+    assert_reads_as_a_report(demo_settings, pdf_text(out))
+    (case,) = loaded.pilots
+    assert case.readout.shown and case.projection is not None
+    assert "AI tutor pilot" in " ".join(pdf_text(out).split())

@@ -328,7 +328,7 @@ def test_the_cli_writes_statements_that_validate_roster_kpis_and_settings(
 
 
 def test_kpis_rise_from_the_program_start_by_the_planted_gain_and_pilot_effect() -> None:
-    effects = DEFAULT_EFFECTS.with_settings(["pilot_kpi_effect=3"])
+    effects = DEFAULT_EFFECTS.with_settings(["pilot_kpi_effect=3", "kpi_gain=0.1"])
     simulation, statements = run(learners=120, days=120, seed=5, effects=effects)
     launched = {
         s["actor"]["mbox"].removeprefix("mailto:"): s["timestamp"][:10]
