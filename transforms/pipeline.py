@@ -272,10 +272,10 @@ def run_until_caught_up(
     settings: Settings, beam_args: Sequence[str] = (), batch_size: int | None = None
 ) -> TransformSummary:
     """Land everything up to the end offsets seen now, then return."""
+    options = pipeline_options(settings, beam_args)  # options a runner refuses: before Kafka
     ranges = plan_ranges(settings, landed_offsets(settings))
     if not ranges:
         return TransformSummary([], {})
-    options = pipeline_options(settings, beam_args)
     pipeline = beam.Pipeline(options=options)
     _ = (
         pipeline
