@@ -10,15 +10,19 @@ incremental `dbt build` after another day of statements landed, and a
 shares the cores with whatever else runs on the machine.
 
 Then where the scheduled `skillstream build --no-unit-tests` spends its time
-(build_breakdown), for a day of new statements and for a build with nothing new: dbt's start
-and parse, its models and data tests (dbt's own timings, run_results.json, summed over its
-threads), the slowest models, the Great Expectations gate and the publish (the build record
-and the published snapshot); and a `dbt build` with the unit tests, which only CI needs.
+(build_breakdown), for a day of new statements and for a build forced with nothing new: dbt's
+start and parse, its models and data tests (dbt's own timings, run_results.json, summed over
+its threads), the slowest models, the Great Expectations gate and the publish (the build
+record and the published snapshot); `skillstream build` with nothing new (the inputs'
+fingerprint says so: no build), a whole process as a user runs it; and a `dbt build` with the
+unit tests, which only CI needs.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -158,6 +162,23 @@ def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, An
     }
 
 
+def _timed_nothing_new(settings: settings_module.Settings) -> float:
+    """`skillstream build --no-unit-tests` as a user runs it (its process, start to end) when
+    nothing is new since the published build: the inputs' fingerprint, then no build."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "skillstream.cli", "build", "-q", "--no-unit-tests"],
+        env={**os.environ, **settings.as_env()},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = round(time.perf_counter() - start, 2)
+    if "nothing new since build" not in completed.stdout:
+        raise RuntimeError(f"a build ran with nothing new: {completed.stdout[-2000:]}")
+    return seconds
+
+
 # The functions `skillstream build` calls for each phase, by the phase's name.
 BUILD_PHASES = {"run_dbt": "dbt_process", "run_gate": "gx_gate", "record_build": "publish"}
 
@@ -199,7 +220,8 @@ def main() -> None:
         breakdown = {
             "new_statements": day,
             "one_day_more": _timed_skillstream_build(settings),
-            "nothing_new": _timed_skillstream_build(settings),
+            "nothing_new_skipped": _timed_nothing_new(settings),
+            "nothing_new_forced": _timed_skillstream_build(settings),
         }
         breakdown["nothing_new_dbt_build_with_unit_tests"] = _timed_build(settings)
     result = {
