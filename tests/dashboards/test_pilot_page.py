@@ -9,25 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.skillstream.pilot_org import START, P, publish_org
+from tests.skillstream.pilot_org import PILOTS, P, publish_org
 
 APP = str(REPO / "dashboards" / "app.py")
-PILOTS = f"""
-[[pilots]]
-cohort = "pilot"
-program = "{P}"
-metric = "completion"
-lift = 0.2
-start = {START.date()}
-
-[[pilots]]
-name = "trio"
-cohort = "trio"
-program = "{P}"
-metric = "completion"
-lift = 0.2
-start = {START.date()}
-"""
 
 
 @pytest.fixture

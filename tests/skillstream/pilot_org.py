@@ -21,6 +21,22 @@ from skillstream.settings import Settings
 P = "https://lms.example/courses/p1"
 S = "https://skills.example/sql"
 START = datetime(2026, 7, 1)
+# A settings file configuring two pilots of P: "pilot" (a verdict) and "trio" (under k).
+PILOTS = f"""
+[[pilots]]
+cohort = "pilot"
+program = "{P}"
+metric = "completion"
+lift = 0.2
+start = {START.date()}
+
+[[pilots]]
+cohort = "trio"
+program = "{P}"
+metric = "completion"
+lift = 0.2
+start = {START.date()}
+"""
 
 MARTS = """
 CREATE SCHEMA IF NOT EXISTS marts;

@@ -32,8 +32,8 @@ from skillstream.stats import (
     proportions_per_arm,
     proportions_power,
 )
-from tests.conftest import make_settings, run_cli
-from tests.skillstream.pilot_org import START, P, S, publish_org
+from tests.conftest import CliResult, make_settings, run_cli
+from tests.skillstream.pilot_org import PILOTS, START, P, S, publish_org
 
 # Fleiss, Levin & Paik (2003), Statistical Methods for Rates and Proportions, 3rd ed., Table A.4
 # (sample size per group, two-sided alpha = 0.05, continuity-corrected), entries for
@@ -281,20 +281,18 @@ def test_gain_of_a_readout_points_the_way_that_helps(org: Published) -> None:
 # ---- the command line ---------------------------------------------------------------------------
 
 
+def plan_cli(
+    settings: Settings, metric: str, lift: str, *options: str, check: bool = True
+) -> CliResult:
+    """`skillstream pilot plan --metric METRIC --lift LIFT OPTIONS`."""
+    return run_cli(
+        settings, "pilot", "plan", "--metric", metric, "--lift", lift, *options, check=check
+    )
+
+
 def test_cli_plan_prints_the_plan_as_json(org_settings: Settings) -> None:
-    result = run_cli(
-        org_settings,
-        "pilot",
-        "plan",
-        "--metric",
-        "completion",
-        "--lift",
-        "0.2",
-        "--baseline-rate",
-        "0.3",
-        "--team-size",
-        "60",
-        "--json",
+    result = plan_cli(
+        org_settings, "completion", "0.2", "--baseline-rate", "0.3", "--team-size", "60", "--json"
     )
     planned = json.loads(result.stdout)
     assert planned["per_arm"] == 103 and planned["baseline"] == 0.3
@@ -306,45 +304,15 @@ def test_cli_plan_prints_the_plan_as_json(org_settings: Settings) -> None:
 
 
 def test_cli_plan_reads_the_baseline_of_the_published_build(org_settings: Settings) -> None:
-    result = run_cli(
-        org_settings,
-        "pilot",
-        "plan",
-        "--metric",
-        "completion",
-        "--lift",
-        "0.2",
-        "--subject",
-        P,
-    )
+    result = plan_cli(org_settings, "completion", "0.2", "--subject", P)
     assert "107 learners per arm to show +20.0 points from a baseline of 0.4" in result.stdout
     assert "method: two proportions" in result.stdout
-    everyone = run_cli(
-        org_settings,
-        "pilot",
-        "plan",
-        "--metric",
-        "completion",
-        "--lift",
-        "0.2",
-        "--subject",
-        P,
-        "--baseline-cohort",
-        "all",
-        "--json",
+    everyone = plan_cli(
+        org_settings, "completion", "0.2", "--subject", P, "--baseline-cohort", "all", "--json"
     )
     assert json.loads(everyone.stdout)["baseline"] == pytest.approx(226 / 435)
-    refused = run_cli(
-        org_settings,
-        "pilot",
-        "plan",
-        "--metric",
-        "days_to_competency",
-        "--lift",
-        "-0.4",
-        "--baseline-rate",
-        "0.5",
-        check=False,
+    refused = plan_cli(
+        org_settings, "days_to_competency", "-0.4", "--baseline-rate", "0.5", check=False
     )
     assert refused.returncode == 1
     assert "observed days of the published build" in refused.stderr
@@ -354,23 +322,7 @@ def test_cli_readout_gives_each_configured_pilot_its_verdict(
     org_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "skillstream.toml"
-    config.write_text(
-        f"""
-[[pilots]]
-cohort = "pilot"
-program = "{P}"
-metric = "completion"
-lift = 0.2
-start = {START.date()}
-
-[[pilots]]
-cohort = "trio"
-program = "{P}"
-metric = "completion"
-lift = 0.2
-start = {START.date()}
-"""
-    )
+    config.write_text(PILOTS)
     monkeypatch.setenv("SKILLSTREAM_CONFIG", str(config))
     lines = run_cli(org_settings, "pilot", "readout", "--json").stdout.splitlines()
     first, second = (json.loads(line) for line in lines)
