@@ -13,7 +13,7 @@ import pytest
 
 from skillstream import native
 from skillstream.ingestion import intake
-from skillstream.ingestion.produce import partition_key
+from skillstream.ingestion.produce import ProduceError, StatementProducer, partition_key
 from skillstream.ingestion.sources import RawEvent, SourceContext
 from skillstream.ingestion.sources import file as file_source
 from skillstream.settings import Settings
@@ -202,3 +202,18 @@ def test_ingest_file_sends_what_the_python_path_sends(
     assert (fast.stdout, fast.stderr) == (slow.stdout, slow.stderr)
     assert orjson.loads(fast.stdout)["statements"] > 300
     assert by_fast == by_slow  # per partition, the same records in the same order
+
+
+@pytest.mark.integration
+def test_a_keyed_send_kafka_does_not_acknowledge_is_an_error_naming_its_line(
+    pipeline_settings: Settings,
+) -> None:
+    missing = pipeline_settings.with_overrides(statements_topic="xapi.no-such-topic")
+    producer = StatementProducer(missing, "file", **{"message.timeout.ms": 2_000})
+    rows = [(6, b'{"n": 7}', b"ada"), (7, b'{"n": 8}', b"bo"), (8, b'{"n": 7}', b"ada")]
+    producer.send_keyed("export.ndjson", rows)
+    with pytest.raises(ProduceError) as refused:
+        producer.close(timeout=30)
+    lines = sorted(str(refused.value).splitlines()[1:])
+    # a statement sent twice is named by its first line
+    assert [line.split(": ")[0] for line in lines] == ["export.ndjson:7"] * 2 + ["export.ndjson:8"]
