@@ -332,22 +332,26 @@ ENGAGEMENT_FIGURES = tuple(
 )
 
 
-def engagement_by_week(build: Published, filters: Filters) -> pd.DataFrame:
-    clause, parameters = where("engagement_weekly", filters)
+def _sums_by(
+    build: Published, filters: Filters, table: str, keys: tuple[str, ...], measures: tuple[str, ...]
+) -> pd.DataFrame:
+    """Each measure of the mart summed per keys, after the filters: a count as BIGINT, minutes
+    as DOUBLE."""
+    clause, parameters = where(table, filters)
+    group = ", ".join(keys)
+    sums = ", ".join(
+        f"sum({m})::{'DOUBLE' if m.endswith('_minutes') else 'BIGINT'} AS {m}" for m in measures
+    )
     return query(
         build,
-        f"""
-        SELECT week_start, cohort,
-               sum(active_learners)::BIGINT AS active_learners,
-               sum(sessions)::BIGINT AS sessions,
-               sum(active_minutes)::DOUBLE AS active_minutes,
-               sum(practice_attempts)::BIGINT AS practice_attempts,
-               sum(hints_requested)::BIGINT AS hints_requested,
-               sum(feedback_given)::BIGINT AS feedback_given
-        FROM marts.engagement_weekly {clause}
-        GROUP BY week_start, cohort ORDER BY week_start, cohort
-        """,
+        f"SELECT {group}, {sums} FROM marts.{table} {clause} GROUP BY {group} ORDER BY {group}",
         parameters,
+    )
+
+
+def engagement_by_week(build: Published, filters: Filters) -> pd.DataFrame:
+    return _sums_by(
+        build, filters, "engagement_weekly", ("week_start", "cohort"), warehouse.ENGAGEMENT_MEASURES
     )
 
 
@@ -359,18 +363,8 @@ HOUR_FIGURES = tuple(
 def engagement_by_weekday_hour(build: Published, filters: Filters) -> pd.DataFrame:
     """Per ISO weekday (1 = Monday) and UTC hour: the learners who started a session then and
     the sessions. A learner is in one group, so the groups' learners add up."""
-    clause, parameters = where("engagement_by_hour", filters)
-    return query(
-        build,
-        f"""
-        SELECT weekday, hour,
-               sum(active_learners)::BIGINT AS active_learners,
-               sum(sessions)::BIGINT AS sessions
-        FROM marts.engagement_by_hour {clause}
-        GROUP BY weekday, hour ORDER BY weekday, hour
-        """,
-        parameters,
-    )
+    measures = tuple(f.column for f in HOUR_FIGURES)
+    return _sums_by(build, filters, "engagement_by_hour", ("weekday", "hour"), measures)
 
 
 # ---- ROI -------------------------------------------------------------------------------------
@@ -381,16 +375,12 @@ def quarters(build: Published) -> list[str]:
     return list(frame["quarter"])
 
 
+# The ROI page's headline figures of a cohort and quarter; ROI_FIGURES adds their parts.
+ROI_HEADLINE = ("learners", "costs", "benefits", "net_benefit", "roi_pct", "bcr", "payback_months")
 ROI_FIGURES = tuple(
     Figure(column, ("learners",))
     for column in (
-        "learners",
-        "costs",
-        "benefits",
-        "net_benefit",
-        "roi_pct",
-        "bcr",
-        "payback_months",
+        *ROI_HEADLINE,
         "programme_cost",
         "seat_time_cost",
         "seat_time_saved_value",

@@ -8,12 +8,15 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from skillstream import broker as broker_module
 from skillstream import settings as settings_module
+from skillstream.quality.publish import BuildRecord, new_build_id, record_build
 from skillstream.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +44,21 @@ def normalise_one(
 
     rows, rejects = normalise_chunk([record], partition, salt)
     return (rows[0] if rows else None), (rejects[0] if rejects else None)
+
+
+def record_a_build(settings: Settings, published: bool = True, **fields: Any) -> BuildRecord:
+    """A build finishing now, recorded as the build step records one (published, unless not)."""
+    now = datetime.now().isoformat()
+    record = BuildRecord(
+        new_build_id(),
+        now,
+        now,
+        dbt_success=True,
+        gate_success=published,
+        is_published=published,
+        **fields,
+    )
+    return record_build(settings, record)
 
 
 @dataclass

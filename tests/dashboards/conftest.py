@@ -13,8 +13,9 @@ import duckdb
 import pytest
 
 from skillstream import warehouse
-from skillstream.quality.publish import BuildRecord, new_build_id, record_build
+from skillstream.quality.publish import BuildRecord
 from skillstream.settings import Settings
+from tests.conftest import record_a_build
 
 P1 = "https://lms.example/courses/p1"
 P2 = "https://lms.example/courses/p2"
@@ -242,19 +243,7 @@ def publish(
     warehouse.ensure_raw_schema(con)
     write_marts(con)
     con.close()
-    now = datetime.now().isoformat()
-    return record_build(
-        settings,
-        BuildRecord(
-            build_id=new_build_id(),
-            started_at=now,
-            finished_at=now,
-            dbt_success=True,
-            gate_success=published,
-            is_published=published,
-            failures=failures or [],
-        ),
-    )
+    return record_a_build(settings, published, failures=failures or [])
 
 
 @pytest.fixture
@@ -381,8 +370,4 @@ def publish_simulated(settings: Settings, organisation: dict[str, list[tuple]]) 
     con.executemany("INSERT INTO marts.roi_assumptions VALUES (?, ?, ?, ?, ?)", ASSUMPTIONS)
     con.execute(DERIVED)
     con.close()
-    now = datetime.now().isoformat()
-    record_build(
-        settings,
-        BuildRecord(new_build_id(), now, now, True, True, True),
-    )
+    record_a_build(settings)

@@ -3,11 +3,10 @@ HTTP, its links between documents kept inside the site."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-from skillstream.quality.publish import BuildRecord, new_build_id, record_build
 from skillstream.settings import Settings
+from tests.conftest import record_a_build
 from tests.dashboards.test_app import run_app
 
 
@@ -23,18 +22,7 @@ def write_data_docs(settings: Settings) -> Path:
         "<html><body><p>expect_column_values_to_not_be_null: passed</p>"
         '<a href="../index.html">home</a></body></html>'
     )
-    now = datetime.now().isoformat()
-    record = BuildRecord(
-        build_id=new_build_id(),
-        started_at=now,
-        finished_at=now,
-        dbt_success=True,
-        gate_success=True,
-        is_published=True,
-        failures=[],
-        data_docs=str(site / "index.html"),
-    )
-    record_build(settings, record)
+    record_a_build(settings, data_docs=str(site / "index.html"))
     return site
 
 

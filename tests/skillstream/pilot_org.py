@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from skillstream import warehouse
-from skillstream.quality.publish import BuildRecord, new_build_id, record_build
 from skillstream.settings import Settings
+from tests.conftest import record_a_build
 
 P = "https://lms.example/courses/p1"
 S = "https://skills.example/sql"
@@ -105,16 +105,4 @@ def publish_org(settings: Settings) -> None:
         con.execute(f"INSERT INTO marts.{table} SELECT * FROM planted")
         con.unregister("planted")
     con.close()
-    now = datetime.now().isoformat()
-    record_build(
-        settings,
-        BuildRecord(
-            build_id=new_build_id(),
-            started_at=now,
-            finished_at=now,
-            dbt_success=True,
-            gate_success=True,
-            is_published=True,
-            failures=[],
-        ),
-    )
+    record_a_build(settings)
