@@ -1,8 +1,10 @@
 """The compiled module (transforms/native/, Rust, built by `make`): the transform's normaliser,
-held to the Python normaliser (`transforms/normalise.py`), its reference.
+held to the Python normaliser (`transforms/normalise.py`), its reference; and `ingest file`'s
+NDJSON reader (`ingestion/intake.py`), held to the file source's Python reader.
 
-Without it, or with `SKILLSTREAM_NATIVE=0`, the transform normalises in Python: the same
-results at about 3x the CPU (docs/transform.md).
+Without it, or with `SKILLSTREAM_NATIVE=0`, the transform normalises in Python and `ingest
+file` reads with the Python reader: the same results at about 3x (transform,
+docs/transform.md) and 1.7x (ingest, docs/sources.md) the CPU.
 """
 
 from __future__ import annotations
