@@ -157,8 +157,9 @@ SELECT
 NOT_PROJECT_FILES = {"target", "logs", "dbt_packages", ".user.yml"}
 
 
-def _code_files(settings: Settings) -> list[Path]:
-    """The dbt project's files and the gate's suites: code a build runs."""
+def _files_read(settings: Settings) -> list[Path]:
+    """The files a build reads besides the warehouse: the dbt project, the gate's suites and
+    the skills catalogue."""
     project = [
         path
         for path in settings.dbt_project_dir.rglob("*")
@@ -166,17 +167,20 @@ def _code_files(settings: Settings) -> list[Path]:
         and not NOT_PROJECT_FILES & set(path.relative_to(settings.dbt_project_dir).parts)
     ]
     gate = Path(suites.__file__).parent.glob("*.py")
-    return sorted(project) + sorted(gate)
+    catalogue = Path(settings.skills_catalogue) if settings.skills_catalogue else None
+    return (
+        sorted(project) + sorted(gate) + ([catalogue] if catalogue and catalogue.is_file() else [])
+    )
 
 
 def input_fingerprint(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
     """What a build models, cheaply: the landed counters (LANDED_SQL), the settings the models
     read, today's date (at-risk is judged at the build's time, so a new day is something new)
-    and the content of the code a build runs. Equal fingerprints, equal builds."""
+    and the content of the files a build reads. Equal fingerprints, equal builds."""
     (landed,) = con.execute(LANDED_SQL).fetchall()
     today = datetime.now(UTC).date().isoformat()
     digest = hashlib.sha256(json.dumps([landed, dbt_vars(settings), today], default=str).encode())
-    for path in _code_files(settings):
+    for path in _files_read(settings):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import orjson
 import pytest
 
 from skillstream import warehouse
+from skillstream.build import input_fingerprint
 from skillstream.ingestion.simulate import simulate
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
 from skillstream.transforms.normalise import normalise_chunk
 from skillstream.transforms.records import KafkaRecord, NormalisedBatch
-from tests.conftest import run_cli
+from tests.conftest import make_settings, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -90,3 +92,30 @@ def test_a_build_with_nothing_new_keeps_the_published_build(settings: Settings) 
     assert "nothing new" not in forced.stdout
     third = json.loads((settings.published_dir / "current.json").read_text())
     assert third["build_id"] != second["build_id"]
+
+
+def test_the_inputs_fingerprint_changes_with_what_a_build_reads(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    con = warehouse.connect(settings)
+    warehouse.ensure_raw_schema(con)
+    con.close()
+
+    def fingerprint(of: Settings) -> str:
+        con = warehouse.connect(of)
+        try:
+            return input_fingerprint(of, con)
+        finally:
+            con.close()
+
+    empty = fingerprint(settings)
+    assert fingerprint(settings) == empty
+    assert fingerprint(make_settings(tmp_path, k_anonymity="7")) != empty  # a setting
+    catalogue = tmp_path / "skills.csv"
+    catalogue.write_text("iri,name\nhttps://skills.example/sql,SQL\n")
+    named = make_settings(tmp_path, skills_catalogue=str(catalogue))
+    before = fingerprint(named)
+    catalogue.write_text("iri,name\nhttps://skills.example/sql,Querying data\n")
+    assert fingerprint(named) != before  # the catalogue's content, not only its name
+    _, simulated = simulate(learners=2, days=2, seed=1)
+    land(settings, list(simulated)[:5], 0)
+    assert fingerprint(settings) != empty  # statements landed
