@@ -105,7 +105,9 @@ def checks_that_ran(build: dict[str, object]) -> None:
             "Observed": checks["observed"].map(readable_observed),
         }
     ).sort_values(["Result", "Ran by", "Table"], kind="stable")
-    st.dataframe(table, hide_index=True, width="stretch")
+    widths = {"Result": "small", "Ran by": "medium", "Table": "medium", "Column": "medium"}
+    config = {name: st.column_config.TextColumn(name, width=w) for name, w in widths.items()}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 
 if current:
