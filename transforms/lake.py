@@ -15,7 +15,6 @@ resolved by the dbt staging layer (`stg_lake__statements`, docs/design.md §2.3,
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,17 +30,16 @@ from skillstream.settings import LakeLocation
 from skillstream.transforms.land import DeadLetter, OffsetGap
 from skillstream.transforms.records import (
     REJECT_SCHEMA,
+    STATEMENT_SCHEMA,
     NormalisedBatch,
     rows_table,
     statement_table,
 )
 
-log = logging.getLogger("skillstream.transforms")
-
 NAMESPACE = "raw"
 STATEMENTS = "raw.statements"
 QUARANTINE = "raw.quarantine"
-LAKE_STATEMENT_SCHEMA = statement_table([]).schema.append(pa.field("landed_at", pa.timestamp("us")))
+LAKE_STATEMENT_SCHEMA = STATEMENT_SCHEMA.append(pa.field("landed_at", pa.timestamp("us")))
 LAKE_QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("topic", pa.string()),
@@ -52,8 +50,9 @@ LAKE_QUARANTINE_SCHEMA = pa.schema(
 
 OFFSET_PREFIX = "skillstream.next-offset."
 # pyiceberg retries a failed commit by itself, on top of the newer snapshot, without reading
-# the offsets again: that would land a batch another writer landed meanwhile. Off; the
-# landing retries (COMMIT_ATTEMPTS), trimming against the offsets it reads again.
+# the offsets again: that would land a batch another writer landed meanwhile, and carry
+# offsets older than the newer snapshot's. Off; the landing retries (COMMIT_ATTEMPTS),
+# trimming against the offsets it reads again.
 TABLE_PROPERTIES = {"commit.retry.num-retries": "0"}
 COMMIT_ATTEMPTS = 50
 
