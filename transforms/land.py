@@ -350,14 +350,11 @@ class LandBatches(beam.DoFn):
         if location is not None:  # the lake mode (transforms/lake.py)
             from skillstream.transforms import lake
 
-            self._land_into = functools.partial(
+            self._land_into = functools.partial(  # type: ignore[method-assign]
                 lake.land_batch, lake.tables(location), dead_letter=self._dead_letters
             )
             return
         self._con = warehouse.connect(self._settings)
-        self._land_into = functools.partial(
-            land_batch, self._con, dead_letter=self._dead_letters, salt=self._salt
-        )
         warehouse.ensure_raw_schema(self._con)
         # DuckDB checkpoints a WAL of 16 MB (two or three batches) at COMMIT, and each
         # checkpoint rewrites the table's last, partly filled row group: most of the landing
@@ -427,6 +424,11 @@ class LandBatches(beam.DoFn):
         ):
             yield self._committed()
         self._in_flight.append((records, self._landing.submit(self._land, batch)))
+
+    def _land_into(self, batch: NormalisedBatch) -> dict[str, int]:
+        """One transaction of the DuckDB warehouse (in the lake mode `setup` puts the lake's
+        landing in its place)."""
+        return land_batch(self._con, batch, self._dead_letters, salt=self._salt)
 
     def _land(self, batch: NormalisedBatch) -> dict[str, int]:
         label = f"{batch.topic}[{batch.partition}] {batch.start}..{batch.end}"
