@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -250,13 +250,29 @@ def bench_endpoint(env: dict[str, str]) -> dict[str, Any]:
         return {
             "clients": CLIENTS,
             "seconds_per_run": ENDPOINT_SECONDS,
-            "batch_1": _load(base + "statements", one, 1),
-            "batch_100": _load(base + "statements", hundred, 100),
+            "batch_1": _with_server_cpu(server.pid, lambda: _load(base + "statements", one, 1)),
+            "batch_100": _with_server_cpu(
+                server.pid, lambda: _load(base + "statements", hundred, 100)
+            ),
         }
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+
+
+def _with_server_cpu(pid: int, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`load()`'s result with the CPU the server spent per statement accepted."""
+    before = _cpu_seconds(pid)
+    result = load()
+    statements = result["requests"] * result["statements_per_request"]
+    cpu = _cpu_seconds(pid) - before
+    return {**result, "server_cpu_us_per_statement": round(cpu / max(statements, 1) * 1e6, 1)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> None:
