@@ -64,7 +64,10 @@ def warehouse_facts() -> dict[str, Any]:
     up. {"busy": message} when a writer holds the file."""
     settings = settings_module.load()
     if not settings.warehouse.exists():
-        return {"busy": f"no warehouse at {settings.warehouse} yet"}
+        return {
+            "busy": "there is no warehouse yet; land statements (`skillstream ingest FILE`, "
+            "then `skillstream transform`) or run `skillstream demo`"
+        }
     try:
         con = warehouse.connect(settings, read_only=True, wait_seconds=3)
     except warehouse.WarehouseBusy as error:

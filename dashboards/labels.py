@@ -100,6 +100,23 @@ LABELS: dict[str, Label] = {
     "ci_high": Label("95 % interval, high", "text"),
     "n": Label("Learners (cohort)", "count"),
     "baseline_n": Label("Learners (baseline)", "count"),
+    # assessment items
+    "item_id": Label("Item", "text"),
+    "assessment_id": Label("Assessment", "text"),
+    "flag": Label("Flag", "text"),
+    "attempts": Label("Attempts", "count"),
+    "difficulty": Label("Difficulty (share right)", "ratio"),
+    "first_attempt_correct_rate": Label("Right at first attempt", "rate"),
+    "discrimination": Label("Discrimination", "ratio"),
+    "mean_attempts_to_success": Label("Attempts to success (mean)", "ratio"),
+    "response": Label("Response", "text"),
+    "is_correct": Label("Correct", "text"),
+    # KPI links (marts.kpi_effects): a change is in the KPI's own unit
+    "kpi": Label("KPI", "text"),
+    "baseline_learners": Label("Baseline learners", "count"),
+    "change": Label("Change", "ratio"),
+    "baseline_change": Label("Baseline change", "ratio"),
+    "did": Label("Difference in differences", "ratio"),
     # assumptions
     "name": Label("Assumption", "text"),
     "unit": Label("Unit", "text"),

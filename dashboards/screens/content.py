@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from skillstream.dashboards import charts_insight, common, data, figures, views
+from skillstream.dashboards import charts_insight, common, data, figures, labels, views
 from skillstream.dashboards.suppression import Privacy
 
 FLAGS = {
@@ -37,7 +37,10 @@ def show_items(build: figures.Published, privacy: Privacy) -> None:
     table["flag"] = table["flag"].map(lambda flag: FLAGS.get(flag, "") if flag else "")
     flagged = int((table["flag"] != "").sum())
     st.metric("Flagged items", flagged)
-    st.dataframe(table, hide_index=True, width="stretch", key="content_items")
+    shown_table, config = labels.readable(table)
+    st.dataframe(
+        shown_table, hide_index=True, width="stretch", key="content_items", column_config=config
+    )
     item = st.selectbox("Responses to item", list(table["item_id"]), key="content_item")
     show_responses(build, item, privacy)
 
@@ -59,7 +62,8 @@ def show_responses(build: figures.Published, item: str, privacy: Privacy) -> Non
         )
     )
     st.altair_chart(chart, width="stretch", key="content_responses")
-    st.dataframe(responses.table(), hide_index=True, width="stretch")
+    table, config = labels.readable(responses.table())
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 
 build = common.published_or_stop("Content")

@@ -99,7 +99,8 @@ if figures.missing_tables(build, "kpi_effects"):
 else:
     effects = pilot.kpi_effects(build, privacy.k)
     common.note_hidden(effects, what="cohort")
-    st.dataframe(effects.table(), hide_index=True, width="stretch")
+    table, config = labels.readable(effects.table())
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 st.subheader("Read out")
 st.markdown("Verdict rules:\n" + "\n".join(f"- {rule}" for rule in pilot.VERDICT_RULES))

@@ -68,4 +68,4 @@ def test_the_content_page_lists_flagged_items_first(items_published: Settings) -
     assert app.selectbox(key="content_item").value == f"{A}/easy"
     responses = app.dataframe[1].value
     assert list(responses["response"]) == ["a", "b", "c"]
-    assert list(responses["learners"]) == [25, 8, 7]
+    assert [int(n) for n in responses["learners"]] == [25, 8, 7]
