@@ -605,9 +605,7 @@ def _xlsx(report: RoiReport) -> bytes:
         "Summary": (_summary_sheet(report), ["text"]),
         **{SHEETS[name]: _labelled(table) for name, table in tables.items()},
         **_pilot_sheets(report),
-        **(
-            {"KPI links": _headed(report.kpi_effects, KPI_LINKS)} if len(report.kpi_effects) else {}
-        ),
+        **({"KPI links": _labelled(report.kpi_effects)} if len(report.kpi_effects) else {}),
         **_scenario_sheets(report),
         "Assumptions": (_assumptions_sheet(report), ["text"] * 4),
         "About": (_about_sheet(report), ["text", "text"]),
@@ -691,19 +689,6 @@ PILOT_READOUT = {  # column of PilotCase.rows() -> (header, unit; "measure": the
     "powered": ("Powered (80 %)", "text"),
     "verdict": ("Verdict", "text"),
     "why": ("Why", "text"),
-}
-KPI_LINKS = {  # marts.kpi_effects: a KPI's change is in the KPI's own unit
-    "kpi": ("KPI", "text"),
-    "quarter": ("Quarter", "text"),
-    "cohort": ("Cohort", "text"),
-    "baseline_cohort": ("Baseline cohort", "text"),
-    "learners": ("Learners", "count"),
-    "baseline_learners": ("Baseline learners", "count"),
-    "change": ("Change", "ratio"),
-    "baseline_change": ("Baseline change", "ratio"),
-    "did": ("Difference in differences", "ratio"),
-    "ci_low": ("95 % interval, low", "ratio"),
-    "ci_high": ("95 % interval, high", "ratio"),
 }
 PILOT_PROJECTION = {
     "pilot": ("Pilot", "text"),
