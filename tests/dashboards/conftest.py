@@ -16,6 +16,7 @@ from skillstream import warehouse
 from skillstream.quality.publish import BuildRecord
 from skillstream.settings import Settings
 from tests.conftest import record_a_build
+from tests.skillstream.pilot_org import LEARNER_PROGRAMS_DDL
 
 P1 = "https://lms.example/courses/p1"
 P2 = "https://lms.example/courses/p2"
@@ -150,14 +151,11 @@ def engagement_weekly() -> list[tuple]:
     ]
 
 
-MARTS_DDL = """
+MARTS_DDL = f"""
 CREATE OR REPLACE TABLE marts.cohort_outcomes (
     cohort VARCHAR, program_id VARCHAR, quarter VARCHAR, enrolled BIGINT, completed BIGINT,
     completion_rate DOUBLE, seat_time_hours DOUBLE, is_small_group BOOLEAN);
-CREATE OR REPLACE TABLE marts.learner_programs (
-    learner_id VARCHAR, program_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
-    role VARCHAR, is_pilot BOOLEAN, quarter VARCHAR, first_seen_at TIMESTAMP, completed BOOLEAN,
-    completed_at TIMESTAMP, seat_time_hours DOUBLE);
+{LEARNER_PROGRAMS_DDL}
 CREATE OR REPLACE TABLE marts.learner_skills (
     learner_id VARCHAR, skill_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
     role VARCHAR, quarter VARCHAR, first_seen_at TIMESTAMP, mastered BOOLEAN,

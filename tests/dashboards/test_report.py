@@ -30,9 +30,7 @@ from tests.dashboards.conftest import (
     publish_simulated,
     simulated_organisation,
 )
-from tests.skillstream.pilot_org import START as ORG_START
-from tests.skillstream.pilot_org import P as ORG_PROGRAM
-from tests.skillstream.pilot_org import publish_org
+from tests.skillstream.pilot_org import pilots_config, publish_org
 
 needs_poppler = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run `make chromium`"
@@ -450,23 +448,7 @@ def test_the_published_comparison_hides_a_side_of_fewer_than_k(
 
 # ---- the pilot: readout, verdict rules, projection (tests/skillstream/pilot_org.py) ------------
 
-PILOTS = f"""
-[[pilots]]
-name = "support completes"
-cohort = "pilot"
-program = "{ORG_PROGRAM}"
-metric = "completion"
-lift = 0.2
-start = {ORG_START.date()}
-
-[[pilots]]
-name = "trio"
-cohort = "trio"
-program = "{ORG_PROGRAM}"
-metric = "completion"
-lift = 0.2
-start = {ORG_START.date()}
-"""
+PILOTS = pilots_config({"pilot": "support completes", "trio": "trio"})
 
 
 @pytest.fixture

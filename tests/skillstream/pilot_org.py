@@ -21,29 +21,32 @@ from tests.conftest import record_a_build
 P = "https://lms.example/courses/p1"
 S = "https://skills.example/sql"
 START = datetime(2026, 7, 1)
-# A settings file configuring two pilots of P: "pilot" (a verdict) and "trio" (under k).
-PILOTS = f"""
-[[pilots]]
-cohort = "pilot"
-program = "{P}"
-metric = "completion"
-lift = 0.2
-start = {START.date()}
 
-[[pilots]]
-cohort = "trio"
-program = "{P}"
-metric = "completion"
-lift = 0.2
-start = {START.date()}
-"""
 
-MARTS = """
-CREATE SCHEMA IF NOT EXISTS marts;
+def pilots_config(names: dict[str, str]) -> str:
+    """Settings-file text configuring a pilot of each cohort {cohort: pilot name}: completion
+    of P, +0.2, from START."""
+    return "".join(
+        f'[[pilots]]\nname = "{name}"\ncohort = "{cohort}"\nprogram = "{P}"\n'
+        f'metric = "completion"\nlift = 0.2\nstart = {START.date()}\n\n'
+        for cohort, name in names.items()
+    )
+
+
+# Two pilots: "pilot" (a verdict) and "trio" (under k).
+PILOTS = pilots_config({"pilot": "pilot", "trio": "trio"})
+
+# marts.learner_programs as the pages read it (the planted organisations' one table)
+LEARNER_PROGRAMS_DDL = """
 CREATE OR REPLACE TABLE marts.learner_programs (
     learner_id VARCHAR, program_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
     role VARCHAR, is_pilot BOOLEAN, quarter VARCHAR, first_seen_at TIMESTAMP, completed BOOLEAN,
     completed_at TIMESTAMP, seat_time_hours DOUBLE);
+"""
+
+MARTS = f"""
+CREATE SCHEMA IF NOT EXISTS marts;
+{LEARNER_PROGRAMS_DDL}
 CREATE OR REPLACE TABLE marts.learner_skills (
     learner_id VARCHAR, skill_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
     role VARCHAR, is_pilot BOOLEAN, quarter VARCHAR, first_seen_at TIMESTAMP, mastered BOOLEAN,

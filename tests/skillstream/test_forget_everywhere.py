@@ -20,9 +20,9 @@ import pytest
 from skillstream import kafka
 from skillstream.settings import Settings
 from skillstream.xapi.identity import learner_id
-from tests.conftest import make_settings, run_cli
+from tests.conftest import run_cli
 from tests.ingestion.test_lrs_source import PASSWORD, USER, Ralph, ralph  # noqa: F401
-from tests.skillstream.test_forget_pipeline import statements
+from tests.skillstream.test_forget_pipeline import forget_settings, statements
 
 pytestmark = pytest.mark.integration
 
@@ -117,15 +117,7 @@ def test_after_forget_no_writer_brings_the_learner_back_in_any_role(
     kafka_broker: Settings,
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(
-        tmp_path,
-        bootstrap=kafka_broker.bootstrap,
-        statements_topic=f"xapi.statements.everywhere.{tmp_path.name}",
-        dlq_topic=f"xapi.dlq.everywhere.{tmp_path.name}",
-        k_anonymity="1",
-        quality_max_quarantine_share="0.5",
-        quality_min_volume_ratio="0.5",  # forgetting 1 of 3 learners drops a third
-    )
+    settings = forget_settings(kafka_broker, tmp_path)
     ralph.post(with_bob_in_other_roles(statements()))
     roster, kpis = tmp_path / "roster.csv", tmp_path / "kpis.csv"
     roster.write_text(

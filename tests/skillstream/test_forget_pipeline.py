@@ -59,9 +59,9 @@ def statements() -> list[dict]:
     return out
 
 
-@pytest.fixture
-def chain(kafka_broker: Settings, tmp_path: Path) -> tuple[Settings, Path]:
-    settings = make_settings(
+def forget_settings(kafka_broker: Settings, tmp_path: Path) -> Settings:
+    """Settings of a chain of its own topics on the broker, for the three learners."""
+    return make_settings(
         tmp_path,
         bootstrap=kafka_broker.bootstrap,
         statements_topic=f"xapi.statements.forget.{tmp_path.name}",
@@ -72,6 +72,11 @@ def chain(kafka_broker: Settings, tmp_path: Path) -> tuple[Settings, Path]:
         # check (default 0.9 of the previous build) would rightly hold that back
         quality_min_volume_ratio="0.5",
     )
+
+
+@pytest.fixture
+def chain(kafka_broker: Settings, tmp_path: Path) -> tuple[Settings, Path]:
+    settings = forget_settings(kafka_broker, tmp_path)
     events = statements()
     bob_first = next(s for s in events if s["actor"]["mbox"] == "mailto:bob@example.com")
     conflict = bob_first | {"result": {"duration": "PT9H"}}  # same id, other content

@@ -13,9 +13,9 @@ import duckdb
 import orjson
 import pytest
 
-from skillstream import kafka
 from skillstream.settings import Settings
 from skillstream.xapi.identity import agent_learner_id, learner_id
+from tests.transforms.test_exactly_once import produce_raw
 from tests.transforms.test_normalise import STATEMENT
 
 pytestmark = pytest.mark.integration
@@ -28,18 +28,6 @@ FIRST_ID = STATEMENT["id"]
 VOIDING_ID = "9a3c4ba4-6e54-4c4b-8e8e-2d7a3e3c1b10"
 GROUP_ID = "5b0e3f2a-1c1d-4e5f-8a9b-0c1d2e3f4a5b"
 INVALID_ID = "7c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
-
-
-def produce(settings: Settings, values: list[bytes]) -> None:
-    """Records of some producer, straight to the topic (ingestion would dead-letter the
-    invalid one before Kafka)."""
-    producer = kafka.producer(settings)
-    try:
-        futures = [producer.send(settings.statements_topic, value=v) for v in values]
-        producer.flush()
-        assert kafka.wait_acknowledged(futures) == []
-    finally:
-        producer.close()
 
 
 def test_what_lands_names_no_one_and_knows_a_statement_by_its_id_in_any_case(
@@ -58,7 +46,7 @@ def test_what_lands_names_no_one_and_knows_a_statement_by_its_id_in_any_case(
     invalid = dict(STATEMENT, id=INVALID_ID.upper(), actor={"name": "Dan Ito", "mbox": "dan@x.io"})
     statements = [first, again_in_upper_case, voiding, group, invalid]
     values = [orjson.dumps(s) for s in statements] + [b"{not json from eve@example.net"]
-    produce(pipeline_settings, values)
+    produce_raw(pipeline_settings, values)  # ingestion would dead-letter the invalid one
 
     cli(pipeline_settings, "transform", "--until-caught-up")
 
