@@ -246,6 +246,26 @@ def publish(
 
 @pytest.fixture
 def published_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return publish_with(settings, monkeypatch)
+
+
+def publish_with(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    ddl: str = "",
+    rows: dict[str, list[tuple]] | None = None,
+) -> Settings:
+    """The planted marts published with more: tables `ddl` creates, filled with `rows` (by
+    table); the settings in the environment the app under test reads."""
+    con = warehouse.connect(settings)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    if ddl:
+        con.execute(ddl)
+    for table, values in (rows or {}).items():
+        con.executemany(
+            f"INSERT INTO marts.{table} VALUES ({', '.join('?' * len(values[0]))})", values
+        )
+    con.close()
     publish(settings)
     for key, value in settings.as_env().items():
         monkeypatch.setenv(key, value)

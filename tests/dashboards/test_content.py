@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from skillstream import warehouse
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.dashboards.conftest import publish
+from tests.dashboards.conftest import publish_with
 
 A = "https://lms.example/assessments/a"
 ITEMS = [
@@ -29,27 +28,21 @@ RESPONSES = [
 ]
 
 
+ITEM_MARTS = """
+CREATE TABLE marts.item_analysis (
+    item_id VARCHAR, assessment_id VARCHAR, attempts BIGINT, learners BIGINT, difficulty DOUBLE,
+    first_attempt_correct_rate DOUBLE, discrimination DOUBLE, mean_attempts_to_success DOUBLE,
+    flag VARCHAR, is_small_group BOOLEAN);
+CREATE TABLE marts.item_responses (
+    item_id VARCHAR, response VARCHAR, description VARCHAR, learners BIGINT, is_correct BOOLEAN,
+    is_small_group BOOLEAN);
+"""
+
+
 @pytest.fixture
 def items_published(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    con = warehouse.connect(settings)
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute(
-        "CREATE TABLE marts.item_analysis (item_id VARCHAR, assessment_id VARCHAR, "
-        "attempts BIGINT, learners BIGINT, difficulty DOUBLE, first_attempt_correct_rate DOUBLE, "
-        "discrimination DOUBLE, mean_attempts_to_success DOUBLE, flag VARCHAR, "
-        "is_small_group BOOLEAN)"
-    )
-    con.execute(
-        "CREATE TABLE marts.item_responses (item_id VARCHAR, response VARCHAR, "
-        "description VARCHAR, learners BIGINT, is_correct BOOLEAN, is_small_group BOOLEAN)"
-    )
-    con.executemany(f"INSERT INTO marts.item_analysis VALUES ({', '.join('?' * 10)})", ITEMS)
-    con.executemany(f"INSERT INTO marts.item_responses VALUES ({', '.join('?' * 6)})", RESPONSES)
-    con.close()
-    publish(settings)
-    for key, value in settings.as_env().items():
-        monkeypatch.setenv(key, value)
-    return settings
+    rows = {"item_analysis": ITEMS, "item_responses": RESPONSES}
+    return publish_with(settings, monkeypatch, ITEM_MARTS, rows)
 
 
 def test_the_content_page_lists_flagged_items_first(items_published: Settings) -> None:

@@ -16,7 +16,7 @@ from skillstream.dashboards import charts_insight, figures, views
 from skillstream.dashboards.suppression import Privacy
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.dashboards.conftest import P1, publish
+from tests.dashboards.conftest import P1, publish, publish_with
 
 HOURS = [
     # weekday, hour, cohort, org, team, role, active learners, sessions, minutes, small
@@ -44,29 +44,20 @@ def funnel_rows() -> list[tuple]:
     ]
 
 
+INSIGHT_MARTS = """
+CREATE TABLE marts.engagement_by_hour (
+    weekday INTEGER, hour INTEGER, cohort VARCHAR, org VARCHAR, team VARCHAR, role VARCHAR,
+    active_learners BIGINT, sessions BIGINT, active_minutes DOUBLE, is_small_group BOOLEAN);
+CREATE TABLE marts.program_funnel (
+    program_id VARCHAR, cohort VARCHAR, step_order INTEGER, step_id VARCHAR, step_kind VARCHAR,
+    learners_reached BIGINT, is_small_group BOOLEAN);
+"""
+
+
 @pytest.fixture
 def insight_published(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    con = warehouse.connect(settings)
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute(
-        "CREATE TABLE marts.engagement_by_hour (weekday INTEGER, hour INTEGER, cohort VARCHAR, "
-        "org VARCHAR, team VARCHAR, role VARCHAR, active_learners BIGINT, sessions BIGINT, "
-        "active_minutes DOUBLE, is_small_group BOOLEAN)"
-    )
-    con.execute(
-        "CREATE TABLE marts.program_funnel (program_id VARCHAR, cohort VARCHAR, "
-        "step_order INTEGER, step_id VARCHAR, step_kind VARCHAR, learners_reached BIGINT, "
-        "is_small_group BOOLEAN)"
-    )
-    con.executemany(f"INSERT INTO marts.engagement_by_hour VALUES ({', '.join('?' * 10)})", HOURS)
-    con.executemany(
-        f"INSERT INTO marts.program_funnel VALUES ({', '.join('?' * 7)})", funnel_rows()
-    )
-    con.close()
-    publish(settings)
-    for key, value in settings.as_env().items():
-        monkeypatch.setenv(key, value)
-    return settings
+    rows = {"engagement_by_hour": HOURS, "program_funnel": funnel_rows()}
+    return publish_with(settings, monkeypatch, INSIGHT_MARTS, rows)
 
 
 def published(settings: Settings) -> figures.Published:
