@@ -148,6 +148,17 @@ def sidebar_filter(page: Page, name: str) -> Locator:
     return page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has=box)
 
 
+def pick(page: Page, name: str, option: str) -> Locator:
+    """Choose an option of a sidebar filter, as a user would: scrolled to mid-screen first. A
+    dropdown at the window's bottom edge scrolls the sidebar as its list opens, and the list
+    (react-aria's) closes when its trigger scrolls, so it shows nothing on a first click."""
+    box = sidebar_filter(page, name)
+    box.evaluate("element => element.scrollIntoView({block: 'center'})")
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    return box
+
+
 def filter_survives_a_page_change_and_a_reload(page: Page) -> None:
     """After the tour, as a user would: team-a (the pilot cohort's team) picked in the sidebar
     narrows the Overview, stays on the next page and in its URL, and a reload restores it."""
@@ -156,9 +167,7 @@ def filter_survives_a_page_change_and_a_reload(page: Page) -> None:
     completion = page.locator('[data-testid="stMetric"]').filter(has_text="Completion rate")
     completion.get_by_text("51%").wait_for(timeout=60_000)
     settle(page)
-    team = sidebar_filter(page, "Team")
-    team.click()
-    page.get_by_role("option", name="team-a", exact=True).click()
+    team = pick(page, "Team", "team-a")
     completion.get_by_text("72%").wait_for(timeout=60_000)
     page.wait_for_url("**?team=team-a", timeout=30_000)
     nav.get_by_text("Capability", exact=True).click()
@@ -215,11 +224,10 @@ def test_the_demo_in_chromium(demo_settings: Settings, tmp_path: Path) -> None:
             page.goto(url)
             visit_every_page(page, "demo")
             page.locator('[data-testid="stSidebarNav"]').get_by_text("Pilot vs control").click()
-            team = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(1)
-            team.click()
-            page.get_by_role("option", name="team-01", exact=True).click()
+            team = pick(page, "Team", "team-01")
             settle(page)
             assert "team-01" in team.inner_text() and "team-02" not in team.inner_text()
+            page.keyboard.press("Escape")  # close the list for the screenshot
             no_exception(page, "team filter")
             page.screenshot(path=str(ARTIFACTS / "demo-cohorts-one-team.png"), full_page=True)
             pdf = download_pdf(page, tmp_path)
@@ -245,9 +253,7 @@ def test_an_l_and_d_leaders_tasks(dashboard_url: str) -> None:
             verdict.wait_for(timeout=60_000)
             assert "Yes — competent ~10 days sooner" in verdict.locator("..").inner_text()
 
-            cohort = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(3)
-            cohort.click()
-            page.get_by_role("option", name="pilot").click()
+            cohort = pick(page, "Cohort", "pilot")
             completion = page.locator('[data-testid="stMetric"]').filter(has_text="Completion rate")
             completion.get_by_text("72%").wait_for(timeout=60_000)
             page.wait_for_url("**cohort=pilot**", timeout=30_000)
