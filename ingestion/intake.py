@@ -23,10 +23,6 @@ from skillstream.ingestion.sources import file as file_source
 
 # Bytes handed to the compiled module at a time: a few thousand statements.
 CHUNK_BYTES = 4 * 1024 * 1024
-# Lines between cursor writes. Each waits until Kafka acknowledged every send (a linger and
-# a round trip at least, with the queue drained meanwhile), so they are further apart than
-# the file source's: a crash sends at most this many again, and the pipeline lands them once.
-CHECKPOINT_EVERY = 200_000
 
 Row = tuple[int, bytes, bytes]  # a line's index in its file, its statement, its learner key
 
@@ -70,7 +66,7 @@ def _items(context: SourceContext, paths: tuple[Path, ...], scan: Any) -> Iterat
             for rows, declined, read in _scanned(handle, start, salt, scan):
                 yield from _split(str(path), rows, declined)
                 since_checkpoint += len(rows)
-                if since_checkpoint >= CHECKPOINT_EVERY:
+                if since_checkpoint >= file_source.CHECKPOINT_EVERY:
                     yield cursor.checkpoint(path, max(read, start))
                     since_checkpoint = 0
         yield cursor.checkpoint(path, max(read, start))
