@@ -37,11 +37,18 @@ def show_items(build: figures.Published, privacy: Privacy) -> None:
     table["flag"] = table["flag"].map(lambda flag: FLAGS.get(flag, "") if flag else "")
     flagged = int((table["flag"] != "").sum())
     st.metric("Flagged items", flagged)
-    shown_table, config = labels.readable(table)
+    named = common.subject_name(build)  # items and assessments by name, not by IRI
+    shown_table, config = labels.readable(
+        table.assign(
+            item_id=table["item_id"].map(named), assessment_id=table["assessment_id"].map(named)
+        )
+    )
     st.dataframe(
         shown_table, hide_index=True, width="stretch", key="content_items", column_config=config
     )
-    item = st.selectbox("Responses to item", list(table["item_id"]), key="content_item")
+    item = st.selectbox(
+        "Responses to item", list(table["item_id"]), key="content_item", format_func=named
+    )
     show_responses(build, item, privacy)
 
 
