@@ -107,12 +107,10 @@ def show_funnel(build: figures.Published, privacy: Privacy) -> None:
     )
     chosen = shown.values["program_id"] == program
     st.altair_chart(funnel_chart(shown.values[chosen]), width="stretch", key="content_funnel_chart")
-    table = shown.table()[chosen.to_numpy()]
+    table = shown.table()[chosen.to_numpy()].drop(columns=["program_id", "step_kind"])
+    table, config = labels.readable(table)
     st.dataframe(
-        table.drop(columns=["program_id", "step_kind"]),
-        hide_index=True,
-        width="stretch",
-        key="content_funnel",
+        table, hide_index=True, width="stretch", column_config=config, key="content_funnel"
     )
     common.provenance(build, "program_funnel", "drop-off")
 

@@ -111,6 +111,12 @@ LABELS: dict[str, Label] = {
     "mean_attempts_to_success": Label("Attempts to success (mean)", "ratio"),
     "response": Label("Response", "text"),
     "is_correct": Label("Correct", "text"),
+    # drop-off (marts.program_funnel)
+    "step_order": Label("Step", "count"),
+    "step_id": Label("Activity", "text"),
+    "learners_reached": Label("Learners reached", "count"),
+    "launched": Label("Launched", "count"),
+    "not_reached": Label("Did not reach", "count"),
     # KPI links (marts.kpi_effects): a change is in the KPI's own unit
     "kpi": Label("KPI", "text"),
     "baseline_learners": Label("Baseline learners", "count"),
