@@ -79,7 +79,9 @@ else:
     st.metric("Learners per arm", needed)
     st.markdown(
         f"To show **{pilot.lift_text(metric, lift)}** from a baseline of "
-        f"**{planned.baseline:.3g}** with {power:.0%} power at α = {alpha} (two-sided)."
+        f"**{labels.show(planned.baseline, 'rate' if chosen.is_rate else 'days')}**"
+        + ("" if chosen.is_rate else " days")
+        + f" with {power:.0%} power at α = {alpha} (two-sided)."
     )
     if team_size:
         st.markdown(

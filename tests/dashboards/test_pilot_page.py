@@ -36,10 +36,10 @@ def markdown(app: AppTest) -> str:
 def test_plan_from_the_published_baseline_and_a_given_rate(org_app: AppTest) -> None:
     org_app.selectbox(key="plan_subject").select(P).run()
     assert org_app.metric[0].value == "107"  # baseline 0.4 within 30 days, +20 points
-    assert "from a baseline of **0.4**" in markdown(org_app)
+    assert "from a baseline of **40.0 %**" in markdown(org_app)
     assert any("continuity correction" in c.value for c in org_app.caption)
     org_app.selectbox(key="plan_baseline_cohort").select("all learners").run()
-    assert "from a baseline of **0.52**" in markdown(org_app)  # 226 of 435
+    assert "from a baseline of **52.0 %**" in markdown(org_app)  # 226 of 435
     org_app.number_input(key="plan_rate").set_value(0.3).run()
     assert org_app.metric[0].value == "103"  # Fleiss, Levin & Paik Table A.4: 0.3 -> 0.5
 
