@@ -170,8 +170,9 @@ def note_ignored(filters: figures.Filters, table: str) -> None:
 def provenance(build: figures.Published, metric: str, label: str | None = None) -> None:
     """Under each chart: when its data was built and a link to its metric's definition."""
     anchor = DEFINITIONS[metric]
+    built = pd.Timestamp(build.built_at).strftime("%Y-%m-%d %H:%M")
     st.caption(
-        f"Built {build.built_at} UTC (build {build.build_id}) · "
+        f"Built {built} UTC (build {build.build_id}) · "
         f"[definition of {label or metric.replace('_', ' ')}](./definitions#{anchor})"
     )
 

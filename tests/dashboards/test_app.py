@@ -64,7 +64,9 @@ def test_overview_shows_the_kpis_against_targets(published_settings: Settings) -
     assert ":orange-badge[:material/warning: below target 60%]" in markdown(app)
     assert metrics["ROI, pilot"] == "43 %"  # marts.roi_quarterly; the baseline is not listed
     assert "ROI, control" not in metrics
-    assert "Built " in captions(app) and "./definitions#completion-rate" in captions(app)
+    assert "./definitions#completion-rate" in captions(app)
+    # when, to the minute, as people read a time (not "2026-12-07T18:17:02.535642")
+    assert re.search(r"Built \d{4}-\d\d-\d\d \d\d:\d\d UTC \(build build-", captions(app))
     assert not app.warning
 
 

@@ -108,6 +108,17 @@ def no_exception(page: Page, name: str) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, name
 
 
+def whole_page(page: Page, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main block, so the window
+    is made as tall as that block for the picture (at most 8000 px)."""
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    height = page.locator('[data-testid="stMain"]').evaluate("main => main.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, 900), 8000)})
+    page.wait_for_timeout(700)  # the charts redraw for the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
 def visit_every_page(page: Page, prefix: str) -> None:
     for label, (role, name) in PAGES.items():
         page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
@@ -115,7 +126,7 @@ def visit_every_page(page: Page, prefix: str) -> None:
         settle(page)
         no_exception(page, label)
         slug = label.lower().replace(" ", "-")
-        page.screenshot(path=str(ARTIFACTS / f"{prefix}-{slug}.png"), full_page=True)
+        whole_page(page, ARTIFACTS / f"{prefix}-{slug}.png")
 
 
 def download_pdf(page: Page, folder: Path) -> Path:
@@ -198,7 +209,7 @@ def test_every_page_a_filter_and_the_pdf_download(dashboard_url: str, tmp_path: 
             visit_every_page(page, "dashboard")
 
             filter_survives_a_page_change_and_a_reload(page)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-overview-team-a.png"), full_page=True)
+            whole_page(page, ARTIFACTS / "dashboard-overview-team-a.png")
 
             pdf = download_pdf(page, tmp_path)  # the ROI page's PDF, as the CLI would write it
             assert pdf.name == "skillstream-roi-2026Q3.pdf"
@@ -229,7 +240,7 @@ def test_the_demo_in_chromium(demo_settings: Settings, tmp_path: Path) -> None:
             assert "team-01" in team.inner_text() and "team-02" not in team.inner_text()
             page.keyboard.press("Escape")  # close the list for the screenshot
             no_exception(page, "team filter")
-            page.screenshot(path=str(ARTIFACTS / "demo-cohorts-one-team.png"), full_page=True)
+            whole_page(page, ARTIFACTS / "demo-cohorts-one-team.png")
             pdf = download_pdf(page, tmp_path)
             assert pdf.name.startswith("skillstream-roi-20")
             picture_first_page(pdf, "demo-report-page-1")
@@ -278,7 +289,7 @@ def test_an_l_and_d_leaders_tasks(dashboard_url: str) -> None:
             sidebar = narrow.locator('[data-testid="stSidebar"]')
             assert sidebar.get_attribute("data-collapsed") == "true", "sidebar open at 800 px"
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            narrow.screenshot(path=str(ARTIFACTS / "dashboard-overview-800px.png"), full_page=True)
+            whole_page(narrow, ARTIFACTS / "dashboard-overview-800px.png")
             labels = narrow.locator('[data-testid="stMetricLabel"]')
             assert labels.count() >= 5
             cut = labels.evaluate_all(
