@@ -4,7 +4,7 @@ NDJSON reader (`ingestion/intake.py`), held to the file source's Python reader.
 
 Without it, or with `SKILLSTREAM_NATIVE=0`, the transform normalises in Python and `ingest
 file` reads with the Python reader: the same results at about 3x (transform,
-docs/transform.md) and 1.7x (ingest, docs/sources.md) the CPU.
+docs/transform.md) and 2x (ingest, docs/sources.md) the CPU.
 """
 
 from __future__ import annotations
