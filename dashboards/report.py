@@ -460,7 +460,7 @@ def pilot_sentence(report: RoiReport, case: PilotCase) -> str:
     planned = pilot.lift_text(configured.metric, configured.lift)
     p = case.projection
     return (
-        f"Pilot {configured.name} ({configured.cohort} against {configured.baseline_cohort}, "
+        f"{configured.name} ({configured.cohort} against {configured.baseline_cohort}, "
         f"{measure.text.lower()}): {result.verdict.upper()}, {result.why}. "
         f"{labels.show(result.value, measure.unit)} against "
         f"{labels.show(result.baseline_value, measure.unit)}, {difference} (95 % interval "
