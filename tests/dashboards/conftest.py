@@ -16,7 +16,7 @@ from skillstream import warehouse
 from skillstream.quality.publish import BuildRecord
 from skillstream.settings import Settings
 from tests.conftest import record_a_build
-from tests.skillstream.pilot_org import LEARNER_PROGRAMS_DDL
+from tests.skillstream.pilot_org import LEARNER_PROGRAMS_DDL, LEARNER_SKILLS_DDL
 
 P1 = "https://lms.example/courses/p1"
 P2 = "https://lms.example/courses/p2"
@@ -128,6 +128,7 @@ def learner_skills() -> list[tuple]:
                     "acme",
                     team,
                     role,
+                    cohort == "pilot",
                     QUARTER,
                     seen,
                     is_mastered,
@@ -156,11 +157,7 @@ CREATE OR REPLACE TABLE marts.cohort_outcomes (
     cohort VARCHAR, program_id VARCHAR, quarter VARCHAR, enrolled BIGINT, completed BIGINT,
     completion_rate DOUBLE, seat_time_hours DOUBLE, is_small_group BOOLEAN);
 {LEARNER_PROGRAMS_DDL}
-CREATE OR REPLACE TABLE marts.learner_skills (
-    learner_id VARCHAR, skill_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
-    role VARCHAR, quarter VARCHAR, first_seen_at TIMESTAMP, mastered BOOLEAN,
-    mastered_at TIMESTAMP, days_to_competency DOUBLE, latest_score DOUBLE,
-    retention_30d_checked BOOLEAN, retention_30d_retained BOOLEAN);
+{LEARNER_SKILLS_DDL}
 CREATE OR REPLACE TABLE marts.engagement_weekly (
     week_start DATE, cohort VARCHAR, org VARCHAR, team VARCHAR, role VARCHAR,
     active_learners BIGINT, sessions BIGINT, active_minutes DOUBLE, practice_attempts BIGINT,
@@ -216,7 +213,7 @@ def write_marts(con: duckdb.DuckDBPyConnection) -> None:
         learner_programs(),
     )
     con.executemany(
-        "INSERT INTO marts.learner_skills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO marts.learner_skills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         learner_skills(),
     )
     con.executemany(
@@ -343,7 +340,8 @@ def simulated_organisation(seed: int = 7) -> dict[str, list[tuple]]:
                 days = rng.uniform(1, 40) if mastered else None
                 checked = mastered and rng.random() < 0.6
                 skills.append(
-                    (learner, skill, cohort, org, team, role, quarter, seen, mastered,
+                    (learner, skill, cohort, org, team, role, cohort == "pilot", quarter, seen,
+                     mastered,
                      seen + timedelta(days=days) if days else None, days, rng.random(), checked,
                      (rng.random() < 0.5) if checked else None)
                 )  # fmt: skip

@@ -29,7 +29,7 @@ from tests.dashboards.conftest import (
 
 PROGRAM_COLUMNS = ["learner_id", "program_id", "cohort", "org", "team", "role", "is_pilot"]
 PROGRAM_COLUMNS += ["quarter", "first_seen_at", "completed", "completed_at", "seat_time_hours"]
-SKILL_COLUMNS = ["learner_id", "skill_id", "cohort", "org", "team", "role", "quarter"]
+SKILL_COLUMNS = ["learner_id", "skill_id", "cohort", "org", "team", "role", "is_pilot", "quarter"]
 SKILL_COLUMNS += ["first_seen_at", "mastered", "mastered_at", "days_to_competency"]
 SKILL_COLUMNS += ["latest_score", "retention_30d_checked", "retention_30d_retained"]
 CHOICES = {

@@ -36,7 +36,14 @@ def pilots_config(names: dict[str, str]) -> str:
 # Two pilots: "pilot" (a verdict) and "trio" (under k).
 PILOTS = pilots_config({"pilot": "pilot", "trio": "trio"})
 
-# marts.learner_programs as the pages read it (the planted organisations' one table)
+# The learner-grain marts as the pages read them, for every planted organisation
+LEARNER_SKILLS_DDL = """
+CREATE OR REPLACE TABLE marts.learner_skills (
+    learner_id VARCHAR, skill_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
+    role VARCHAR, is_pilot BOOLEAN, quarter VARCHAR, first_seen_at TIMESTAMP, mastered BOOLEAN,
+    mastered_at TIMESTAMP, days_to_competency DOUBLE, latest_score DOUBLE,
+    retention_30d_checked BOOLEAN, retention_30d_retained BOOLEAN);
+"""
 LEARNER_PROGRAMS_DDL = """
 CREATE OR REPLACE TABLE marts.learner_programs (
     learner_id VARCHAR, program_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
@@ -47,11 +54,7 @@ CREATE OR REPLACE TABLE marts.learner_programs (
 MARTS = f"""
 CREATE SCHEMA IF NOT EXISTS marts;
 {LEARNER_PROGRAMS_DDL}
-CREATE OR REPLACE TABLE marts.learner_skills (
-    learner_id VARCHAR, skill_id VARCHAR, cohort VARCHAR, org VARCHAR, team VARCHAR,
-    role VARCHAR, is_pilot BOOLEAN, quarter VARCHAR, first_seen_at TIMESTAMP, mastered BOOLEAN,
-    mastered_at TIMESTAMP, days_to_competency DOUBLE, latest_score DOUBLE,
-    retention_30d_checked BOOLEAN, retention_30d_retained BOOLEAN);
+{LEARNER_SKILLS_DDL}
 CREATE OR REPLACE TABLE marts.kpi_effects (
     kpi VARCHAR, quarter VARCHAR, cohort VARCHAR, baseline_cohort VARCHAR, learners BIGINT,
     baseline_learners BIGINT, change DOUBLE, baseline_change DOUBLE, did DOUBLE, ci_low DOUBLE,
