@@ -123,6 +123,15 @@ LABELS: dict[str, Label] = {
     "change": Label("Change", "ratio"),
     "baseline_change": Label("Baseline change", "ratio"),
     "did": Label("Difference in differences", "ratio"),
+    # builds (Data quality's recent builds)
+    "build_id": Label("Build", "text"),
+    "finished_at": Label("Finished (UTC)", "text"),
+    "dbt_success": Label("dbt", "text"),
+    "gate_success": Label("Expectations", "text"),
+    "is_published": Label("Published", "text"),
+    "statements": Label("Statements", "count"),
+    "quarantined": Label("Quarantined", "count"),
+    "failed_checks": Label("Failed checks", "count"),
     # assumptions
     "name": Label("Assumption", "text"),
     "unit": Label("Unit", "text"),

@@ -33,7 +33,8 @@ gate = latest.get("gate_success")
 columns[2].metric(
     "Great Expectations", "not run" if gate is None else ("passed" if gate else "failed")
 )
-st.caption(f"Build {latest['build_id']}, finished {latest['finished_at']} UTC")
+finished = pd.Timestamp(latest["finished_at"]).strftime("%Y-%m-%d %H:%M")
+st.caption(f"Build {latest['build_id']}, finished {finished} UTC")
 if latest.get("failures"):
     st.error(
         f"{len(latest['failures'])} check(s) failed; the dashboard shows the last published build."

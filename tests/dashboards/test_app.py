@@ -331,6 +331,7 @@ def test_data_quality_page(published_settings: Settings) -> None:
     assert {m.label: m.value for m in app.metric}["Newest build"] == "held back"
     assert "1 check(s) failed" in app.error[0].value
     assert len(app.dataframe[1].value) == 2  # quality.runs: both builds
+    assert re.search(r"Build build-\S+, finished \d{4}-\d\d-\d\d \d\d:\d\d UTC", captions(app))
 
 
 def test_data_quality_lists_the_checks_that_ran(published_settings: Settings) -> None:
