@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import duckdb_engine
@@ -31,7 +32,7 @@ from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 
 from skillstream import warehouse
-from skillstream.quality.suites import SUITES
+from skillstream.quality.suites import SUITES, raw_statements
 from skillstream.quality.suites.common import GateContext
 from skillstream.settings import Settings
 
@@ -144,6 +145,14 @@ def gate_context(settings: Settings) -> tuple[GateContext, set[str]]:
     return GateContext(settings=settings, now=now, previous_statements=previous), tables
 
 
+def _relation(module: ModuleType, settings: Settings) -> tuple[str, str]:
+    """The schema and table a suite validates: the landed statements' are the staging
+    layer's in the lake mode (warehouse.landed_relations)."""
+    if module is raw_statements:
+        return raw_statements.relation(settings)
+    return module.SCHEMA, module.TABLE
+
+
 def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
     """Validate every suite's table; the gate passes only when every expectation holds."""
     gate, tables = gate_context(settings)
@@ -155,7 +164,7 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
             module.build_suite(gate).name, "table_exists", None, False, f"{name} does not exist"
         )
         for module in SUITES
-        if (name := f"{module.SCHEMA}.{module.TABLE}") not in tables
+        if (name := ".".join(_relation(module, settings))) not in tables
     ]
     datasource = context.data_sources.add_or_update_sql(
         name=DATASOURCE,
@@ -166,12 +175,11 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
     for asset in list(datasource.assets):
         datasource.delete_asset(asset.name)
     for module in SUITES:
-        asset_name = f"{module.SCHEMA}.{module.TABLE}"
+        schema, table = _relation(module, settings)
+        asset_name = f"{schema}.{table}"
         if asset_name not in tables:
             continue
-        asset = datasource.add_table_asset(
-            name=asset_name, table_name=module.TABLE, schema_name=module.SCHEMA
-        )
+        asset = datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
         batch = asset.add_batch_definition_whole_table("whole_table")
         suite = context.suites.add_or_update(module.build_suite(gate))
         definitions.append(

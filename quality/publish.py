@@ -91,6 +91,19 @@ def _snapshot(con: duckdb.DuckDBPyConnection, target: Path, record: BuildRecord)
         con.execute("DETACH snapshot")
 
 
+def _landed_counts(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int, int]:
+    """The statements landed and the events quarantined; in the lake mode 0 and 0 when the
+    staging layer that reads the lake did not build."""
+    statements, quarantine = warehouse.landed_relations(settings)
+    try:
+        (counts,) = con.execute(
+            f"SELECT (SELECT count(*) FROM {statements}), (SELECT count(*) FROM {quarantine})"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return 0, 0
+    return counts
+
+
 def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
     """Record the build in quality.runs; publish its marts when it passed."""
     directory = settings.published_dir
@@ -99,9 +112,7 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
     try:
         warehouse.ensure_raw_schema(con)
         con.execute(QUALITY_DDL)
-        (counts,) = con.execute(
-            "SELECT (SELECT count(*) FROM raw.statements), (SELECT count(*) FROM raw.quarantine)"
-        ).fetchall()
+        counts = _landed_counts(con, settings)
         con.execute(
             "INSERT INTO quality.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -147,6 +147,15 @@ CREATE TABLE IF NOT EXISTS raw.forgotten_learners (
 """
 
 
+def landed_relations(settings: Settings) -> tuple[str, str]:
+    """Where the landed statements and the quarantined events are read: raw.statements and
+    raw.quarantine, or in the lake mode (setting `lake`, docs/scale-out.md), where the
+    transform leaves those empty, the dbt staging layer's reading of the lake."""
+    if settings.lake_location is not None:
+        return "staging.stg_lake__statements", "staging.stg_lake__quarantine"
+    return "raw.statements", "raw.quarantine"
+
+
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file for writing."""
 

@@ -8,9 +8,19 @@ from datetime import datetime, timedelta
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from skillstream import warehouse
 from skillstream.quality.suites.common import GateContext, unexpected_rows
+from skillstream.settings import Settings
 
 SCHEMA, TABLE = "raw", "statements"
+
+
+def relation(settings: Settings) -> tuple[str, str]:
+    """The schema and table of the landed statements (warehouse.landed_relations)."""
+    schema, _, table = warehouse.landed_relations(settings)[0].partition(".")
+    return schema, table
+
+
 EARLIEST = datetime(2000, 1, 1)
 CLOCK_SKEW = timedelta(minutes=5)  # a source's clock may run this far ahead of ours
 
@@ -72,7 +82,7 @@ def build_suite(gate: GateContext) -> gx.ExpectationSuite:
             "quarantine_share",
             f"at most {share:.1%} of the events received are in raw.quarantine",
             "SELECT quarantined, landed FROM "
-            "(SELECT count(*) AS quarantined FROM raw.quarantine), "
+            f"(SELECT count(*) AS quarantined FROM {warehouse.landed_relations(settings)[1]}), "
             "(SELECT count(*) AS landed FROM {batch}) "
             f"WHERE quarantined > {share!r} * (quarantined + landed)",
         )

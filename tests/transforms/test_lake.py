@@ -333,6 +333,8 @@ def marts(warehouse: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+# Two whole runs (transform, dbt build, the gate) of the same input: ~5 min on a quiet machine.
+@pytest.mark.timeout(1200)
 def test_the_marts_from_the_lake_equal_the_marts_from_the_warehouse(
     kafka_broker: Settings, tmp_path: Path
 ) -> None:
@@ -346,11 +348,10 @@ def test_the_marts_from_the_lake_equal_the_marts_from_the_warehouse(
         k_anonymity="2",
     )
     kafka.ensure_topics(in_duckdb)
-    statements, _ = simulate(in_duckdb, tmp_path, learners=60)
+    statements, _ = simulate(in_duckdb, tmp_path, learners=40)
     conflicts_with, voided = planted(statements, tmp_path)[1:]
-    corpus = [CORPUS / "real" / "ralph-potsie-statements.ndjson.gz"]
-    corpus.append(CORPUS / "real" / "datasim-tccc-dev.json")
-    run_cli(in_duckdb, "ingest", "file", str(statements), *map(str, corpus))
+    corpus = CORPUS / "real" / "datasim-tccc-dev.json"  # 2,814 statements of a real LRS
+    run_cli(in_duckdb, "ingest", "file", str(statements), str(corpus))
     # Duplicates: the simulated organisation again; then the conflict and the void.
     run_cli(in_duckdb, "ingest", "file", "--restart", str(statements))
     run_cli(in_duckdb, "ingest", "file", str(tmp_path / "planted.ndjson"))
@@ -359,7 +360,7 @@ def test_the_marts_from_the_lake_equal_the_marts_from_the_warehouse(
     for settings in (in_duckdb, in_lake):
         run_cli(settings, "roster", "import", str(roster))
         run_cli(settings, "transform", "--until-caught-up")
-        run_cli(settings, "build", "--no-unit-tests", check=False)
+        run_cli(settings, "build", "--no-unit-tests")  # exit 0: passed the gate, published
 
     lake_marts, duckdb_marts = marts(in_lake.warehouse), marts(in_duckdb.warehouse)
     assert sum(map(len, duckdb_marts.values())) > 100, "the marts are (nearly) empty"
