@@ -106,8 +106,12 @@ def checks_that_ran(build: dict[str, object]) -> None:
             "Observed": checks["observed"].map(readable_observed),
         }
     ).sort_values(["Result", "Ran by", "Table"], kind="stable")
-    widths = {"Result": "small", "Ran by": "medium", "Table": "medium", "Column": "medium"}
-    config = {name: st.column_config.TextColumn(name, width=w) for name, w in widths.items()}
+    config = {
+        "Result": st.column_config.TextColumn("Result", width="small"),
+        **{
+            n: st.column_config.TextColumn(n, width="medium") for n in ("Ran by", "Table", "Column")
+        },
+    }
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 
