@@ -119,7 +119,7 @@ def _ingest(settings: Settings, root: Path) -> None:
     )
 
 
-# The cluster's start, two transforms and two builds: 11 minutes at a load average of ~20 on
+# The cluster's start, two transforms and two builds: 11-14 minutes at a load average of ~20 on
 # 2 cores (a machine shared with other work), above the suite's 10-minute limit per test.
 @pytest.mark.timeout(1500)
 def test_transform_on_flink_survives_a_broker_and_a_taskmanager_lost(
