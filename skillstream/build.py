@@ -13,14 +13,17 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from skillstream import warehouse
-from skillstream.quality import suites
-from skillstream.quality.checkpoint import GateResult, run_gate
+from skillstream.quality import publish
 from skillstream.quality.publish import BuildRecord, new_build_id, read_status, record_build
 from skillstream.settings import Settings
+
+if TYPE_CHECKING:  # importing Great Expectations takes seconds: only a build that runs does
+    from skillstream.quality.checkpoint import GateResult
 
 
 def dbt_vars(settings: Settings) -> dict[str, object]:
@@ -125,6 +128,14 @@ def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
     return checks
 
 
+def run_gate(settings: Settings, build_id: str) -> GateResult:
+    """The Great Expectations gate (imported here: a build with nothing new does not pay for
+    importing it)."""
+    from skillstream.quality.checkpoint import run_gate as run_checkpoint
+
+    return run_checkpoint(settings, build_id)
+
+
 def _gate_checks(gate: GateResult) -> list[dict[str, object]]:
     """Each expectation of the Great Expectations gate: its table, column and result."""
     return [
@@ -166,7 +177,7 @@ def _files_read(settings: Settings) -> list[Path]:
         if path.is_file()
         and not NOT_PROJECT_FILES & set(path.relative_to(settings.dbt_project_dir).parts)
     ]
-    gate = Path(suites.__file__).parent.glob("*.py")
+    gate = (Path(publish.__file__).parent / "suites").glob("*.py")
     catalogue = Path(settings.skills_catalogue) if settings.skills_catalogue else None
     return (
         sorted(project) + sorted(gate) + ([catalogue] if catalogue and catalogue.is_file() else [])
