@@ -29,8 +29,6 @@ from bench.common import write_result
 from skillstream import build as build_module
 from skillstream import settings as settings_module
 from skillstream import warehouse
-from skillstream.ingestion.roster import parse_roster
-from skillstream.ingestion.simulate import simulate, write_roster
 
 COPY_SQL = """
 INSERT INTO raw.statements
@@ -82,22 +80,6 @@ def _grow(settings: settings_module.Settings, originals: int, target: int) -> in
         con.close()
 
 
-def _organisation(settings: settings_module.Settings, root: Path) -> int:
-    people, statements_iter = simulate(bench_marts.LEARNERS, bench_marts.DAYS, bench_marts.SEED)
-    statements = sorted(statements_iter, key=lambda s: s["timestamp"])
-    roster = root / "roster.csv"
-    write_roster(people, roster)
-    imported = parse_roster(roster, settings.learner_salt())
-    con = warehouse.connect(settings)
-    try:
-        warehouse.ensure_raw_schema(con)
-        con.executemany("INSERT INTO raw.roster VALUES (?, ?, ?, ?, ?, ?, ?, ?)", imported.rows)
-    finally:
-        con.close()
-    bench_marts._land(settings, statements, 0)
-    return len(statements)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--statements", type=int, default=10_000_000)
@@ -114,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
             },
             cwd=root,
         )
-        originals = _organisation(settings, root)
+        statements = bench_marts.organisation(settings, root)
+        bench_marts._land(settings, statements, 0)
+        originals = len(statements)
         start = time.perf_counter()
         total = _grow(settings, originals, args.statements)
         grow_seconds = round(time.perf_counter() - start, 1)

@@ -183,6 +183,21 @@ def _timed_nothing_new(settings: settings_module.Settings) -> float:
 BUILD_PHASES = {"run_dbt": "dbt_process", "run_gate": "gx_gate", "record_build": "publish"}
 
 
+def organisation(settings: settings_module.Settings, root: Path) -> list[dict[str, Any]]:
+    """The simulated organisation: its roster imported, its statements (by time) to land."""
+    people, statements = simulate(LEARNERS, DAYS, SEED)
+    roster = root / "roster.csv"
+    write_roster(people, roster)
+    imported = parse_roster(roster, settings.learner_salt())
+    con = warehouse.connect(settings)
+    try:
+        warehouse.ensure_raw_schema(con)
+        con.executemany("INSERT INTO raw.roster VALUES (?, ?, ?, ?, ?, ?, ?, ?)", imported.rows)
+    finally:
+        con.close()
+    return sorted(statements, key=lambda s: s["timestamp"])
+
+
 def main() -> None:
     load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as root:
@@ -194,23 +209,13 @@ def main() -> None:
             },
             cwd=Path(root),
         )
-        people, statements_iter = simulate(LEARNERS, DAYS, SEED)
-        statements = sorted(statements_iter, key=lambda s: s["timestamp"])
+        statements = organisation(settings, Path(root))
         # the increment: the statements of the last week
         cut = (
             datetime.fromisoformat(statements[-1]["timestamp"]) - timedelta(days=INCREMENT_DAYS)
         ).isoformat()
         earlier = [s for s in statements if s["timestamp"] < cut]
         later = [s for s in statements if s["timestamp"] >= cut]
-        roster = Path(root) / "roster.csv"
-        write_roster(people, roster)
-        imported = parse_roster(roster, settings.learner_salt())
-        con = warehouse.connect(settings)
-        try:
-            warehouse.ensure_raw_schema(con)
-            con.executemany("INSERT INTO raw.roster VALUES (?, ?, ?, ?, ?, ?, ?, ?)", imported.rows)
-        finally:
-            con.close()
         _land(settings, earlier, 0)
         first = _timed_build(settings)
         _land(settings, later, len(earlier))
