@@ -36,7 +36,10 @@ def section(
         return
     names = [r.pilot.name for r in shown]
     result = shown[names.index(st.selectbox("Pilot", names, key=f"{key}_pilot"))]
-    projection = pilot.projection_of(result, *_inputs(result, settings, key), settings.roi.currency)
+    kpi = pilot.kpi_value_of(build, result, settings.roi, privacy.k)
+    projection = pilot.projection_of(
+        result, *_inputs(result, settings, key), settings.roi.currency, kpi
+    )
     cases = {"low": projection.low, "estimate": projection.estimate, "high": projection.high}
     table = pd.DataFrame(
         [

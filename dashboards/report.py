@@ -284,6 +284,7 @@ def pilot_cases(
                 settings.roi.projection_spend_per_employee,
                 unit_value,
                 settings.roi.currency,
+                pilot.kpi_value_of(build, result, settings.roi, privacy.k),
             )
             if result.shown and result.effect is not None
             else None

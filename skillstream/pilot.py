@@ -508,22 +508,34 @@ def project(
     gain: stats.Interval,
     value_per_unit: float,
     assumptions: dict[str, str],
+    kpi_value: stats.Interval | None = None,
 ) -> Projection:
-    """annual cost = headcount x spend; benefit = headcount x gain per employee x value of a
-    unit of gain; ROI % = (benefit - cost) / cost x 100; payback = cost / (benefit / 12) months.
-    `gain` is per employee and year, in the direction that helps (days sooner, more points)."""
+    """annual cost = headcount x spend; benefit = headcount x (gain per employee x value of a
+    unit of gain + KPI value per employee); ROI % = (benefit - cost) / cost x 100; payback =
+    cost / (benefit / 12) months. `gain` is per employee and year, in the direction that helps
+    (days sooner, more points); `kpi_value` is money per employee and year. The low case takes
+    the low end of both intervals and the high case both high ends, so the band is at least as
+    wide as either effect's."""
     if headcount < 1 or spend_per_employee <= 0:
         raise PilotError("the headcount and the spend per employee must be positive")
     cost = headcount * spend_per_employee
+    kpi = kpi_value or stats.Interval(0.0, 0.0, 0.0)
 
-    def case(gain_per_employee: float) -> Case:
-        benefit = headcount * gain_per_employee * value_per_unit
+    def case(gain_per_employee: float, kpi_per_employee: float) -> Case:
+        benefit = headcount * (gain_per_employee * value_per_unit + kpi_per_employee)
         payback = cost / (benefit / 12) if benefit > 0 else None
         return Case(benefit, (benefit - cost) / cost * 100, payback)
 
     low, high = sorted((gain.low, gain.high))
+    kpi_low, kpi_high = sorted((kpi.low, kpi.high))
     return Projection(
-        headcount, spend_per_employee, cost, case(low), case(gain.estimate), case(high), assumptions
+        headcount,
+        spend_per_employee,
+        cost,
+        case(low, kpi_low),
+        case(gain.estimate, kpi.estimate),
+        case(high, kpi_high),
+        assumptions,
     )
 
 
@@ -562,6 +574,42 @@ def kpi_effects(build: Published, k: int) -> Shown:
     return replace(shown, values=shown.values.drop(columns="side_learners"))
 
 
+@dataclass(frozen=True)
+class KpiValue:
+    """kpi_value_of's answer: the yearly money per employee (None: no KPI effect to count),
+    the quarter it was read from and the KPIs counted."""
+
+    per_employee: stats.Interval | None
+    quarter: str
+    kpis: tuple[str, ...]
+
+
+def kpi_value_of(build: Published, result: Readout, roi: RoiSettings, k: int) -> KpiValue:
+    """The money a year per employee of the pilot's KPI effects: each valued KPI's difference in
+    differences (marts.kpi_effects, pilot cohort against its baseline, learners who started in
+    the quarter of the pilot's start) x its value per unit a day x 365, summed with its 95 %
+    interval. KPIs the k rule hides, without a value or without an interval count nothing."""
+    quarter = f"{result.pilot.start.year}Q{(result.pilot.start.month - 1) // 3 + 1}"
+    if figures.missing_tables(build, "kpi_effects"):
+        return KpiValue(None, quarter, ())
+    rows = kpi_effects(build, k).table()
+    rows = rows[
+        (rows["quarter"] == quarter)
+        & (rows["cohort"] == result.pilot.cohort)
+        & (rows["baseline_cohort"] == result.pilot.baseline_cohort)
+        & rows["kpi"].isin(list(roi.kpi_values))
+    ].dropna(subset=["did", "ci_low", "ci_high"])
+    if rows.empty:
+        return KpiValue(None, quarter, ())
+    per_year = rows["kpi"].map(roi.kpi_values) * 365
+    total = stats.Interval(
+        float((rows["did"] * per_year).sum()),
+        float((rows["ci_low"] * per_year).sum()),
+        float((rows["ci_high"] * per_year).sum()),
+    )
+    return KpiValue(total, quarter, tuple(sorted(rows["kpi"])))
+
+
 def default_unit_value(result: Readout, roi: RoiSettings) -> float:
     """The value of one unit of gain: a day sooner at competency is worth the ROI setting
     value_of_competent_day; one more employee reaching the outcome within the window, that
@@ -578,9 +626,15 @@ def _amount(value: float, currency: str) -> str:
 
 
 def projection_of(
-    result: Readout, headcount: int, spend_per_employee: float, unit_value: float, currency: str
+    result: Readout,
+    headcount: int,
+    spend_per_employee: float,
+    unit_value: float,
+    currency: str,
+    kpi: KpiValue | None = None,
 ) -> Projection:
-    """The projection of a readout, every assumption named (the Pilot page, the report)."""
+    """The projection of a readout and of the pilot's KPI effects (kpi_value_of), every
+    assumption named (the Pilot and ROI pages, the report)."""
     unit = "day sooner" if result.pilot.metric == "days_to_competency" else "more employee"
     assumptions = {
         "headcount": f"{headcount:,}",
@@ -591,7 +645,23 @@ def projection_of(
             f"{result.pilot.baseline_cohort}; low and high from its 95 % interval"
         ),
     }
-    return project(headcount, spend_per_employee, gain_of(result), unit_value, assumptions)
+    if kpi is not None and kpi.per_employee is not None:
+        value = kpi.per_employee
+        assumptions["KPI value per employee and year"] = (
+            f"{_amount(value.estimate, currency)} (95 % interval {_amount(value.low, currency)} "
+            f"to {_amount(value.high, currency)}): difference in differences of "
+            f"{', '.join(kpi.kpis)} against {result.pilot.baseline_cohort}, learners who "
+            f"started in {kpi.quarter}, valued by kpi_values x 365 days"
+        )
+    elif kpi is not None:
+        assumptions["KPI value per employee and year"] = (
+            f"none counted: no valued KPI effect of {result.pilot.cohort} against "
+            f"{result.pilot.baseline_cohort} shown for {kpi.quarter}"
+        )
+    per_employee = kpi.per_employee if kpi is not None else None
+    return project(
+        headcount, spend_per_employee, gain_of(result), unit_value, assumptions, per_employee
+    )
 
 
 def published_build(settings: Settings) -> Published:

@@ -475,6 +475,7 @@ def expected_projection(settings: Settings) -> pilot.Projection:
         settings.roi.projection_spend_per_employee,
         pilot.default_unit_value(result, settings.roi),
         settings.roi.currency,
+        pilot.kpi_value_of(pilot.published_build(settings), result, settings.roi, 5),
     )
 
 

@@ -15,13 +15,15 @@ from skillstream.pilot import (
     PilotError,
     baseline_of,
     gain_of,
+    kpi_value_of,
     plan,
     project,
+    projection_of,
     readout,
     verdict,
 )
 from skillstream.quality.publish import read_status
-from skillstream.settings import PilotSettings, Settings
+from skillstream.settings import PilotSettings, RoiSettings, Settings
 from skillstream.stats import (
     Interval,
     bootstrap_median_difference,
@@ -276,6 +278,41 @@ def test_gain_of_a_readout_points_the_way_that_helps(org: Published) -> None:
     assert gain.estimate == 12.0 and gain.low <= 12.0 <= gain.high
     with pytest.raises(PilotError, match="k rule"):
         gain_of(readout(org, _pilot("trio", "completion", 0.2), Privacy(5), seed=1))
+
+
+def test_projection_counts_the_kpi_value_with_its_interval() -> None:
+    days_sooner = Interval(12.0, 11.0, 13.0)
+    kpi = Interval(1000.0, 400.0, 1600.0)  # money per employee and year
+    result = project(500, 1500.0, days_sooner, 250.0, {}, kpi)
+    assert (result.low.benefit, result.estimate.benefit, result.high.benefit) == (
+        1_375_000 + 200_000,
+        1_500_000 + 500_000,
+        1_625_000 + 800_000,
+    )
+
+
+def test_kpi_value_of_a_pilot_is_its_did_valued_a_year(org: Published) -> None:
+    """The planted org's tickets: did 3.0 (2.5 to 3.5) a day for pilot against control in
+    2026Q3; at 2.0 a ticket a day that is 2,190 a year per employee (1,825 to 2,555)."""
+    faster = readout(org, _pilot("pilot", "days_to_competency", -0.4), Privacy(5), seed=1)
+    valued = RoiSettings(kpi_values={"tickets": 2.0})
+    kpi = kpi_value_of(org, faster, valued, k=5)
+    assert kpi.quarter == "2026Q3" and kpi.kpis == ("tickets",)
+    assert kpi.per_employee is not None
+    assert kpi.per_employee.estimate == pytest.approx(2190.0)
+    assert (kpi.per_employee.low, kpi.per_employee.high) == pytest.approx((1825.0, 2555.0))
+    projection = projection_of(faster, 500, 1500.0, 250.0, "USD", kpi)
+    alone = projection_of(faster, 500, 1500.0, 250.0, "USD")
+    assert projection.estimate.benefit == pytest.approx(alone.estimate.benefit + 500 * 2190.0)
+    assert "tickets against control" in projection.assumptions["KPI value per employee and year"]
+    # a KPI without a value counts nothing, and the assumption says so
+    unvalued = kpi_value_of(org, faster, RoiSettings(), k=5)
+    assert unvalued.per_employee is None
+    said = projection_of(faster, 500, 1500.0, 250.0, "USD", unvalued).assumptions
+    assert said["KPI value per employee and year"].startswith("none counted")
+    # the trio's KPI row (3 learners) is under k: it counts nothing even when valued
+    trio = readout(org, _pilot("trio", "days_to_competency", -0.4), Privacy(2), seed=1)
+    assert kpi_value_of(org, trio, valued, k=5).per_employee is None
 
 
 # ---- the command line ---------------------------------------------------------------------------
