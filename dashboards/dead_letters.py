@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from skillstream import settings as settings_module
 from skillstream.dashboards import data
+from skillstream.run import running_pid
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -29,7 +31,7 @@ def show_dead_letters() -> None:
     st.subheader("Dead letters")
     found = dead_letters_by_reason()
     if "error" in found:
-        st.info(f"Dead letters cannot be read: {found['error']}.")
+        st.info(_unreadable(found["error"]))
         return
     if not found["reasons"]:
         st.success(f"No dead letter waits on {found['topic']}.")
@@ -42,3 +44,15 @@ def show_dead_letters() -> None:
         "the cause is fixed."
     )
     st.dataframe(reasons, hide_index=True, width="stretch")
+
+
+def _unreadable(error: str) -> str:
+    """Why the letters are not listed, and whether that matters: with no live intake running,
+    a stopped broker is the normal state of a machine that only reads the published build."""
+    if running_pid(settings_module.load()) is None:
+        return (
+            "Dead letters are kept on Kafka, which is not running: no live intake "
+            "(`skillstream run`) is running, so nothing new can be refused. Start it, or "
+            "`skillstream up`, to list the letters kept from earlier runs."
+        )
+    return f"Dead letters cannot be read while the live intake runs: {error}."

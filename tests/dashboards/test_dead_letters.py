@@ -50,3 +50,13 @@ def test_the_quality_page_counts_dead_letters_waiting_by_reason(
         f"3 event(s) on {pipeline_settings.dlq_topic} did not become statements" in c.value
         for c in app.caption
     )
+
+
+def test_without_a_live_intake_a_stopped_broker_is_said_to_be_normal(
+    published_settings: Settings, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    monkeypatch.setenv("SKILLSTREAM_BOOTSTRAP", "127.0.0.1:9")  # nothing listens there
+    app = run_app("quality")
+    notice = " ".join(i.value for i in app.info)
+    assert "no live intake (`skillstream run`) is running" in notice
+    assert "127.0.0.1:9" not in notice
