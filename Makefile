@@ -20,10 +20,11 @@ setup: python broker cluster-fetch chromium tools ## .venv with the project, the
 
 python: $(VENV)/.installed $(VENV)/.native
 
-# The compiled module (transforms/native/, Rust): the transform's normaliser. Built with the
-# machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from crates.io and a C compiler
-# (ring and mimalloc compile C and assembly from their crates); without them the transform
-# normalises in Python, with the same results at ~3x the CPU (make bench).
+# The compiled module (transforms/native/, Rust): the transform's normaliser and ingest file's
+# NDJSON reader. Built with the machine's Rust (cargo on PATH or in ~/.cargo/bin), crates from
+# crates.io and a C compiler (ring and mimalloc compile C and assembly from their crates);
+# without them the transform normalises and ingest file reads in Python, with the same results
+# at 2-3x the CPU (make bench).
 CARGO := $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
 CC_FOUND := $(shell command -v cc 2>/dev/null)
 NATIVE_SOURCES := transforms/native/Cargo.toml transforms/native/Cargo.lock transforms/native/pyproject.toml $(wildcard transforms/native/src/*.rs)

@@ -1,4 +1,5 @@
-//! skillstream's compiled normaliser: the transform's fast path.
+//! skillstream's compiled module: the transform's normaliser (here) and `ingest file`'s
+//! NDJSON reader (`intake.rs`), each a fast path held to its Python reference.
 //!
 //! `normalise_batch(values, salt)` reads a batch of Kafka record values and, for each
 //! statement it is sure of, computes the row `transforms/normalise.py::normalise` computes,
