@@ -6,6 +6,8 @@ engineers (docs/design.md §4 plus the learner-grain marts), so each page's numb
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ import duckdb
 import pytest
 
 from skillstream import warehouse
+from skillstream.dashboards import figures
 from skillstream.quality.publish import BuildRecord
 from skillstream.settings import Settings
 from tests.conftest import record_a_build
@@ -319,8 +322,6 @@ def _first_seen(rng: Any) -> tuple[datetime, str]:
 def simulated_organisation(seed: int = 7) -> dict[str, list[tuple]]:
     """Two orgs of 14 teams of 1 to 14 learners, with random roles, cohorts, programs, skills
     and quarters: most groups any filter makes are small. Rows in each mart's column order."""
-    import random
-
     rng = random.Random(seed)
     programs, skills, weekly = [], [], {}
     for t in range(14):
@@ -387,3 +388,17 @@ def publish_simulated(settings: Settings, organisation: dict[str, list[tuple]]) 
     con.execute(DERIVED)
     con.close()
     record_a_build(settings)
+
+
+def random_filters(
+    rng: random.Random, choices: dict[str, Sequence[str]], chance: float, most: int
+) -> figures.Filters:
+    """Filters as a reader might pick them: each filter, with probability `chance`, set to 1 to
+    `most` of its values."""
+    return figures.Filters(
+        {
+            name: tuple(rng.sample(values, rng.randint(1, most)))
+            for name, values in choices.items()
+            if rng.random() < chance
+        }
+    )

@@ -12,11 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from skillstream import warehouse
-from skillstream.dashboards import figures, labels, views
+from skillstream.dashboards import labels, views
 from skillstream.dashboards.suppression import Privacy, Shown
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.dashboards.conftest import publish_simulated, simulated_organisation
+from tests.dashboards.conftest import publish_simulated, random_filters, simulated_organisation
 from tests.dashboards.test_insight import published
 
 WEEKS = [date(2026, 10, 5) + timedelta(weeks=n) for n in range(8)]
@@ -181,13 +181,7 @@ def test_nothing_shown_rests_on_fewer_than_k_learners(
     programs = sorted(set(truth["program_id"]))
     shown_shares = 0
     for _ in range(12):
-        filters = figures.Filters(
-            {
-                name: tuple(rng.sample(values, rng.randint(1, 3)))
-                for name, values in (("team", teams), ("role", roles))
-                if rng.random() < 0.4
-            }
-        )
+        filters = random_filters(rng, {"team": teams, "role": roles}, 0.4, 3)
         privacy = Privacy(5, k_subteam=rng.choice([0, 8]))
         per_team = rng.random() < 0.5
         chosen = truth

@@ -16,7 +16,7 @@ from skillstream.dashboards import charts_insight, figures, views
 from skillstream.dashboards.suppression import Privacy
 from skillstream.settings import Settings
 from tests.conftest import REPO
-from tests.dashboards.conftest import P1, publish, publish_with
+from tests.dashboards.conftest import P1, publish, publish_with, random_filters
 
 HOURS = [
     # weekday, hour, cohort, org, team, role, active learners, sessions, minutes, small
@@ -193,13 +193,7 @@ def test_nothing_of_fewer_than_k_learners_in_the_heatmap_or_the_funnel(settings:
     build = published(settings)
     shown_cells = 0
     for _ in range(20):
-        filters = figures.Filters(
-            {
-                name: tuple(rng.sample(values, rng.randint(1, 2)))
-                for name, values in (("team", SIM_TEAMS), ("role", SIM_ROLES))
-                if rng.random() < 0.5
-            }
-        )
+        filters = random_filters(rng, {"team": SIM_TEAMS, "role": SIM_ROLES}, 0.5, 2)
         privacy = Privacy(5, k_subteam=rng.choice([0, 8]))
         heatmap = views.engagement_by_weekday_hour(build, filters, privacy)
         truth = chosen(cells, filters).groupby(["weekday", "hour"])["learner"].nunique()

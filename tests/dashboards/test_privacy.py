@@ -24,6 +24,7 @@ from tests.dashboards.conftest import (
     SIM_ROLES,
     SIM_SKILLS,
     publish_simulated,
+    random_filters,
     simulated_organisation,
 )
 
@@ -60,14 +61,6 @@ def organisation(
         "skills": pd.DataFrame(rows["learner_skills"], columns=SKILL_COLUMNS),
     }
     return build, frames
-
-
-def random_filters(rng: random.Random) -> figures.Filters:
-    chosen = {}
-    for name, values in CHOICES.items():
-        if rng.random() < 0.3:
-            chosen[name] = tuple(rng.sample(values, rng.randint(1, 2)))
-    return figures.Filters(chosen)
 
 
 def narrowed(
@@ -178,7 +171,7 @@ def test_nothing_shown_derives_from_fewer_than_k_learners(
     rng = random.Random(20261207)
     shown_figures = 0
     for _ in range(ITERATIONS):
-        filters = random_filters(rng)
+        filters = random_filters(rng, CHOICES, 0.3, 2)
         privacy = Privacy(k=5, k_subteam=rng.choice([0, 8]))
         by_quarter = {"programs": ["quarter"], "skills": ["quarter"]}
         by_cohort = {"programs": ["cohort"], "skills": ["cohort"]}
