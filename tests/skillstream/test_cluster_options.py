@@ -4,12 +4,13 @@ needs no running cluster (the cluster itself: test_cluster.py)."""
 from __future__ import annotations
 
 import json
+import socket
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from skillstream.cluster import ClusterError, fetch
+from skillstream.cluster import ClusterError, cluster_dir, fetch, members
 from skillstream.transforms.pipeline import pipeline_options
 from tests.conftest import make_settings, run_cli
 
@@ -69,3 +70,20 @@ def test_the_launcher_manifest_lists_every_jar_in_lines_java_reads(tmp_path: Pat
     headers = raw.replace(b"\r\n ", b"").decode().split("\r\n")
     assert "Main-Class: org.example.Main" in headers
     assert f"Class-Path: {' '.join(jars)}" in headers
+
+
+def test_cluster_up_on_a_port_another_process_holds_is_a_clear_error(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    fetch.fetch(settings)  # cached by `make setup`
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        state = cluster_dir(settings) / "cluster.json"
+        state.parent.mkdir(parents=True)
+        state.write_text(json.dumps({"ports": {"kafka-1": {"client": port, "controller": 0}}}))
+        result = run_cli(settings, "cluster", "up", check=False)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} already in use" in result.stderr
+    assert "--forget-ports" in result.stderr
+    assert all(member.pid is None for member in members(settings))
