@@ -206,7 +206,7 @@ def test_the_gates_connections_wait_while_a_transform_holds_the_warehouse(
             sys.executable,
             "-c",
             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print(flush=True); "
-            "time.sleep(3); c.close()",
+            "time.sleep(3); c.close(); print('released', flush=True); time.sleep(30)",
             str(settings.warehouse),
         ],
         stdout=subprocess.PIPE,
@@ -218,7 +218,9 @@ def test_the_gates_connections_wait_while_a_transform_holds_the_warehouse(
             with engine.connect() as connection:
                 count = connection.execute(sqlalchemy.text("SELECT count(*) FROM raw.statements"))
                 assert count.scalar() == 0
-            assert holder.poll() is not None  # it waited for the writer rather than failing
+            # it waited for the writer to let go rather than failing
+            assert holder.stdout.readline().strip() == b"released"
         finally:
             engine.dispose()
+            holder.kill()
             holder.wait(timeout=30)
