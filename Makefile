@@ -59,7 +59,7 @@ broker: $(VENV)/.installed ## fetch Apache Kafka from Maven Central into the cac
 cluster-fetch: $(VENV)/.installed ## fetch Apache Flink and Beam's Flink job server into the cache (needs Java 17+, Maven)
 	@$(BIN)/skillstream cluster fetch
 
-cluster-up: python broker cluster-fetch ## 3 Kafka brokers, Flink (JobManager + 2 TaskManagers), Beam's job server and worker pool on this machine
+cluster-up: python broker cluster-fetch ## 3 Kafka brokers, Flink (JobManager + 2 TaskManagers) and Beam's Flink job server on this machine
 	$(BIN)/skillstream cluster up
 
 cluster-down: ## stop what cluster-up started
