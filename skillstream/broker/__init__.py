@@ -75,22 +75,7 @@ def fetch(settings: Settings) -> Path:
     staging = libs.parent / "libs.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    command = [
-        "mvn",
-        "-q",
-        "-B",
-        "-f",
-        str(POM),
-        f"-Dkafka.version={KAFKA_VERSION}",
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BrokerError(
-            "Maven could not fetch the Kafka broker:\n" + (result.stdout + result.stderr)[-4000:]
-        )
+    maven_copy_dependencies(POM, {"kafka.version": KAFKA_VERSION}, staging, "the Kafka broker")
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
     complete.touch()
@@ -98,6 +83,26 @@ def fetch(settings: Settings) -> Path:
 
 
 # ---- configuration ----------------------------------------------------------------------
+
+
+def maven_copy_dependencies(pom: Path, properties: dict[str, str], out: Path, what: str) -> None:
+    """The runtime jars of `pom` into `out` (Maven Central, through the machine's Maven)."""
+    command = [
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(pom),
+        *(f"-D{key}={value}" for key, value in properties.items()),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={out}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BrokerError(
+            f"Maven could not fetch {what}:\n" + (result.stdout + result.stderr)[-4000:]
+        )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -152,11 +157,16 @@ def _write_config(settings: Settings) -> Path:
         # Statements are the system of record for replays: keep them until deleted.
         "log.retention.ms": "-1",
     }
+    return write_server_config(directory, properties)
+
+
+def write_server_config(directory: Path, properties: dict[str, str]) -> Path:
+    """A broker's server.properties and its log4j2.properties (a rolling log under logs/) in
+    `directory`; returns the server.properties (the local broker, each cluster broker)."""
     config = directory / "server.properties"
     config.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
-    log_config = directory / "log4j2.properties"
     log_file = directory / "logs" / "server.log"
-    log_config.write_text(
+    (directory / "log4j2.properties").write_text(
         "appender.file.type = RollingFile\n"
         "appender.file.name = file\n"
         f"appender.file.fileName = {log_file}\n"

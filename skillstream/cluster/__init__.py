@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillstream.broker import BrokerError, check_prerequisites, free_port, port_open
+from skillstream.broker import (
+    BrokerError,
+    check_prerequisites,
+    free_port,
+    port_open,
+    write_server_config,
+)
 from skillstream.cluster import fetch
 from skillstream.settings import Settings
 
@@ -334,25 +340,7 @@ def _kafka_config(settings: Settings, state: dict[str, Any], name: str) -> Path:
         "group.initial.rebalance.delay.ms": "0",
         "log.retention.ms": "-1",  # statements are the system of record for replays
     }
-    config = directory / "server.properties"
-    config.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
-    log_file = directory / "logs" / "server.log"
-    (directory / "log4j2.properties").write_text(
-        "appender.file.type = RollingFile\n"
-        "appender.file.name = file\n"
-        f"appender.file.fileName = {log_file}\n"
-        f"appender.file.filePattern = {log_file}.%i\n"
-        "appender.file.layout.type = PatternLayout\n"
-        "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
-        "appender.file.policies.type = Policies\n"
-        "appender.file.policies.size.type = SizeBasedTriggeringPolicy\n"
-        "appender.file.policies.size.size = 20MB\n"
-        "appender.file.strategy.type = DefaultRolloverStrategy\n"
-        "appender.file.strategy.max = 3\n"
-        "rootLogger.level = INFO\n"
-        "rootLogger.appenderRef.file.ref = file\n"
-    )
-    return config
+    return write_server_config(directory, properties)
 
 
 def _kafka_java(settings: Settings, name: str, main: str, *args: str) -> list[str]:

@@ -22,7 +22,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from skillstream.broker import BrokerError, check_prerequisites
+from skillstream.broker import BrokerError, check_prerequisites, maven_copy_dependencies
 from skillstream.settings import Settings
 
 FLINK_VERSION = "1.19.0"
@@ -140,23 +140,9 @@ def _fetch_job_server(directory: Path) -> None:
     staging = directory.with_name(directory.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "libs").mkdir(parents=True)
-    command = [
-        "mvn",
-        "-q",
-        "-B",
-        "-f",
-        str(POM),
-        f"-Dbeam.version={BEAM_JOB_SERVER_VERSION}",
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging / 'libs'}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BrokerError(
-            "Maven could not fetch Beam's Flink job server:\n"
-            + (result.stdout + result.stderr)[-4000:]
-        )
+    maven_copy_dependencies(
+        POM, {"beam.version": BEAM_JOB_SERVER_VERSION}, staging / "libs", "Beam's Flink job server"
+    )
     jars = sorted(path.name for path in (staging / "libs").glob("*.jar"))
     write_launcher(staging / "job-server.jar", JOB_SERVER_MAIN, [f"libs/{jar}" for jar in jars])
     shutil.rmtree(directory, ignore_errors=True)
