@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,6 +21,10 @@ from skillstream.quality.publish import BuildRecord
 from skillstream.settings import Settings
 from tests.conftest import record_a_build
 from tests.skillstream.pilot_org import LEARNER_PROGRAMS_DDL, LEARNER_SKILLS_DDL
+
+# every page of the app, by its file under dashboards/screens/ (AppTest's switch_page name)
+SCREENS = Path(__file__).parents[2] / "dashboards" / "screens"
+EVERY_PAGE = tuple(sorted(page.stem for page in SCREENS.glob("*.py") if page.stem != "__init__"))
 
 P1 = "https://lms.example/courses/p1"
 P2 = "https://lms.example/courses/p2"

@@ -20,22 +20,10 @@ from skillstream.dashboards import labels, report
 from skillstream.quality.publish import read_status
 from skillstream.settings import Settings
 from tests.conftest import run_cli
+from tests.dashboards.conftest import EVERY_PAGE
 from tests.dashboards.test_app import APP
 
 pytestmark = pytest.mark.integration
-
-PAGES = (
-    "overview",
-    "cohorts",
-    "capability",
-    "engagement",
-    "content",
-    "at_risk",
-    "roi",
-    "quality",
-    "health",
-    "definitions",
-)
 
 
 def published_roi(settings: Settings) -> tuple[str, list[tuple]]:
@@ -57,7 +45,7 @@ def published_roi(settings: Settings) -> tuple[str, list[tuple]]:
 def test_every_page_on_the_demo(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in demo_settings.as_env().items():
         monkeypatch.setenv(key, value)
-    for page in PAGES:
+    for page in EVERY_PAGE:
         app = AppTest.from_file(APP, default_timeout=120)
         app.run()
         app.switch_page(f"screens/{page}.py").run()

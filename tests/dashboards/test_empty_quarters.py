@@ -15,23 +15,9 @@ from streamlit.testing.v1 import AppTest
 from skillstream import warehouse
 from skillstream.quality.publish import BuildRecord, new_build_id, record_build
 from skillstream.settings import Settings
-from tests.dashboards.conftest import DERIVED, MARTS_DDL
+from tests.dashboards.conftest import DERIVED, EVERY_PAGE, MARTS_DDL
 from tests.dashboards.test_app import APP
 
-PAGES = (
-    "overview",
-    "cohorts",
-    "capability",
-    "engagement",
-    "content",
-    "at_risk",
-    "roi",
-    "pilot",
-    "quality",
-    "data_docs",
-    "health",
-    "definitions",
-)
 MISSING_WORDS = re.compile(r"\b(?:None|nan|NaN|NaT)\b")
 SNAKE_CASE = re.compile(r"(?<![\w./:`'-])[a-z]+(?:_[a-z0-9]+)+(?![\w./:`'(-])")
 # what an empty page tells the reader to do
@@ -72,7 +58,7 @@ def render(page: str) -> AppTest:
 
 def assert_every_page_reads_well(expect_what_to_do: bool) -> None:
     problems = {}
-    for page in PAGES:
+    for page in EVERY_PAGE:
         app = render(page)
         text = texts(app)
         found = MISSING_WORDS.findall(text) + [h for h in headers(app) if SNAKE_CASE.fullmatch(h)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import subprocess
 import sys
@@ -12,6 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from skillstream.broker import free_port
 from skillstream.ingestion.sources import Checkpoint, RawEvent
@@ -90,3 +96,26 @@ def lrs_server(pipeline_settings: Settings, tmp_path: Path) -> Iterator[Server]:
 def events_only(items: Iterable[RawEvent | Checkpoint]) -> list[RawEvent]:
     """The events of a source's output, without its checkpoints."""
     return [item for item in items if isinstance(item, RawEvent)]
+
+
+def self_signed_certificate(
+    common_name: str, ip_address: str | None = None
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A fresh RSA key and a certificate it signs itself, valid a day either side of now;
+    with `ip_address`, named for that address too (a TLS server's)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+    if ip_address is not None:
+        address = x509.IPAddress(ipaddress.ip_address(ip_address))
+        builder = builder.add_extension(x509.SubjectAlternativeName([address]), critical=False)
+    return key, builder.sign(key, hashes.SHA256())

@@ -6,9 +6,7 @@ Kafka sink is a recorder (tests/ingestion/test_serve_kafka.py runs the real brok
 
 from __future__ import annotations
 
-import datetime
 import http.client
-import ipaddress
 import os
 import socket
 import ssl
@@ -22,16 +20,14 @@ from pathlib import Path
 
 import orjson
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from uvicorn import Server
 
 from skillstream.broker import free_port
 from skillstream.ingestion.serve import create_app
 from skillstream.ingestion.serve_http import Tls, server_config
 from tests.conftest import make_settings
+from tests.ingestion.conftest import self_signed_certificate
 from tests.ingestion.test_serve import HEADERS, STATEMENT, RecordingSink
 
 
@@ -130,23 +126,7 @@ def test_connections_beyond_the_limit_are_503(tmp_path: Path) -> None:
 
 
 def self_signed(directory: Path) -> Tls:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
+    key, certificate = self_signed_certificate("127.0.0.1", ip_address="127.0.0.1")
     tls = Tls(directory / "cert.pem", directory / "key.pem")
     tls.cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     tls.key.write_bytes(

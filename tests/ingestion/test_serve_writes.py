@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from skillstream.ingestion import serve as serve_module
 from skillstream.ingestion.serve import create_app
 from tests.conftest import make_settings
+from tests.ingestion.conftest import self_signed_certificate
 from tests.ingestion.test_serve import GOOD_ID, HEADERS, STATEMENT, RecordingSink, basic
 
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
@@ -190,20 +189,7 @@ def test_multipart_needs_a_boundary_and_must_be_mixed(client: TestClient) -> Non
 
 @pytest.fixture(scope="module")
 def signer() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "skillstream test signer")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
+    return self_signed_certificate("skillstream test signer")
 
 
 def b64url(data: bytes) -> bytes:

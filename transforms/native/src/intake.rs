@@ -7,7 +7,7 @@
 //! other line is *declined*: the Python reader takes it, decides, and words the reasons, so
 //! a dead letter says what it says without this module.
 
-use crate::json::J;
+use crate::json::{J, Key};
 use crate::validate::IFI_KEYS;
 use crate::{PSEUDONYM_HOME_PAGE, sha256_hex};
 use pyo3::prelude::*;
@@ -88,29 +88,6 @@ fn check_new<'de, E: de::Error>(
     }
     keys.push(key);
     Ok(())
-}
-
-/// An object's key, borrowed from the text where it holds no escape.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
 }
 
 /// A statement: a JSON object, checked whole, of which only the actor is kept.

@@ -69,8 +69,8 @@ impl<'de> Deserialize<'de> for J<'de> {
     }
 }
 
-/// An object key, borrowed where it holds no escape.
-struct Key;
+/// An object key, borrowed where it holds no escape (also `intake.rs`'s scanner's).
+pub(crate) struct Key;
 
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Cow<'de, str>;
