@@ -392,9 +392,10 @@ class Forgotten:
 def forget_learner(
     settings: Settings, learner: str | None, ifi: str | None, quiet: bool = False
 ) -> Forgotten:
-    """Erase the learner (by learner id, or by IFI when `ifi` is given) from raw, rebuild every
-    dbt model from raw, and once that build is published and holds no trace of the learner,
-    delete the earlier snapshots. Safe to repeat until it finishes."""
+    """Erase the learner (by learner id, or by IFI when `ifi` is given) from raw (and from the
+    lake's tables and their history, in the lake mode), rebuild every dbt model from raw, and
+    once that build is published and holds no trace of the learner, delete the earlier
+    snapshots. Safe to repeat until it finishes."""
     from skillstream.build import build  # dbt and the quality gate: not for the landing
 
     salt = settings.learner_salt()
@@ -407,6 +408,14 @@ def forget_learner(
         summary = erase(con, target, ifi, salt)
     finally:
         con.close()
+    pattern = _mention_pattern(target, _ifi_mentions(ifi))
+    lake_location = settings.lake_location
+    if lake_location is not None:  # the lake's tables and their history (docs/privacy.md)
+        from skillstream.transforms import lake
+
+        summary["lake"] = lake.erase_learner(
+            lake_location, target, lambda payload: _belongs(payload, target, ifi, salt), pattern
+        )
     # Rebuilt in full rather than incrementally: an incremental model keeps the rows of other
     # learners it built before, and with them any mention the erase just replaced in raw.
     record = build(settings, quiet=quiet, full_refresh=True)
@@ -415,6 +424,8 @@ def forget_learner(
         left = remaining(con, target, _ifi_mentions(ifi))
     finally:
         con.close()
+    if lake_location is not None:
+        left |= lake.remaining(lake_location, pattern)
     summary["build"] = {
         "build_id": record.build_id,
         "published": record.is_published,

@@ -19,13 +19,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.table import Table
 
+from skillstream.forget import FORGOTTEN
 from skillstream.settings import LakeLocation
 from skillstream.transforms.land import DeadLetter, OffsetGap
 from skillstream.transforms.records import (
@@ -243,3 +247,156 @@ def _quarantine_table(topic: str, rejects: list[tuple], now: datetime) -> pa.Tab
         ],
         schema=LAKE_QUARANTINE_SCHEMA,
     )
+
+
+# ---- erasing a learner (`skillstream forget`, docs/privacy.md) -----------------------------
+
+
+def erase_learner(
+    location: LakeLocation, learner: str, belongs: Callable[[str], bool], pattern: str
+) -> dict[str, Any]:
+    """Erase a learner from both tables, history included: their statements (`learner_id`)
+    and the quarantined events that `belongs(payload)` says are theirs go, and every match of
+    `pattern` (their mentions, a case-insensitive RE2 expression) in the other rows' text
+    becomes FORGOTTEN, in one overwrite commit per table carrying the table's offsets
+    unchanged (the landing resumes where it was). Every older snapshot is then expired and
+    the files no snapshot references deleted. Returns the rows erased and changed and the
+    files deleted, per table."""
+    _local_folder(location.warehouse)  # refused before anything changes
+    statements, quarantine = tables(location)
+    summary: dict[str, Any] = {"erased": {}, "mentions_replaced": {}, "files_deleted": {}}
+    for table, theirs in (
+        (statements, lambda rows: pc.equal(rows.column("learner_id"), learner)),
+        (quarantine, lambda rows: pa.array(map(belongs, rows.column("payload").to_pylist()))),
+    ):
+        name = ".".join(table.name()[-2:])
+        committed_after, erased, replaced = _rewrite(table, theirs, pattern)
+        summary["erased"][name] = erased
+        summary["mentions_replaced"][name] = replaced
+        summary["files_deleted"][name] = _expire_history(table, committed_after)
+    return summary
+
+
+def _rewrite(
+    table: Table, theirs: Callable[[pa.Table], pa.Array], pattern: str
+) -> tuple[float | None, int, int]:
+    """The table without the learner's rows and mentions, in one commit carrying its offsets
+    (read again, and the rows, when another writer committed first). Returns when the
+    committed attempt started (None when nothing had to change), rows erased and changed."""
+    for attempt in range(COMMIT_ATTEMPTS):
+        table.refresh()
+        snapshot = table.current_snapshot()
+        if snapshot is None:
+            return None, 0, 0
+        started = time.time()
+        rows = table.scan(snapshot_id=snapshot.snapshot_id).to_arrow()
+        kept = rows.filter(pc.invert(pc.fill_null(theirs(rows), False)))
+        kept, replaced = _unmentioned(kept, pattern)
+        if kept.num_rows == rows.num_rows and not replaced:
+            return None, 0, 0
+        offsets = committed_offsets(table)
+        properties = {f"{OFFSET_PREFIX}{t}.{p}": str(o) for (t, p), o in offsets.items()}
+        try:
+            with table.transaction() as rewrite:
+                rewrite.overwrite(kept, snapshot_properties=properties)
+            return started, rows.num_rows - kept.num_rows, replaced
+        except CommitFailedException:  # a landing committed first: its rows are read too
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise LakeError(
+        f"lake: {table.name()}: the erase was not committed after {COMMIT_ATTEMPTS} attempts "
+        "(other writers kept committing first)"
+    )
+
+
+def _unmentioned(rows: pa.Table, pattern: str) -> tuple[pa.Table, int]:
+    """`rows` with every match of `pattern` in its text and text-list columns replaced with
+    FORGOTTEN, and how many rows changed."""
+    changed = pa.array([False] * rows.num_rows)
+    for index, field in enumerate(rows.schema):
+        column = rows.column(index).combine_chunks()
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            matched = pc.match_substring_regex(column, pattern)
+            column = pc.replace_substring_regex(column, pattern, FORGOTTEN)
+        elif pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+            matched = pc.match_substring_regex(pc.binary_join(column, "\x1f"), pattern)
+            values = pc.replace_substring_regex(column.values, pattern, FORGOTTEN)
+            column = type(column).from_arrays(column.offsets, values, mask=column.is_null())
+        else:
+            continue
+        changed = pc.or_(changed, pc.fill_null(matched, False))
+        rows = rows.set_column(index, field, column)
+    return rows, pc.sum(changed).as_py() or 0
+
+
+def _expire_history(table: Table, committed_after: float | None) -> int:
+    """Expire every snapshot but the current one, then delete the files under the table's
+    location that no remaining snapshot references and that either an expired snapshot did
+    or were written before the erase's commit started (`committed_after`). A writer that
+    wrote one of the latter had read the table before that commit, so its own commit fails
+    (each asserts the snapshot it read) and it writes its files again: the file can never
+    be committed. Without a commit of the erase, files no snapshot ever referenced stay (a
+    landing may be about to commit them). Returns how many files were deleted."""
+    table.refresh()
+    committed = _referenced_files(table)
+    for attempt in range(COMMIT_ATTEMPTS):
+        current = table.current_snapshot()
+        current_id = None if current is None else current.snapshot_id
+        older = [s.snapshot_id for s in table.metadata.snapshots if s.snapshot_id != current_id]
+        if not older:
+            break
+        try:
+            table.maintenance.expire_snapshots().by_ids(older).commit()
+            break
+        except CommitFailedException:  # a landing committed first: expire what it left
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+            table.refresh()
+    table.refresh()
+    referenced = _referenced_files(table)
+    deleted = 0
+    for path in _local_folder(table.location()).rglob("*"):
+        if not path.is_file() or str(path) in referenced:
+            continue
+        written_before = committed_after is not None and path.stat().st_mtime < committed_after
+        if str(path) in committed or written_before:
+            path.unlink()
+            deleted += 1
+    return deleted
+
+
+def _referenced_files(table: Table) -> set[str]:
+    """The local paths of the table's current metadata file and of every manifest list,
+    manifest and data file of its snapshots."""
+    uris = {table.metadata_location}
+    for snapshot in table.metadata.snapshots:
+        uris.add(snapshot.manifest_list)
+        for manifest in snapshot.manifests(table.io):
+            uris.add(manifest.manifest_path)
+            entries = manifest.fetch_manifest_entry(table.io, discard_deleted=False)
+            uris.update(entry.data_file.file_path for entry in entries)
+    return {str(_local_folder(uri)) for uri in uris}
+
+
+def _local_folder(uri: str) -> Path:
+    """The local path of a `file:` URI (or a plain path) of the lake."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise LakeError(
+            f"lake: erasing from a warehouse on {parsed.scheme}: is not supported (the files "
+            "no snapshot references are found by listing a local folder)"
+        )
+    return Path(unquote(parsed.path))
+
+
+def remaining(location: LakeLocation, pattern: str) -> dict[str, int]:
+    """Rows of every Parquet file under each table's location (the current snapshot's, older
+    snapshots' and files no snapshot references alike) in which `pattern` matches a text or
+    text-list column, by table."""
+    found = {}
+    for table in tables(location):
+        count = 0
+        for path in _local_folder(table.location()).rglob("*.parquet"):
+            rows = pq.read_table(path)
+            count += _unmentioned(rows, pattern)[1]
+        if count:
+            found[f"lake {'.'.join(table.name()[-2:])}"] = count
+    return found
