@@ -262,6 +262,13 @@ def landed_watermark(settings: Settings) -> tuple[Any, ...] | None:
     return tuple(row)
 
 
+def _newest_build_id(settings: Settings) -> str | None:
+    from skillstream.quality.publish import read_status
+
+    _, latest = read_status(settings)
+    return latest["build_id"] if latest is not None else None
+
+
 # The watermark of a warehouse with nothing landed or imported.
 NOTHING_LANDED = (0, 0, 0, "0@", "0@")
 
@@ -280,6 +287,7 @@ class BuildLoop:
     building: tuple[Any, ...] | None = None
     built: tuple[Any, ...] | None = NOTHING_LANDED  # the first build waits for something
     last: dict[str, Any] = field(default_factory=dict)
+    newest_before: str | None = None  # the newest build when this one started
 
     def tick(self) -> bool:
         """Advance the loop; True when a build started or ended (the state changed)."""
@@ -299,6 +307,7 @@ class BuildLoop:
             self.next_round = time.monotonic() + min(self.every, IDLE_CHECK_SECONDS)
             return False
         self.building = watermark
+        self.newest_before = _newest_build_id(self.settings)
         self.next_round = time.monotonic() + self.every
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as output:
@@ -321,7 +330,9 @@ class BuildLoop:
         if code in (0, 2) and latest is not None and not _tool_failed(latest):
             self.built = self.building  # held back too: the same input would be held again
             self.last = _build_summary(latest)
-            if latest["is_published"]:
+            if latest["build_id"] == self.newest_before:  # `build` found nothing new to model
+                log.info("nothing new to model: build %s stays published", latest["build_id"])
+            elif latest["is_published"]:
                 log.info(
                     "build %s published (newest statement %s)",
                     latest["build_id"],

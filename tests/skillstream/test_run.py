@@ -27,7 +27,7 @@ from skillstream import broker, warehouse
 from skillstream import run as live
 from skillstream.quality.publish import BuildRecord, record_build
 from skillstream.settings import Settings
-from tests.conftest import make_settings, run_cli
+from tests.conftest import make_settings, record_a_build, run_cli
 
 CREDENTIALS = "lms:live-key:live-secret"
 AUTH = ("live-key", "live-secret")
@@ -175,6 +175,22 @@ def test_a_round_with_nothing_new_starts_no_build(settings: Settings) -> None:
         assert loop.process.args[-3:] == ["build", "-q", "--no-unit-tests"]
     finally:
         loop.stop()
+
+
+def test_a_build_that_found_nothing_new_is_not_announced_as_published(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`build` exits 0 without a new build when nothing is new to model: the loop says so
+    rather than announcing the published build again."""
+    loop = live.BuildLoop(settings, 30.0, settings.child_env(), settings.home / "build.log")
+    old = record_a_build(settings)
+    loop.newest_before = old.build_id
+    with caplog.at_level("INFO", logger=live.log.name):
+        loop._finished(0)
+        assert f"nothing new to model: build {old.build_id} stays published" in caplog.text
+        new = record_a_build(settings)
+        loop._finished(0)
+    assert f"build {new.build_id} published" in caplog.text
 
 
 def running(pid: int) -> bool:
