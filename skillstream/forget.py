@@ -413,6 +413,8 @@ def forget_learner(
     if lake_location is not None:  # the lake's tables and their history (docs/privacy.md)
         from skillstream.transforms import lake
 
+        # first: every batch landed from now on leaves them out, as the DuckDB landing does
+        lake.record_tombstone(lake_location, target)
         summary["lake"] = lake.erase_learner(
             lake_location, target, lambda payload: _belongs(payload, target, ifi, salt), pattern
         )

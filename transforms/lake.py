@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -43,6 +44,10 @@ from skillstream.transforms.records import (
 NAMESPACE = "raw"
 STATEMENTS = "raw.statements"
 QUARANTINE = "raw.quarantine"
+TOMBSTONES = "raw.forgotten_learners"
+TOMBSTONE_SCHEMA = pa.schema(
+    [pa.field("learner_id", pa.string()), pa.field("forgotten_at", pa.timestamp("us"))]
+)
 LAKE_STATEMENT_SCHEMA = STATEMENT_SCHEMA.append(pa.field("landed_at", pa.timestamp("us")))
 LAKE_QUARANTINE_SCHEMA = pa.schema(
     [
@@ -98,6 +103,53 @@ def tables(location: LakeLocation) -> tuple[Table, Table]:
             f"lake: the tables of {location.catalog_uri} (warehouse {location.warehouse}) "
             f"cannot be created or read: {_reason(error)}"
         ) from error
+
+
+def tombstone_table(location: LakeLocation) -> Table:
+    """raw.forgotten_learners of the lake (created where missing): the tombstones every
+    landing honours, kept where the workers can read them (docs/privacy.md)."""
+    lake = catalog(location)
+    lake.create_namespace_if_not_exists(NAMESPACE)
+    return lake.create_table_if_not_exists(TOMBSTONES, schema=TOMBSTONE_SCHEMA)
+
+
+def record_tombstone(location: LakeLocation, learner: str) -> None:
+    """Tombstone the learner in the lake (once)."""
+    table = tombstone_table(location)
+    if learner in forgotten_ids(table):
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    table.append(
+        pa.Table.from_pylist([{"learner_id": learner, "forgotten_at": now}], TOMBSTONE_SCHEMA)
+    )
+
+
+def forgotten_ids(table: Table) -> set[str]:
+    table.refresh()
+    return set(table.scan(selected_fields=("learner_id",)).to_arrow().column(0).to_pylist())
+
+
+def _honour_tombstones(
+    tombstones: Table | None, rows: pa.Table, rejects: list[tuple], salt: str | None
+) -> tuple[pa.Table, list[tuple]]:
+    """The batch as `forget` would have left it (forget.honour_tombstones, the DuckDB
+    landing's rule), against the lake's tombstones read now."""
+    if tombstones is None:
+        return rows, rejects
+    forgotten = forgotten_ids(tombstones)
+    if not forgotten:  # the usual case
+        return rows, rejects
+    from skillstream import forget
+
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.forgotten_learners (learner_id VARCHAR PRIMARY KEY)")
+        con.executemany("INSERT INTO raw.forgotten_learners VALUES (?)", [[f] for f in forgotten])
+        kept, kept_rejects, _ = forget.honour_tombstones(con, rows, rejects, salt)
+    finally:
+        con.close()
+    return kept, kept_rejects
 
 
 def _reason(error: Exception) -> str:
@@ -187,22 +239,31 @@ def land_batch(
     lake_tables: tuple[Table, Table],
     batch: NormalisedBatch,
     dead_letter: DeadLetter | None = None,
+    tombstones: Table | None = None,
+    salt: str | None = None,
 ) -> dict[str, int]:
     """Land one batch: its rejections in raw.quarantine, then its statements in
     raw.statements, each one commit carrying the partition's next offset. A batch whose
     rejections committed and whose statements did not (a crash between the two) lands its
-    statements when retried, and its rejections not again."""
+    statements when retried, and its rejections not again. With `tombstones` (the lake's
+    raw.forgotten_learners) forgotten learners' statements and rejects are left out and their
+    mentions replaced, as in the DuckDB landing; `salt` recognises a reject's actor."""
     statements, quarantine = lake_tables
     now = datetime.now(UTC).replace(tzinfo=None)
-    counts = land_rejects(quarantine, batch, now, dead_letter) if batch.rejects else {}
-    counts["landed"] = land_statements(statements, batch, now)
+    rows, rejects = _honour_tombstones(tombstones, statement_table(batch.rows), batch.rejects, salt)
+    counts = land_rejects(quarantine, batch, now, dead_letter, rejects) if batch.rejects else {}
+    counts["landed"] = land_statements(statements, batch, now, rows)
     if not any(counts.values()) and batch.record_count:
         return {"already_landed": batch.record_count}
     return {name: count for name, count in counts.items() if count}
 
 
 def land_rejects(
-    quarantine: Table, batch: NormalisedBatch, now: datetime, dead_letter: DeadLetter | None
+    quarantine: Table,
+    batch: NormalisedBatch,
+    now: datetime,
+    dead_letter: DeadLetter | None,
+    kept: list[tuple] | None = None,
 ) -> dict[str, int]:
     """The batch's rejections not landed yet, in one commit of raw.quarantine.
 
@@ -212,7 +273,7 @@ def land_rejects(
     dead_lettered: dict[int, int] = {}  # by the floor they were sent from
 
     def rejects_from(floor: int) -> pa.Table:
-        rejects = [r for r in batch.rejects if r[1] >= floor]
+        rejects = [r for r in (batch.rejects if kept is None else kept) if r[1] >= floor]
         if dead_letter is not None and rejects and floor not in dead_lettered:
             dead_lettered[floor] = dead_letter(batch, rejects)
         return _quarantine_table(batch.topic, rejects, now)
@@ -221,12 +282,15 @@ def land_rejects(
     return {"quarantined": quarantined, "dead_lettered": max(dead_lettered.values(), default=0)}
 
 
-def land_statements(statements: Table, batch: NormalisedBatch, now: datetime) -> int:
-    """The batch's statements not landed yet, in one commit of raw.statements (one that only
-    moves the partition's offset when there are none); returns how many landed."""
+def land_statements(
+    statements: Table, batch: NormalisedBatch, now: datetime, kept: pa.Table | None = None
+) -> int:
+    """The batch's statements not landed yet (of `kept`, when the tombstones left some out),
+    in one commit of raw.statements (one that only moves the partition's offset when there are
+    none); returns how many landed."""
 
     def rows_from(floor: int) -> pa.Table:
-        rows = statement_table(batch.rows)
+        rows = statement_table(batch.rows) if kept is None else kept
         if floor and batch.start < floor:
             rows = rows.filter(pc.greater_equal(rows.column("kafka_offset"), floor))
         return rows.append_column(

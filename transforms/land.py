@@ -351,7 +351,11 @@ class LandBatches(beam.DoFn):
             from skillstream.transforms import lake
 
             self._land_into = functools.partial(  # type: ignore[method-assign]
-                lake.land_batch, lake.tables(location), dead_letter=self._dead_letters
+                lake.land_batch,
+                lake.tables(location),
+                dead_letter=self._dead_letters,
+                tombstones=lake.tombstone_table(location),
+                salt=self._salt,
             )
             return
         self._con = warehouse.connect(self._settings)

@@ -191,7 +191,12 @@ def test_forget_in_the_lake_mode_publishes_a_build_without_the_learner(
     assert summary["lake"]["erased"] == {"raw.statements": 4, "raw.quarantine": 0}
     assert summary["lake"]["mentions_replaced"]["raw.statements"] == 1
     assert summary["build"]["published"] and summary["remaining"] == {}
-    assert files_holding(tmp_path / "lake" / "warehouse", (bob, "bob@example.com")) == []
+    # only the tombstone keeps the id (the hash, as raw.forgotten_learners in DuckDB does)
+    assert files_holding(tmp_path / "lake" / "warehouse", (bob, "bob@example.com")) == [
+        path
+        for path in files_holding(tmp_path / "lake" / "warehouse", (bob,))
+        if path.startswith("raw/forgotten_learners/")
+    ]
     current = json.loads((settings.published_dir / "current.json").read_text())["snapshot"]
     con = duckdb.connect(current, read_only=True)
     try:
@@ -215,3 +220,26 @@ def test_mentions_in_text_lists_are_replaced_and_empty_or_missing_lists_kept() -
     rewritten, changed = lake._unmentioned(rows_, forget._mention_pattern(BOB, ()))
     assert changed == 1
     assert rewritten.column("ids").to_pylist() == [["a", forget.FORGOTTEN], None, []]
+
+
+def test_a_landing_after_forget_leaves_the_learner_out(tmp_path: Path) -> None:
+    """The lake's tombstones are honoured by every later landing, as the DuckDB landing
+    honours raw.forgotten_learners: a replay of Kafka does not bring the learner back."""
+    location = make_settings(tmp_path, lake=LAKE).lake_location
+    assert location is not None
+    lake.record_tombstone(location, BOB)
+    lake.record_tombstone(location, BOB)  # once is enough
+    tombstones = lake.tombstone_table(location)
+    assert lake.forgotten_ids(tombstones) == {BOB}
+    assert tombstones.scan().to_arrow().num_rows == 1
+    tables = lake.tables(location)
+    for batch in batches():
+        lake.land_batch(tables, batch, tombstones=tombstones, salt=SALT)
+
+    landed = rows(lake.tables(location)[0])
+    assert landed and BOB not in {r["learner_id"] for r in landed}
+    assert BOB not in json.dumps(landed, default=str)
+    taught = orjson.loads(landed[-1]["statement"])
+    assert taught["context"]["instructor"]["account"]["name"] == forget.FORGOTTEN
+    # the offsets moved past what was left out: the landing resumes after it
+    assert lake.landed_offsets(location, TOPIC) == {0: batches()[-1].end}
