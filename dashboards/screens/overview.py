@@ -255,5 +255,16 @@ table = program_table[
     on="quarter",
     how="outer",
 )
-shown, config = labels.readable(table)
-st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+# A KPI a row and a quarter a column: each KPI's label is read once, whole, on a narrow
+# screen too, and a new quarter adds a short column rather than a long row.
+figures_by_quarter = table.set_index("quarter").sort_index()
+by_kpi = pd.DataFrame(
+    {
+        "KPI": [labels.label(str(c)) for c in figures_by_quarter.columns],
+        **{
+            str(quarter): [labels.show_column(str(c), row[c]) for c in figures_by_quarter.columns]
+            for quarter, row in figures_by_quarter.iterrows()
+        },
+    }
+)
+st.dataframe(by_kpi, hide_index=True, width="stretch")

@@ -68,6 +68,11 @@ def test_overview_shows_the_kpis_against_targets(published_settings: Settings) -
     # when, to the minute, as people read a time (not "2026-12-07T18:17:02.535642")
     assert re.search(r"Built \d{4}-\d\d-\d\d \d\d:\d\d UTC \(build build-", captions(app))
     assert not app.warning
+    # the trend's table: a KPI a row under its label, a quarter a column, in its unit
+    by_kpi = app.dataframe[-1].value.set_index("KPI")
+    assert list(by_kpi.columns) == ["2026Q3"]
+    assert by_kpi.loc["Completion rate", "2026Q3"] == "50.6 %"
+    assert by_kpi.loc["Median days to competency", "2026Q3"] == "13.0"
 
 
 def test_overview_answers_did_the_pilot_work_first(published_settings: Settings) -> None:
