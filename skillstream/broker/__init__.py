@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,23 +204,26 @@ def _java_command(settings: Settings, main_class: str, *args: str) -> list[str]:
     ]
 
 
-def _format_storage(settings: Settings, config: Path) -> None:
-    if (settings.broker_dir / "data" / "meta.properties").exists():
+def new_cluster_id() -> str:
+    """A KRaft cluster id (base64url of a random UUID)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def format_storage(
+    data_dir: Path, java: Callable[..., list[str]], cluster_id: str, config: Path, what: str
+) -> None:
+    """Format a KRaft node's storage under `data_dir` once; `java(main_class, *args)` is the
+    command line of a JVM on the Kafka classpath (the local broker's, a cluster member's)."""
+    if (data_dir / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     # `--cluster-id=ID` in one argument: a base64url id may start with "-" (1 in 64), and as a
     # separate argument the tool's parser would take it for an option and refuse to format.
-    command = _java_command(
-        settings,
-        "kafka.tools.StorageTool",
-        "format",
-        f"--cluster-id={cluster_id}",
-        "-c",
-        str(config),
+    command = java(
+        "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)
     )
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BrokerError("formatting the broker storage failed:\n" + result.stdout + result.stderr)
+        raise BrokerError(f"formatting {what} failed:\n{result.stdout}{result.stderr}")
 
 
 # ---- process management -------------------------------------------------------------------
@@ -296,7 +301,13 @@ def up(settings: Settings, timeout: float = 90.0) -> BrokerProcess | None:
             f"the Kafka broker is not fetched ({settings.kafka_libs}); run `make setup`"
         )
     config = _write_config(settings)
-    _format_storage(settings, config)
+    format_storage(
+        settings.broker_dir / "data",
+        functools.partial(_java_command, settings),
+        new_cluster_id(),
+        config,
+        "the broker storage",
+    )
     stdout = (settings.broker_dir / "logs" / "stdout.log").open("ab")
     process = subprocess.Popen(
         _java_command(settings, "kafka.Kafka", str(config)),

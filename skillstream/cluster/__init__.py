@@ -11,9 +11,9 @@ running (so it also brings back one that died, on its ports), `down` stops only 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 from skillstream.broker import (
     BrokerError,
     check_prerequisites,
+    format_storage,
     free_port,
+    new_cluster_id,
     port_open,
     write_server_config,
 )
@@ -254,7 +255,7 @@ def up(settings: Settings) -> dict[str, str]:
         )
     state = _load_state(settings)
     ports = _ports(state)
-    state.setdefault("kafka_cluster_id", _cluster_id())
+    state.setdefault("kafka_cluster_id", new_cluster_id())
     _save_state(settings, state)
     running = {member.name for member in members(settings) if member.pid is not None}
     # Started a group at a time, then waited for: a KRaft broker answers only once a quorum of
@@ -291,11 +292,6 @@ def _check_ports_free(name: str, ports: dict[str, int]) -> None:
             f"cannot start {name}: {', '.join(taken)} already in use by another process; "
             "stop it, or `skillstream cluster down --forget-ports` to choose new ports"
         )
-
-
-def _cluster_id() -> str:
-    # `--cluster-id=ID` in one argument below: a base64url id may start with "-".
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def _java(heap: str, classpath: str, main: str, *args: str) -> list[str]:
@@ -356,21 +352,13 @@ def _start_kafka(settings: Settings, state: dict[str, Any], name: str) -> tuple[
             f"the Kafka broker is not fetched ({settings.kafka_libs}); run `make setup`"
         )
     config = _kafka_config(settings, state, name)
-    if not (_member_dir(settings, name) / "data" / "meta.properties").exists():
-        format_command = _kafka_java(
-            settings,
-            name,
-            "kafka.tools.StorageTool",
-            "format",
-            f"--cluster-id={state['kafka_cluster_id']}",
-            "-c",
-            str(config),
-        )
-        result = subprocess.run(format_command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise ClusterError(
-                f"formatting {name}'s storage failed:\n{result.stdout}{result.stderr}"
-            )
+    format_storage(
+        _member_dir(settings, name) / "data",
+        functools.partial(_kafka_java, settings, name),
+        state["kafka_cluster_id"],
+        config,
+        f"{name}'s storage",
+    )
     pid = _spawn(settings, name, _kafka_java(settings, name, "kafka.Kafka", str(config)))
     return pid, state["ports"][name]["client"]
 
