@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from skillstream import warehouse
+from skillstream.quality import publish
 from skillstream.settings import Settings
 from skillstream.xapi.identity import (
     PSEUDONYM_HOME_PAGE,
@@ -360,19 +361,18 @@ def remaining(
 
 
 def delete_snapshots_before(directory: Path, build_id: str) -> list[str]:
-    """Delete the published snapshots of builds older than `build_id` (they may hold a
-    forgotten learner's pseudonymous rows); returns the files deleted."""
-    deleted = []
-    for snapshot in sorted(directory.glob("build-*.duckdb")):
-        if snapshot.stem < build_id:
-            snapshot.unlink(missing_ok=True)
-            Path(f"{snapshot}.wal").unlink(missing_ok=True)
-            deleted.append(str(snapshot))
-    return deleted
+    """Delete the published builds older than `build_id` (they may hold a forgotten learner's
+    pseudonymous rows) and every table file no remaining build reads; returns the files
+    deleted. A table the build `build_id` shares with an older one stays: its content is
+    that of the build's own marts, which hold no trace of the learner."""
+    return publish.delete_builds(
+        directory, [p for p in sorted(directory.glob("build-*")) if p.name < build_id]
+    )
 
 
 def snapshots(directory: Path) -> list[str]:
-    return [str(p) for p in sorted(directory.glob("build-*.duckdb"))]
+    """Every file of the published builds: the manifests and the table files they read."""
+    return [str(p) for p in publish.published_files(directory)]
 
 
 # ---- the workflow of `skillstream forget` ---------------------------------------------------
@@ -436,9 +436,13 @@ def forget_learner(
     summary["remaining"] = left
     finished = record.is_published and not left
     if finished:
-        summary["snapshots_deleted"] = delete_snapshots_before(
-            settings.published_dir, record.build_id
-        )
+        con = warehouse.connect(settings)  # the lock: no build publishes while files go
+        try:
+            summary["snapshots_deleted"] = delete_snapshots_before(
+                settings.published_dir, record.build_id
+            )
+        finally:
+            con.close()
     else:
         summary["snapshots_still_holding_learner"] = snapshots(settings.published_dir)
     return Forgotten(summary, finished, record.failures)

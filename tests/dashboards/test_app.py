@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,6 +19,7 @@ from tests.dashboards.conftest import (
     SKILL,
     publish,
     publish_simulated,
+    publish_with,
     simulated_organisation,
 )
 
@@ -216,15 +216,15 @@ def test_capability_offers_the_lowest_team_and_skill_first(published_settings: S
     assert drill["learners"].astype(int).sum() == 40
 
 
-def test_skills_and_programmes_show_by_their_names(published_settings: Settings) -> None:
-    snapshot = json.loads((published_settings.published_dir / "current.json").read_text())
-    con = duckdb.connect(snapshot["snapshot"])
-    con.execute(
-        "CREATE TABLE marts.subject_names AS SELECT * FROM (VALUES (?, 'Data analysis', NULL), "
-        "(?, 'Python for analysts', NULL)) AS t(subject_id, name, program)",
-        [SKILL, P1],
+def test_skills_and_programmes_show_by_their_names(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_with(
+        settings,
+        monkeypatch,
+        "CREATE TABLE marts.subject_names (subject_id VARCHAR, name VARCHAR, program VARCHAR)",
+        {"subject_names": [(SKILL, "Data analysis", None), (P1, "Python for analysts", None)]},
     )
-    con.close()
     capability = run_app("capability")
     assert "**team-b on Data analysis**" in markdown(capability)
     assert capability.selectbox(key="drill_skill").format_func(SKILL) == "Data analysis"
@@ -346,6 +346,7 @@ def test_data_quality_lists_the_checks_that_ran(published_settings: Settings) ->
         {"source": "dbt test", "table": "learner_skills", "check": "not_null",
          "column": "learner_id", "passed": True, "observed": 0},
         {"source": "Great Expectations", "table": "raw.statements",
+         "covered": "new slice: 120 rows landed after 2026-07-01 12:00:00",
          "check": "expect_table_row_count_to_be_between", "column": None, "passed": False,
          "observed": f"error: cannot open {published_settings.warehouse}"},
     ]  # fmt: skip
@@ -354,16 +355,20 @@ def test_data_quality_lists_the_checks_that_ran(published_settings: Settings) ->
     assert "**2 checks ran on build" in markdown(app)
     assert "(1 dbt tests, 1 expectations): **1 failed.**" in markdown(app)
     checks = app.dataframe[0].value
-    assert list(checks.columns) == ["Result", "Ran by", "Table", "Column", "Check", "Observed"]
+    assert list(checks.columns) == [
+        "Result", "Ran by", "Table", "Rows checked", "Column", "Check", "Observed"
+    ]  # fmt: skip
     assert checks.iloc[0].to_dict() == {
         "Result": "failed",
         "Ran by": "Great Expectations",
         "Table": "raw.statements",
+        "Rows checked": "new slice: 120 rows landed after 2026-07-01 12:00:00",
         "Column": "—",
         "Check": "table row count to be between",
         "Observed": f"error: cannot open {published_settings.warehouse.name}",
     }
     assert checks.iloc[1]["Check"] == "not null"
+    assert checks.iloc[1]["Rows checked"] == "—"  # a record that does not say
 
 
 def test_pipeline_health_without_a_broker(published_settings: Settings) -> None:

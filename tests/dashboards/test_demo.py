@@ -11,13 +11,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from skillstream.cli import _use_demo_settings
 from skillstream.dashboards import labels, report
-from skillstream.quality.publish import read_status
+from skillstream.quality.publish import connect_snapshot, read_status
 from skillstream.settings import Settings
 from tests.conftest import run_cli
 from tests.dashboards.conftest import EVERY_PAGE
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.integration
 def published_roi(settings: Settings) -> tuple[str, list[tuple]]:
     current, _ = read_status(settings)
     assert current is not None
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    con = connect_snapshot(current["snapshot"])
     try:
         quarter = con.execute("SELECT max(quarter) FROM marts.roi_quarterly").fetchall()[0][0]
         rows = con.execute(
@@ -113,7 +112,7 @@ def test_the_demo_runs_with_the_simulated_organisations_settings(
     # the simulated KPI values reached the build: the KPI-linked benefit is not 0
     current, _ = read_status(demo_settings)
     assert current is not None
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    con = connect_snapshot(current["snapshot"])
     try:
         kpi_value = dict(
             con.execute(
@@ -156,7 +155,7 @@ def test_the_at_risk_list_of_the_demo_names_its_roster(
         rows = list(csv.DictReader(handle))
     current, _ = read_status(demo_settings)
     assert current is not None
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    con = connect_snapshot(current["snapshot"])
     try:
         ((at_risk,),) = con.execute(
             "SELECT sum(at_risk) FROM marts.at_risk_weekly "

@@ -11,14 +11,19 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
 from skillstream import pilot, warehouse
 from skillstream.dashboards import labels, report
 from skillstream.dashboards.suppression import Privacy
-from skillstream.quality.publish import BuildRecord, new_build_id, read_status, record_build
+from skillstream.quality.publish import (
+    BuildRecord,
+    connect_snapshot,
+    new_build_id,
+    read_status,
+    record_build,
+)
 from skillstream.settings import Settings
 from skillstream.settings import load as load_settings
 from tests.conftest import ARTIFACTS, run_cli
@@ -121,7 +126,7 @@ def body(text: str) -> str:
 
 def mart_columns(settings: Settings) -> set[str]:
     current, _ = read_status(settings)
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    con = connect_snapshot(current["snapshot"])
     try:
         rows = con.execute(
             "SELECT DISTINCT column_name FROM information_schema.columns "
@@ -183,7 +188,7 @@ def test_the_first_page_is_the_decision_with_the_marts_figures(
     ).stdout
     first = " ".join(first.split())
     current, _ = read_status(published_settings)
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    con = connect_snapshot(current["snapshot"])
     (roi_pct, payback, costs, benefits), *_ = con.execute(
         "SELECT roi_pct, payback_months, costs, benefits FROM marts.roi_quarterly "
         "WHERE quarter = ? AND cohort = 'pilot'",

@@ -12,6 +12,7 @@ import duckdb
 import orjson
 import pytest
 
+from skillstream.quality.publish import connect_snapshot
 from skillstream.settings import Settings
 from tests.conftest import run_cli
 
@@ -126,7 +127,7 @@ def built(kafka_broker: Settings, tmp_path_factory: pytest.TempPathFactory) -> S
 
 def published_marts(settings: Settings) -> duckdb.DuckDBPyConnection:
     current = json.loads((settings.published_dir / "current.json").read_text())
-    return duckdb.connect(current["snapshot"], read_only=True)
+    return connect_snapshot(current["snapshot"])
 
 
 def test_cohort_outcomes_has_the_exact_numbers(built: Settings) -> None:

@@ -31,6 +31,7 @@ from skillstream.ingestion.simulate import (
     SKILLS,
     run,
 )
+from skillstream.quality.publish import connect_snapshot
 from skillstream.settings import Settings
 from tests.conftest import make_settings, run_cli
 
@@ -104,7 +105,7 @@ def marts(
     built = run_cli(settings, "build", "--quiet")
     assert "published" in built.stdout
     current = json.loads((settings.published_dir / "current.json").read_text())
-    con = duckdb.connect(current["snapshot"], read_only=True)
+    con = connect_snapshot(current["snapshot"])
     yield con
     con.close()
 

@@ -18,6 +18,7 @@ from skillstream import warehouse
 from skillstream.build import build, run_dbt
 from skillstream.ingestion.simulate import simulate
 from skillstream.quality.checkpoint import run_gate, waiting_for_the_warehouse_lock
+from skillstream.quality.publish import connect_snapshot
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
 from skillstream.transforms.normalise import normalise_chunk
@@ -83,7 +84,7 @@ def test_a_failing_checkpoint_holds_the_build_back(
     assert shown is not None and shown.build_id == good.build_id
     assert shown.newest_build_id == bad.build_id and not shown.newest_is_published
     assert any("score_scaled" in f["check"] for f in shown.newest_failures)
-    snapshot = duckdb.connect(str(shown.snapshot), read_only=True)
+    snapshot = connect_snapshot(shown.snapshot)
     (built,) = snapshot.execute("SELECT build_id FROM meta.build").fetchone() or ("",)
     snapshot.close()
     assert built == good.build_id

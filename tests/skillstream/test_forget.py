@@ -185,15 +185,31 @@ def test_without_the_ifi_a_learner_id_still_finds_pseudonymised_events(
     con.close()
 
 
-def test_only_snapshots_older_than_the_new_build_are_deleted(tmp_path) -> None:
-    names = ["build-20261101T000000000000Z", "build-20261102T000000000000Z"]
-    newer = "build-20261104T000000000000Z"
-    for name in [*names, newer]:
-        (tmp_path / f"{name}.duckdb").write_text("")
-    (tmp_path / f"{names[0]}.duckdb.wal").write_text("")
+def test_only_builds_older_than_the_new_build_are_deleted_with_the_tables_only_they_read(
+    tmp_path,
+) -> None:
+    (tmp_path / "tables").mkdir()
+    for table in ("a-1", "a-2", "b-1", "b-2"):
+        (tmp_path / "tables" / f"{table}.duckdb").write_text("")
+    builds = {  # build -> the versions of tables a and b it reads
+        "build-20261101T000000000000Z": ("a-1", "b-1"),
+        "build-20261102T000000000000Z": ("a-1", "b-2"),
+        "build-20261104T000000000000Z": ("a-2", "b-2"),
+    }
+    for build, (a, b) in builds.items():
+        tables = {"a": f"tables/{a}.duckdb", "b": f"tables/{b}.duckdb"}
+        (tmp_path / f"{build}.json").write_text(
+            orjson.dumps({"build": {}, "tables": tables}).decode()
+        )
+
     deleted = forget.delete_snapshots_before(tmp_path, "build-20261103T000000000000Z")
-    assert deleted == [str(tmp_path / f"{n}.duckdb") for n in names]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{newer}.duckdb"]
+
+    older = [tmp_path / f"{build}.json" for build in list(builds)[:2]]
+    assert deleted == [
+        str(p) for p in [*older, tmp_path / "tables/a-1.duckdb", tmp_path / "tables/b-1.duckdb"]
+    ]
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*"))
+    assert left == ["build-20261104T000000000000Z.json", "tables/a-2.duckdb", "tables/b-2.duckdb"]
 
 
 def normalised(statements: list[dict]) -> tuple[list[tuple], list[tuple]]:

@@ -25,7 +25,7 @@ import requests
 
 from skillstream import broker, warehouse
 from skillstream import run as live
-from skillstream.quality.publish import BuildRecord, record_build
+from skillstream.quality.publish import BuildRecord, connect_snapshot, record_build
 from skillstream.settings import Settings
 from tests.conftest import make_settings, record_a_build, run_cli
 
@@ -270,7 +270,7 @@ def live_statement(occurred: datetime) -> dict[str, Any]:
 def test_a_posted_statement_reaches_the_published_build(run: LiveRun) -> None:
     def published_freshness() -> bool:
         current = json.loads((run.settings.published_dir / "current.json").read_text())
-        with duckdb.connect(current["snapshot"], read_only=True) as snapshot:
+        with connect_snapshot(current["snapshot"]) as snapshot:
             newest = snapshot.execute("SELECT newest_event_at FROM meta.build").fetchall()
         return newest == [(run.live_event_at,)]
 
