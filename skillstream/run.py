@@ -333,10 +333,13 @@ class BuildLoop:
             if latest["build_id"] == self.newest_before:  # `build` found nothing new to model
                 log.info("nothing new to model: build %s stays published", latest["build_id"])
             elif latest["is_published"]:
+                copied = latest.get("publishing") or {}
                 log.info(
-                    "build %s published (newest statement %s)",
+                    "build %s published (newest statement %s; marts written %s, %s shared)",
                     latest["build_id"],
                     latest.get("newest_event_at") or "none",
+                    ", ".join(copied.get("tables_written", [])) or "none",
+                    copied.get("tables_shared", 0),
                 )
             else:
                 log.warning("build %s held back: %s", latest["build_id"], self.last["why"])
@@ -638,6 +641,7 @@ def builds(settings: Settings) -> dict[str, Any]:
             "finished_at": current["finished_at"],
             "newest_event_at": current.get("newest_event_at"),
             "newest_stored_at": current.get("newest_stored_at"),
+            "publishing": current.get("publishing"),
         },
     }
 
