@@ -101,6 +101,10 @@ def checks_that_ran(build: dict[str, object]) -> None:
             "Result": checks["passed"].map({True: "passed", False: "failed"}),
             "Ran by": checks["source"],
             "Table": checks["table"].map(readable_observed),
+            # the gate checks raw.statements' rows landed since the published build only
+            "Rows checked": checks.get("covered", pd.Series(index=checks.index)).map(
+                readable_observed
+            ),
             "Column": checks["column"].map(readable_observed),
             "Check": checks["check"].map(lambda c: readable_check(str(c))),
             "Observed": checks["observed"].map(readable_observed),
