@@ -147,7 +147,7 @@ def test_after_forget_no_writer_brings_the_learner_back_in_any_role(
     held = mentions(settings.warehouse, [bob])
     assert {"raw.statements", "raw.roster", "raw.kpi_observations", "raw.quarantine"} <= set(held)
     assert any(table.startswith("marts.") for table in held)
-    assert mentions(published(settings)[-1], [bob])
+    assert any(mentions(table, [bob]) for table in published(settings))
 
     forgotten = orjson.loads(run_cli(settings, "forget", "--learner", EMAIL, "--quiet").stdout)
     assert forgotten["remaining"] == {} and forgotten["build"]["published"]
