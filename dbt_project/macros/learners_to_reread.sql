@@ -29,12 +29,71 @@
 
 
 {#
+    The statements an incremental statement-level model must model again: those landed since
+    the model's last run (minus a lookback window, for late transactions) and those a voiding
+    statement landed since then voids, whoever sent it (their rows are replaced with
+    is_voided set: delete+insert on statement_id). One row per statement, every column of
+    `statements`.
+#}
+{% macro statements_to_remodel(statements) -%}
+    with watermark as (
+        select
+            coalesce(max(landed_at), timestamp '1970-01-01')
+                - to_hours({{ var('incremental_lookback_hours') }}) as landed_after
+        from {{ this }}
+    ),
+
+    recent as materialized (
+        select *
+        from {{ statements }}
+        where landed_at > (select landed_after from watermark)
+    )
+
+    select * from recent
+    union all
+    select *
+    from {{ statements }}
+    where statement_id in (
+        select voids_statement_id from recent where voids_statement_id is not null
+    )
+        and statement_id not in (select statement_id from recent)
+{%- endmacro %}
+
+
+{#
+    The learners a per-learner incremental model built on incremental models must model
+    again: those whose rows any of `upstreams` (incremental models stamped with `modelled_at`)
+    replaced since this model's last run. Every run stamps the rows it writes with the run's
+    time, and a model runs after its upstreams, so an upstream row written since this model
+    last ran carries a later stamp than any row of this model.
+#}
+{% macro learners_remodelled_upstream(upstreams) -%}
+    {%- for upstream in upstreams %}
+    select learner_id
+    from {{ upstream }}
+    where modelled_at > (
+        select coalesce(max(modelled_at), timestamp '1970-01-01') from {{ this }}
+    )
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{# The stamp of the rows a run writes (learners_remodelled_upstream). #}
+{% macro modelled_now() -%}
+    cast(timezone('UTC', now()) as timestamp)
+{%- endmacro %}
+
+
+{#
     A learner erased from raw (`skillstream forget`) has no statement left to trigger a
-    re-read, so an incremental model drops the rows of learners raw no longer holds.
+    re-read, so an incremental model drops the rows of learners raw no longer holds
+    (int_learners_landed: one distinct scan a build, shared by every incremental model). A
+    model using it declares the dependency: `-- depends_on: {{ ref('int_learners_landed') }}`.
 #}
 {% macro forget_erased_learners() -%}
     delete from {{ this }}
-    where learner_id not in (
-        select learner_id from {{ ref('stg_xapi__statements') }}
-    )
+    where learner_id not in (select learner_id from {{ ref('int_learners_landed') }})
 {%- endmacro %}

@@ -1,9 +1,26 @@
-{#- A session is a run of a learner's statements with gaps of at most the session gap (30 min). -#}
+{#- A session is a run of a learner's statements with gaps of at most the session gap (30 min).
+    Incremental per learner: the learners with a statement landed since the last run, or with
+    a statement voided since, are sessionized again whole (delete+insert on learner_id). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='learner_id',
+        on_schema_change='fail',
+        post_hook="{{ forget_erased_learners() }}"
+    )
+}}
+
+-- depends_on: {{ ref('int_learners_landed') }}
+
 with
 
 statements as (
     select * from {{ ref('stg_xapi__statements') }}
     where not is_voided
+    {% if is_incremental() %}
+        and learner_id in ({{ learners_to_reread(ref('stg_xapi__statements')) }})
+    {% endif %}
         -- voiding is an administrative act, not learning activity
         and verb_id is distinct from {{ verb('voided') }}
 ),
@@ -49,7 +66,8 @@ final as (
         ) as hints_requested,
         count(*) filter (
             where verb_id = {{ verb('received-feedback') }}
-        ) as feedback_given
+        ) as feedback_given,
+        max(landed_at) as landed_at
     from numbered
     group by learner_id, session_number
 )

@@ -1,10 +1,33 @@
+{#- Incremental per learner, like int_learner_programs_summarised. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='learner_id',
+        on_schema_change='fail',
+        post_hook="{{ forget_erased_learners() }}"
+    )
+}}
 {%- set threshold = var('mastery_threshold') -%}
 
+-- depends_on: {{ ref('int_learners_landed') }}
+
 with
+
+{% if is_incremental() %}
+learners_to_summarise as materialized (
+    {{ learners_remodelled_upstream([ref('int_statements_tagged_with_skills')]) }}
+    union
+    {{ learners_reassigned(['cohort', 'org', 'team', 'role', 'is_pilot']) }}
+),
+{% endif %}
 
 skill_statements as (
     select * from {{ ref('int_statements_tagged_with_skills') }}
     where not is_voided
+    {% if is_incremental() %}
+        and learner_id in (select learner_id from learners_to_summarise)
+    {% endif %}
 ),
 
 learners as (
@@ -65,7 +88,8 @@ final as (
             as days_to_competency,
         progress.latest_score,
         retention_checks.retention_score is not null as retention_30d_checked,
-        retention_checks.retention_score >= {{ threshold }} as retention_30d_retained
+        retention_checks.retention_score >= {{ threshold }} as retention_30d_retained,
+        {{ modelled_now() }} as modelled_at
     from progress
     inner join learners using (learner_id)
     left join retention_checks using (learner_id, skill_id)

@@ -2,15 +2,17 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='learner_id',
+        unique_key='statement_id',
         on_schema_change='fail',
         post_hook="{{ forget_erased_learners() }}"
     )
 }}
 
+-- depends_on: {{ ref('int_learners_landed') }}
+
 with
 
-statements as (
+all_statements as (
     select * from {{ ref('stg_xapi__statements') }}
 ),
 
@@ -19,17 +21,25 @@ programs as (
 ),
 
 {% if is_incremental() %}
-learners_to_reread as (
-    {{ learners_to_reread(ref('stg_xapi__statements')) }}
+new_programs as materialized (
+    select program_id from programs
+    where program_id not in (select distinct program_id from {{ this }})
+),
+
+statements as (
+    {{ statements_to_remodel(ref('stg_xapi__statements')) }}
     union
     -- a program declared for the first time: earlier statements may belong to it now
-    select statements.learner_id
-    from statements
-    inner join programs
-        on statements.object_id = programs.program_id
-        or list_contains(statements.parent_ids, programs.program_id)
-        or list_contains(statements.grouping_ids, programs.program_id)
-    where programs.program_id not in (select distinct program_id from {{ this }})
+    select all_statements.*
+    from all_statements
+    inner join new_programs
+        on all_statements.object_id = new_programs.program_id
+        or list_contains(all_statements.parent_ids, new_programs.program_id)
+        or list_contains(all_statements.grouping_ids, new_programs.program_id)
+),
+{% else %}
+statements as (
+    select * from all_statements
 ),
 {% endif %}
 
@@ -42,9 +52,6 @@ joined as (
         on statements.object_id = programs.program_id
         or list_contains(statements.parent_ids, programs.program_id)
         or list_contains(statements.grouping_ids, programs.program_id)
-    {% if is_incremental() %}
-    where statements.learner_id in (select learner_id from learners_to_reread)
-    {% endif %}
 ),
 
 final as (
@@ -54,7 +61,8 @@ final as (
             and (
                 verb_id in {{ verbs(['completed', 'passed']) }}
                 or coalesce(is_completion, false)
-            ) as is_program_completion
+            ) as is_program_completion,
+        {{ modelled_now() }} as modelled_at
     from joined
 )
 

@@ -2,18 +2,21 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='learner_id',
+        unique_key='statement_id',
         on_schema_change='fail',
         post_hook="{{ forget_erased_learners() }}"
     )
 }}
 
+-- depends_on: {{ ref('int_learners_landed') }}
+
 with
 
 statements as (
-    select * from {{ ref('stg_xapi__statements') }}
     {% if is_incremental() %}
-    where learner_id in ({{ learners_to_reread(ref('stg_xapi__statements')) }})
+    {{ statements_to_remodel(ref('stg_xapi__statements')) }}
+    {% else %}
+    select * from {{ ref('stg_xapi__statements') }}
     {% endif %}
 ),
 
@@ -31,7 +34,7 @@ tagged as (
 ),
 
 final as (
-    select * from tagged
+    select *, {{ modelled_now() }} as modelled_at from tagged
 )
 
 select * from final

@@ -2,32 +2,25 @@
     The learners at risk in a program at the build's time, by learner id: at_risk_weekly's
     definition and vars (at_risk_inactive_days, at_risk_as_of) judged once, at the build's
     time. Only `skillstream report at-risk` reads it, to name them where a roster is held.
+    The ASOF join of last_seen_before: see at_risk_weekly's asof_loop_join_threshold.
 -#}
+{{ config(
+    pre_hook="set asof_loop_join_threshold = 0",
+    post_hook="reset asof_loop_join_threshold",
+) }}
+
 with
 
 {{ at_risk_inputs() }},
 
-judged as (
-    select
-        enrolments.learner_id,
-        enrolments.program_id,
-        enrolments.cohort,
-        enrolments.org,
-        enrolments.team,
-        enrolments.role,
-        enrolments.completed_at,
-        built.built_at,
-        max(activity.occurred_at) as last_seen_at,
-        min(activity.occurred_at) filter (
-            where activity.verb_id is distinct from {{ verb('launched') }}
-        ) as active_at
+candidates as (
+    select enrolments.*, built.built_at, built.built_at as checked_at
     from enrolments
     cross join built
-    inner join activity
-        on activity.learner_id = enrolments.learner_id
-        and activity.program_id = enrolments.program_id
-        and activity.occurred_at < built.built_at
-    group by all
+),
+
+judged as (
+    {{ last_seen_before('candidates') }}
 ),
 
 final as (

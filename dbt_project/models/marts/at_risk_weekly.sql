@@ -22,13 +22,6 @@ with
 
 {{ at_risk_inputs() }},
 
-active_beyond_launch as (
-    select learner_id, program_id, min(occurred_at) as active_at
-    from activity
-    where verb_id is distinct from {{ verb('launched') }}
-    group by learner_id, program_id
-),
-
 weeks as (
     select
         cast(week_start as date) as week_start,
@@ -44,19 +37,13 @@ weeks as (
 ),
 
 candidates as (
-    select enrolments.*, weeks.week_start, weeks.checked_at, active_beyond_launch.active_at
+    select enrolments.*, weeks.week_start, weeks.checked_at
     from enrolments
     inner join weeks on enrolments.first_seen_at < weeks.checked_at
-    left join active_beyond_launch using (learner_id, program_id)
 ),
 
 last_seen as (
-    select candidates.*, activity.occurred_at as last_seen_at
-    from candidates
-    asof left join activity
-        on activity.learner_id = candidates.learner_id
-        and activity.program_id = candidates.program_id
-        and candidates.checked_at > activity.occurred_at
+    {{ last_seen_before('candidates') }}
 ),
 
 final as (

@@ -7,22 +7,14 @@
 -#}
 with
 
-statements as (
-    select * from {{ ref('int_statements_joined_to_programs') }}
-    where not is_voided
-),
-
 enrolments as (
     select learner_id, program_id, cohort, first_seen_at as launched_at, completed
     from {{ ref('int_learner_programs_summarised') }}
 ),
 
 module_visits as (
-    select learner_id, program_id, object_id as step_id, min(occurred_at) as first_visit_at
-    from statements
-    where object_id != program_id
-        and object_activity_type in {{ activity_types(['module', 'lesson']) }}
-    group by learner_id, program_id, object_id
+    select learner_id, program_id, step_id, first_visit_at
+    from {{ ref('int_learner_module_visits') }}
 ),
 
 module_order as (

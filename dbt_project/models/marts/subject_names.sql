@@ -1,41 +1,14 @@
 {#-
     The names people know programmes and skills by. A skills catalogue (setting
     skills_catalogue: a CSV with columns iri,name[,program]) wins over the name an activity's
-    definition carries in the statements (the object and its context activities, the latest
-    name seen). An IRI named by neither has no row: readers show its readable tail.
+    definition carries in the statements (int_activities_named: the latest name stored). An
+    IRI named by neither has no row: readers show its readable tail.
 -#}
 {%- set catalogue = var('skills_catalogue') -%}
 with
 
-statements as (
-    select statement, stored_at
-    from {{ landed_statements() }}
-    where not is_voided and statement is not null
-),
-
-activities as (
-    select
-        unnest(
-            [json_extract(statement, '$.object')]
-            || json_extract(statement, '$.context.contextActivities.*[*]')
-        ) as activity,
-        stored_at
-    from statements
-),
-
 defined as (
-    select
-        json_extract_string(activity, '$.id') as subject_id,
-        arg_max(
-            coalesce(
-                json_extract_string(activity, '$.definition.name."en-US"'),
-                json_extract_string(activity, '$.definition.name.*')[1]
-            ),
-            stored_at
-        ) as name
-    from activities
-    where json_extract(activity, '$.definition.name') is not null
-    group by 1
+    select subject_id, name from {{ ref('int_activities_named') }}
 ),
 
 catalogue_rows as (

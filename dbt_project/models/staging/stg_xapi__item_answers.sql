@@ -1,14 +1,35 @@
 {#-
-    Answers to assessment items: non-voided statements with a result.success whose object is
-    an item (an activity of type question, interaction or cmi.interaction, or with an
-    interactionType). An assessment is the item's first contextActivities parent. The
-    interaction details are read from the stored statement.
+    Answers to assessment items: statements with a result.success whose object is an item (an
+    activity of type question, interaction or cmi.interaction, or with an interactionType).
+    An assessment is the item's first contextActivities parent. The interaction details are
+    read from the stored statement, once: the table is incremental and parses only the
+    statements landed since its last run (minus incremental_lookback_hours). A statement
+    voided after it was parsed keeps its row here; int_item_attempts_ordered leaves it out.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='statement_id',
+        on_schema_change='fail',
+        post_hook="{{ forget_erased_learners() }}"
+    )
+}}
+
+-- depends_on: {{ ref('int_learners_landed') }}
+
 with
 
 source as (
     select * from {{ landed_statements() }}
     where not is_voided and success is not null
+    {% if is_incremental() %}
+        and landed_at > (
+            select coalesce(max(landed_at), timestamp '1970-01-01')
+                - to_hours({{ var('incremental_lookback_hours') }})
+            from {{ this }}
+        )
+    {% endif %}
 ),
 
 items as (
@@ -33,7 +54,8 @@ final as (
         from_json(json_extract(definition, '$.correctResponsesPattern'), '["VARCHAR"]')
             as correct_responses,
         from_json(json_extract(definition, '$.choices'), '[{"id": "VARCHAR", "description": "JSON"}]')
-            as choices
+            as choices,
+        landed_at
     from items
 )
 
