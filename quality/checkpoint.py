@@ -1,5 +1,10 @@
 """The Great Expectations checkpoint: every suite against the warehouse, Data Docs written.
 
+raw.statements is checked row by row on its new slice only, the rows landed after the
+published build's newest landing (`checked_after`), which that build checked; its totals come
+from counts DuckDB keeps (suites/raw_statements.py, suites/raw_statements_totals.py). A build
+with no published build before it, a full refresh and the lake mode check every row.
+
 The checkpoint runs in a process of its own (`run_gate`): GX's SQLAlchemy engine holds
 DuckDB connections with its own configuration until the process exits, and the build
 must write the warehouse afterwards.
@@ -32,7 +37,7 @@ from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 
 from skillstream import warehouse
-from skillstream.quality.suites import SUITES, raw_statements
+from skillstream.quality.suites import SUITES, raw_statements, raw_statements_totals
 from skillstream.quality.suites.common import GateContext
 from skillstream.settings import Settings
 
@@ -79,6 +84,8 @@ class ExpectationOutcome:
     success: bool
     observed: Any = None
     description: str | None = None
+    table: str | None = None  # schema.table the suite checked
+    covered: str | None = None  # which of its rows, in words ("new slice: 120 rows ...")
 
 
 @dataclass
@@ -121,8 +128,20 @@ def data_docs_index(settings: Settings) -> Path:
     return settings.quality_dir / "gx" / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "index.html"
 
 
-def gate_context(settings: Settings) -> tuple[GateContext, set[str]]:
-    """The context the suites are built from, and the tables the warehouse has."""
+@dataclass(frozen=True)
+class Landed:
+    """How many landed statements the gate's raw suites cover: all, and the new slice."""
+
+    rows: int
+    slice_rows: int | None  # None: no slice, every row is checked
+
+
+def gate_context(
+    settings: Settings, checked_after: datetime | None = None
+) -> tuple[GateContext, set[str], Landed]:
+    """The context the suites are built from, the tables the warehouse has and the landed
+    statements' counts (count(*) of a table is answered from its row groups' counts, and the
+    slice's from the row groups landed after `checked_after`: no row is read)."""
     con = warehouse.connect(settings, read_only=True)
     try:
         tables = {
@@ -139,29 +158,77 @@ def gate_context(settings: Settings) -> tuple[GateContext, set[str]]:
                 "ORDER BY started_at DESC LIMIT 1"
             ).fetchone()
             previous = row[0] if row else None
+        landed = Landed(0, None if checked_after is None else 0)
+        statements = ".".join(raw_statements.relation(settings))
+        if statements in tables:
+            (rows, slice_rows) = con.execute(
+                f"SELECT (SELECT count(*) FROM {statements}), "
+                f"(SELECT count(*) FROM {statements} WHERE landed_at > $checked_after)",
+                {"checked_after": checked_after},
+            ).fetchall()[0]
+            landed = Landed(rows, None if checked_after is None else slice_rows)
     finally:
         con.close()
     now = datetime.now(UTC).replace(tzinfo=None)
-    return GateContext(settings=settings, now=now, previous_statements=previous), tables
+    gate = GateContext(
+        settings=settings, now=now, previous_statements=previous, checked_after=checked_after
+    )
+    return gate, tables, landed
 
 
 def _relation(module: ModuleType, settings: Settings) -> tuple[str, str]:
     """The schema and table a suite validates: the landed statements' are the staging
     layer's in the lake mode (warehouse.landed_relations)."""
-    if module is raw_statements:
+    if module in (raw_statements, raw_statements_totals):
         return raw_statements.relation(settings)
     return module.SCHEMA, module.TABLE
 
 
-def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
-    """Validate every suite's table; the gate passes only when every expectation holds."""
-    gate, tables = gate_context(settings)
+def _covered(module: ModuleType, gate: GateContext, landed: Landed) -> str:
+    """Which rows of its table a suite checks, in words for the list of checks that ran."""
+    if module is raw_statements_totals:
+        return f"table totals ({landed.rows:,} rows)"
+    if module is raw_statements and gate.checked_after is not None:
+        rows = landed.slice_rows or 0
+        after = gate.checked_after.isoformat(sep=" ", timespec="seconds")
+        return f"new slice: {rows:,} row{'' if rows == 1 else 's'} landed after {after}"
+    if module is raw_statements:
+        return f"all {landed.rows:,} rows"
+    return "all rows"
+
+
+def _batch_definition(datasource: Any, module: ModuleType, gate: GateContext) -> Any:
+    """The batch a suite validates: the new slice of raw.statements for raw_statements (a
+    query asset), else the whole table (one table asset per table, shared by its suites)."""
+    schema, table = _relation(module, gate.settings)
+    query = raw_statements.slice_query(gate) if module is raw_statements else None
+    if query is not None:
+        asset = datasource.add_query_asset(name=f"{schema}.{table} new slice", query=query)
+        return asset.add_batch_definition_whole_table("new_slice")
+    name = f"{schema}.{table}"
+    if name in datasource.get_asset_names():
+        return datasource.get_asset(name).get_batch_definition("whole_table")
+    asset = datasource.add_table_asset(name=name, table_name=table, schema_name=schema)
+    return asset.add_batch_definition_whole_table("whole_table")
+
+
+def run_checkpoint(
+    settings: Settings, build_id: str, checked_after: datetime | None = None
+) -> GateResult:
+    """Validate every suite's table (raw.statements' rows: those landed after
+    `checked_after`); the gate passes only when every expectation holds."""
+    gate, tables, landed = gate_context(settings, checked_after)
     _keep_duckdb_connection_open()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = _context(settings)  # before any suite: GX builds suites in an active context
     missing = [
         ExpectationOutcome(
-            module.build_suite(gate).name, "table_exists", None, False, f"{name} does not exist"
+            module.build_suite(gate).name,
+            "table_exists",
+            None,
+            False,
+            f"{name} does not exist",
+            table=name,
         )
         for module in SUITES
         if (name := ".".join(_relation(module, settings))) not in tables
@@ -172,16 +239,16 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
         create_temp_table=False,
     )
     definitions = []
+    scope: dict[str, tuple[str, str]] = {}  # suite name: its table and the rows it covers
     for asset in list(datasource.assets):
         datasource.delete_asset(asset.name)
     for module in SUITES:
-        schema, table = _relation(module, settings)
-        asset_name = f"{schema}.{table}"
-        if asset_name not in tables:
+        table_name = ".".join(_relation(module, settings))
+        if table_name not in tables:
             continue
-        asset = datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
-        batch = asset.add_batch_definition_whole_table("whole_table")
+        batch = _batch_definition(datasource, module, gate)
         suite = context.suites.add_or_update(module.build_suite(gate))
+        scope[suite.name] = (table_name, _covered(module, gate, landed))
         definitions.append(
             context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
@@ -213,6 +280,7 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
             if error:
                 observed = f"error: {error}"
             check = (config.meta or {}).get("check")
+            table, covered = scope.get(suite_name, (None, None))
             outcomes.append(
                 ExpectationOutcome(
                     suite=suite_name,
@@ -223,6 +291,8 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
                     if observed is not None
                     else (item.result or {}).get("unexpected_count"),
                     description=config.description,
+                    table=table,
+                    covered=covered,
                 )
             )
     return GateResult(
@@ -232,10 +302,17 @@ def run_checkpoint(settings: Settings, build_id: str) -> GateResult:
     )
 
 
-def run_gate(settings: Settings, build_id: str) -> GateResult:
-    """Run the checkpoint in a child process; a crash of GX fails the gate with its error."""
+def run_gate(settings: Settings, build_id: str, checked_after: str | None = None) -> GateResult:
+    """Run the checkpoint in a child process; a crash of GX fails the gate with its error.
+    `checked_after` (ISO timestamp, UTC): raw.statements' rows landed after it are checked."""
     completed = subprocess.run(
-        [sys.executable, "-m", "skillstream.quality.checkpoint", build_id],
+        [
+            sys.executable,
+            "-m",
+            "skillstream.quality.checkpoint",
+            build_id,
+            *([checked_after] if checked_after else []),
+        ],
         env=settings.child_env(),
         capture_output=True,
         text=True,
@@ -260,8 +337,9 @@ def main(argv: list[str]) -> int:
     from skillstream import settings as settings_module
 
     settings = settings_module.load()
+    checked_after = datetime.fromisoformat(argv[1]) if len(argv) > 1 else None
     with waiting_for_the_warehouse_lock(settings):
-        result = run_checkpoint(settings, argv[0])
+        result = run_checkpoint(settings, argv[0], checked_after)
     print(
         json.dumps(
             {

@@ -70,6 +70,11 @@ class BuildRecord:
     # statement landed when the build started; the build includes at least those.
     newest_event_at: str | None = None
     newest_stored_at: str | None = None
+    # max(landed_at) of raw.statements when the build started: a landing stamps its
+    # transaction's time and landings are serialised, so every row landed at or before it was
+    # there for the build to check. The next build checks the rows landed after the
+    # published build's (skillstream.build.checked_after).
+    landed_through: str | None = None
     # What the build modelled (skillstream.build.input_fingerprint): a build whose inputs
     # equal the published build's has nothing new to model.
     inputs: str | None = None

@@ -49,9 +49,12 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
     }
 
 
-def dbt_command(settings: Settings, *args: str) -> list[str]:
+def dbt_command(settings: Settings, *args: str, checked_after: str | None = None) -> list[str]:
+    """The dbt command line. `checked_after` is the var of the same name: the data tests of the
+    landed statements check only the rows landed after it (None: every row). It is not one of
+    dbt_vars, which the inputs' fingerprint reads: it moves with every published build."""
     dbt = Path(sys.executable).with_name("dbt")
-    variables = dbt_vars(settings)
+    variables = {**dbt_vars(settings), "checked_after": checked_after}
     return [
         str(dbt),
         "--no-use-colors",
@@ -70,10 +73,10 @@ def dbt_command(settings: Settings, *args: str) -> list[str]:
 
 
 def run_dbt(
-    settings: Settings, *args: str, quiet: bool = False
+    settings: Settings, *args: str, quiet: bool = False, checked_after: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        dbt_command(settings, *args),
+        dbt_command(settings, *args, checked_after=checked_after),
         env=settings.child_env(),
         cwd=settings.dbt_project_dir,
         text=True,
@@ -98,7 +101,8 @@ def _dbt_failures(settings: Settings) -> list[dict[str, str]]:
 
 
 def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
-    """Each dbt test (data and unit) of the run: its table, column and result."""
+    """Each dbt test (data and unit) of the run: its table, the rows it covered (those of its
+    `where` config, when it has one), column and result."""
     target = settings.home / "dbt" / "target"
     results_file, manifest_file = target / "run_results.json", target / "manifest.json"
     if not results_file.exists() or not manifest_file.exists():
@@ -115,10 +119,12 @@ def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
         sources = [".".join(s) for s in node.get("sources", [])]
         refs = [r["name"] if isinstance(r, dict) else r[-1] for r in node.get("refs", [])]
         model = node.get("model") or (node.get("attached_node") or "").rsplit(".", 1)[-1]
+        where = (node.get("config") or {}).get("where")  # a data test of some rows only
         checks.append(
             {
                 "source": "dbt unit test" if kind == "unit_test" else "dbt test",
                 "table": model or ", ".join(sources + refs),
+                "covered": f"rows where {where}" if where else None,
                 "check": metadata.get("name") or node.get("name") or result["unique_id"],
                 "column": node.get("column_name"),
                 "passed": result["status"] in ("pass", "success"),
@@ -128,20 +134,22 @@ def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
     return checks
 
 
-def run_gate(settings: Settings, build_id: str) -> GateResult:
+def run_gate(settings: Settings, build_id: str, checked_after: str | None = None) -> GateResult:
     """The Great Expectations gate (imported here: a build with nothing new does not pay for
     importing it)."""
     from skillstream.quality.checkpoint import run_gate as run_checkpoint
 
-    return run_checkpoint(settings, build_id)
+    return run_checkpoint(settings, build_id, checked_after)
 
 
 def _gate_checks(gate: GateResult) -> list[dict[str, object]]:
-    """Each expectation of the Great Expectations gate: its table, column and result."""
+    """Each expectation of the Great Expectations gate: its table, the rows it covered,
+    column and result."""
     return [
         {
             "source": "Great Expectations",
-            "table": o.suite.replace("_", ".", 1),
+            "table": o.table or o.suite.replace("_", ".", 1),
+            "covered": o.covered,
             "check": o.description or o.expectation,
             "column": o.column,
             "passed": o.success,
@@ -149,6 +157,26 @@ def _gate_checks(gate: GateResult) -> list[dict[str, object]]:
         }
         for o in gate.outcomes
     ]
+
+
+def checked_after(settings: Settings, full_refresh: bool) -> str | None:
+    """The newest landing the published build checked (its `landed_through`): a build checks
+    the landed statements after it. None, so every row is checked: no published build, a
+    full refresh, or the lake mode (whose landed statements have no slice of their own)."""
+    published, _ = read_status(settings)
+    if full_refresh or settings.lake_location is not None or published is None:
+        return None
+    landed_through = published.get("landed_through")
+    if landed_through is None:
+        return None
+    try:
+        datetime.fromisoformat(landed_through)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{settings.published_dir / 'current.json'}: landed_through {landed_through!r} "
+            "is not a timestamp"
+        ) from None
+    return str(landed_through)
 
 
 # What has landed and been imported, from counters the writers keep: the offsets landed per
@@ -233,11 +261,13 @@ def build(
     try:
         warehouse.ensure_raw_schema(con)  # a build before the first transform has empty inputs
         (newest,) = con.execute(
-            "SELECT max(occurred_at)::VARCHAR, max(stored_at)::VARCHAR FROM raw.statements"
+            "SELECT max(occurred_at)::VARCHAR, max(stored_at)::VARCHAR, max(landed_at)::VARCHAR "
+            "FROM raw.statements"
         ).fetchall()
         inputs = input_fingerprint(settings, con)
     finally:
         con.close()
+    after = checked_after(settings, full_refresh)
     # A failed dbt run that wrote no results must not be read as the previous run's results.
     (settings.home / "dbt" / "target" / "run_results.json").unlink(missing_ok=True)
     # Statement-level models are incremental; --full-refresh rebuilds them from raw.
@@ -245,13 +275,13 @@ def build(
         *(["--full-refresh"] if full_refresh else []),
         *([] if unit_tests else ["--exclude", "test_type:unit"]),
     ]
-    dbt = run_dbt(settings, "build", *options, quiet=quiet)
+    dbt = run_dbt(settings, "build", *options, quiet=quiet, checked_after=after)
     failures: list[dict[str, str]] = []
     gate: GateResult | None = None
     if dbt.returncode != 0:
         failures = _dbt_failures(settings)
     else:
-        gate = run_gate(settings, build_id)
+        gate = run_gate(settings, build_id, after)
         failures = [
             {
                 "check": f"gx:{o.suite}:{o.expectation}" + (f":{o.column}" if o.column else ""),
@@ -271,6 +301,7 @@ def build(
         data_docs=str(gate.data_docs) if gate and gate.data_docs else None,
         newest_event_at=newest[0],
         newest_stored_at=newest[1],
+        landed_through=newest[2],
         inputs=inputs,
     )
     return record_build(settings, record)

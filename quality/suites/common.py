@@ -16,6 +16,9 @@ class GateContext:
     settings: Settings
     now: datetime  # naive UTC: the warehouse stores UTC timestamps without a zone
     previous_statements: int | None  # raw.statements rows at the previous build, if any
+    # The landed_through of the published build: the row-level expectations of the landed
+    # statements check only the rows landed after it (the new slice); None checks every row.
+    checked_after: datetime | None = None
 
     @property
     def k(self) -> int:

@@ -28,14 +28,13 @@ from tests.conftest import make_settings
 pytestmark = pytest.mark.integration
 
 
-def land_simulated(settings: Settings) -> int:
-    _, statements = simulate(learners=40, days=60, seed=9)
+def land(settings: Settings, statements: list[dict], first_offset: int = 0) -> int:
     records = [
         KafkaRecord(offset, orjson.dumps(statement), "test", 1_782_900_000_000)
-        for offset, statement in enumerate(statements)
+        for offset, statement in enumerate(statements, start=first_offset)
     ]
     rows, _ = normalise_chunk(records, 0, settings.learner_salt())
-    batch = NormalisedBatch("xapi.statements", 0, 0, len(records), rows)
+    batch = NormalisedBatch("xapi.statements", 0, first_offset, first_offset + len(records), rows)
     con = warehouse.connect(settings)
     warehouse.ensure_raw_schema(con)
     land_batch(con, batch)
@@ -43,8 +42,32 @@ def land_simulated(settings: Settings) -> int:
     return len(batch.rows)
 
 
+def simulated() -> list[dict]:
+    _, statements = simulate(learners=40, days=60, seed=9)
+    return sorted(statements, key=lambda s: s["timestamp"])
+
+
+def land_simulated(settings: Settings) -> int:
+    return land(settings, simulated())
+
+
 def failed_checks(record_failures: list[dict[str, str]]) -> set[str]:
     return {f["check"] for f in record_failures}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def coverage(checks: list[dict]) -> set[str]:
+    """The rows the gate's expectations of raw.statements' rows (not its totals) covered."""
+    return {
+        str(c["covered"])
+        for c in checks
+        if c["source"] == "Great Expectations"
+        and c["table"] == "raw.statements"
+        and not str(c["covered"]).startswith("table totals")
+    }
 
 
 def test_a_failing_checkpoint_holds_the_build_back(
@@ -55,7 +78,11 @@ def test_a_failing_checkpoint_holds_the_build_back(
     assert good.is_published, good.failures
 
     con = duckdb.connect(str(settings.warehouse))
-    con.execute("UPDATE raw.statements SET score_scaled = 5 WHERE score_scaled IS NOT NULL")
+    # scores out of range, landed after the published build (the gate checks what is new)
+    con.execute(
+        "UPDATE raw.statements SET score_scaled = 5, landed_at = ? WHERE score_scaled IS NOT NULL",
+        [utc_now()],
+    )
     con.close()
     bad = build(settings, quiet=True)
 
@@ -99,7 +126,7 @@ def test_each_raw_check_names_what_is_wrong(tmp_path: Path) -> None:
     docs = Path(good.data_docs).read_text()
     assert "raw_statements" in docs and "marts_cohort_competency" in docs
 
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     con = duckdb.connect(str(settings.warehouse))
     # 15 % of the statements vanish (the volume check allows 10 %)
     con.execute(
@@ -107,20 +134,23 @@ def test_each_raw_check_names_what_is_wrong(tmp_path: Path) -> None:
         "(SELECT statement_id FROM raw.statements ORDER BY statement_id LIMIT ?)",
         [landed * 15 // 100],
     )
-    # one statement from the future, one from 1999
+    # landed after the published build: one statement from the future, one from 1999
     con.execute(
-        "UPDATE raw.statements SET occurred_at = ? WHERE statement_id = "
+        "UPDATE raw.statements SET occurred_at = ?, landed_at = ? WHERE statement_id = "
         "(SELECT min(statement_id) FROM raw.statements)",
-        [now + timedelta(days=2)],
+        [now + timedelta(days=2), now],
     )
     con.execute(
-        "UPDATE raw.statements SET stored_at = TIMESTAMP '1999-12-31 23:00:00' WHERE statement_id "
-        "= (SELECT max(statement_id) FROM raw.statements)"
+        "UPDATE raw.statements SET stored_at = TIMESTAMP '1999-12-31 23:00:00', landed_at = ? "
+        "WHERE statement_id = (SELECT max(statement_id) FROM raw.statements)",
+        [now],
     )
-    # a raw score above its max
+    # and, in a third row, a raw score above its max
     con.execute(
-        "UPDATE raw.statements SET score_raw = score_max + 1 WHERE statement_id = "
-        "(SELECT min(statement_id) FROM raw.statements WHERE score_raw IS NOT NULL)"
+        "UPDATE raw.statements SET score_raw = score_max + 1, landed_at = ? WHERE statement_id = "
+        "(SELECT min(statement_id) FROM raw.statements WHERE score_raw IS NOT NULL "
+        "AND landed_at < ?)",
+        [now, now],
     )
     # 6 % of the events received quarantined (the limit is 5 %)
     quarantined = landed * 6 // 100 + 1
@@ -129,30 +159,31 @@ def test_each_raw_check_names_what_is_wrong(tmp_path: Path) -> None:
         "['verb.id: is required'], '{}', ? FROM range(?)",
         [now, quarantined],
     )
-    # nothing landed for two days (staleness limit 24 h)
-    con.execute("UPDATE raw.statements SET landed_at = ?", [now - timedelta(hours=48)])
     con.close()
 
     bad = build(settings, quiet=True)
     assert bad.dbt_success and not bad.is_published
     failures = {f["check"]: f["detail"] for f in bad.failures}
-    raw = {check for check in failures if check.startswith("gx:raw_statements:")}
+    raw = {check for check in failures if check.startswith("gx:raw_statements")}
     assert raw == {
-        "gx:raw_statements:expect_table_row_count_to_be_between",
+        "gx:raw_statements_totals:expect_table_row_count_to_be_between",
         "gx:raw_statements:timestamps_sane",
         "gx:raw_statements:score_raw_within_min_max",
-        "gx:raw_statements:quarantine_share",
-        "gx:raw_statements:fresh",
+        "gx:raw_statements_totals:quarantine_share",
     }
     assert failures["gx:raw_statements:timestamps_sane"].startswith(
         "timestamp and stored lie between 2000-01-01 and now"
     )
     assert failures["gx:raw_statements:timestamps_sane"].endswith(": 2")  # two rows
-    assert "5.0%" in failures["gx:raw_statements:quarantine_share"]
+    assert "5.0%" in failures["gx:raw_statements_totals:quarantine_share"]
+    assert good.landed_through is not None
+    assert coverage(bad.checks) == {f"new slice: 3 rows landed after {good.landed_through[:19]}"}
 
     # volume is compared with the last *published* build: retrying does not wash it out
     again = build(settings, quiet=True)
-    assert "gx:raw_statements:expect_table_row_count_to_be_between" in failed_checks(again.failures)
+    assert "gx:raw_statements_totals:expect_table_row_count_to_be_between" in failed_checks(
+        again.failures
+    )
     current = json.loads((settings.published_dir / "current.json").read_text())
     assert current["build_id"] == good.build_id
 
@@ -180,7 +211,67 @@ def test_mart_suites_catch_inconsistent_marts(settings: Settings) -> None:
         ("marts_roi_quarterly", "phillips_arithmetic", None),
         ("marts_engagement_weekly", "table_exists", None),
     }
-    assert not any(o.suite == "raw_statements" for o in result.failures)
+    assert not any(o.suite.startswith("raw_statements") for o in result.failures)
+
+
+def test_the_gate_checks_the_rows_landed_since_the_published_build(tmp_path: Path) -> None:
+    """Rows a published build checked are not checked again; a full refresh checks them all;
+    nothing new for longer than the staleness limit holds a build back."""
+    settings = make_settings(tmp_path)  # staleness limit 168 h
+    statements = simulated()
+    landed = land(settings, statements[:-50])
+    two_days_ago = utc_now() - timedelta(hours=48)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("UPDATE raw.statements SET landed_at = ?", [two_days_ago])
+    con.close()
+    first = build(settings, quiet=True, unit_tests=False)
+    assert first.is_published, first.failures
+    assert first.landed_through is not None
+    assert datetime.fromisoformat(first.landed_through) == two_days_ago
+    assert coverage(first.checks) == {f"all {landed:,} rows"}  # no published build before it
+
+    # nothing landed since, two days ago: a 24-hour limit holds the build back
+    strict = build(
+        make_settings(tmp_path, quality_max_staleness_hours="24"), quiet=True, unit_tests=False
+    )
+    assert failed_checks(strict.failures) == {"gx:raw_statements_totals:fresh"}
+    assert coverage(strict.checks) == {f"new slice: 0 rows landed after {two_days_ago:%F %T}"}
+
+    # a row the published build checked goes bad in place; 50 statements land
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute(
+        "UPDATE raw.statements SET score_raw = score_max + 1 WHERE statement_id = "
+        "(SELECT min(statement_id) FROM raw.statements WHERE score_raw IS NOT NULL)"
+    )
+    con.close()
+    assert land(settings, statements[-50:], first_offset=len(statements) - 50) == 50
+    second = build(settings, quiet=True, unit_tests=False)
+    assert second.is_published, second.failures  # the bad row is not checked again
+    assert coverage(second.checks) == {f"new slice: 50 rows landed after {two_days_ago:%F %T}"}
+
+    full = build(settings, quiet=True, full_refresh=True, unit_tests=False)
+    assert failed_checks(full.failures) == {"gx:raw_statements:score_raw_within_min_max"}
+    assert coverage(full.checks) == {f"all {landed + 50:,} rows"}
+
+
+def test_an_id_landed_before_the_slice_fails_the_gate(settings: Settings) -> None:
+    land_simulated(settings)
+    assert run_dbt(settings, "build", "--exclude", "test_type:unit", quiet=True).returncode == 0
+    con = duckdb.connect(str(settings.warehouse))
+    (checked_after,) = con.execute("SELECT max(landed_at)::VARCHAR FROM raw.statements").fetchone()
+    # a statement lands again, after the published build, at a later offset
+    con.execute(
+        "INSERT INTO raw.statements SELECT * REPLACE (kafka_offset + 100000 AS kafka_offset, "
+        "? AS landed_at) FROM raw.statements WHERE statement_id = "
+        "(SELECT min(statement_id) FROM raw.statements)",
+        [utc_now()],
+    )
+    con.close()
+    result = run_gate(settings, "build-again", checked_after)
+    raw = [o for o in result.outcomes if o.suite == "raw_statements"]
+    assert {o.expectation for o in raw if not o.success} == {"statement_id_new"}
+    assert [o.observed for o in raw if not o.success] == [1]
+    assert {o.covered for o in raw} == {f"new slice: 1 row landed after {checked_after[:19]}"}
 
 
 def test_a_failing_dbt_build_holds_the_build_back(settings: Settings) -> None:

@@ -45,6 +45,7 @@ def test_a_build_records_every_check_that_ran(settings: Settings) -> None:
     assert {
         "source": "dbt test",
         "table": "raw.kpi_observations",
+        "covered": None,
         "check": "not_null",
         "column": "kpi",
         "passed": True,
@@ -52,6 +53,11 @@ def test_a_build_records_every_check_that_ran(settings: Settings) -> None:
     } in checks
     expectations = [c for c in checks if c["source"] == "Great Expectations"]
     assert {c["table"] for c in expectations} >= {"raw.statements", "marts.learner_skills"}
+    # no build was published before: every row of raw.statements is checked
+    assert {c["covered"] for c in expectations if c["table"] == "raw.statements"} == {
+        "all 0 rows",
+        "table totals (0 rows)",
+    }
     failed = [c for c in expectations if not c["passed"]]
     assert failed and len(failed) == len(latest["failures"])
 
@@ -87,6 +93,11 @@ def test_a_build_with_nothing_new_keeps_the_published_build(settings: Settings) 
     second = json.loads((settings.published_dir / "current.json").read_text())
     assert second["build_id"] != first["build_id"]
     assert second["newest_event_at"] > first["newest_event_at"]
+    # dbt's tests of the landed statements were told where the new ones start
+    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    assert first["landed_through"] is not None
+    assert results["args"]["vars"]["checked_after"] == first["landed_through"]
+    assert second["landed_through"] > first["landed_through"]
 
     forced = run_cli(settings, "build", "--quiet", "--no-unit-tests", "--force")
     assert "nothing new" not in forced.stdout
