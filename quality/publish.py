@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS quality.runs (
     statements    BIGINT,
     quarantined   BIGINT
 );
+-- The newest landed_at the build read (BuildRecord.landed_through): the next build's data
+-- tests of the landed statements look only after the published build's (dbt macro
+-- checked_after).
+ALTER TABLE quality.runs ADD COLUMN IF NOT EXISTS landed_through TIMESTAMP;
 """
 
 
@@ -167,7 +171,9 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
         con.execute(QUALITY_DDL)
         counts = _landed_counts(con, settings)
         con.execute(
-            "INSERT INTO quality.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO quality.runs (build_id, started_at, finished_at, dbt_success, "
+            "gate_success, is_published, failures, statements, quarantined, landed_through) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 record.build_id,
                 record.started_at,
@@ -178,6 +184,7 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
                 json.dumps(record.failures, default=str),
                 counts[0],
                 counts[1],
+                record.landed_through,
             ],
         )
         if record.is_published:  # under the warehouse's lock: one publisher, one pruner

@@ -60,7 +60,7 @@ def land(settings: Settings) -> None:
 def subject_names(root: Path, **overrides: str) -> dict[str, tuple]:
     settings = make_settings(root, **overrides)
     land(settings)
-    result = run_dbt(settings, "build", "--select", "subject_names", quiet=True)
+    result = run_dbt(settings, "build", "--select", "+subject_names", quiet=True)
     assert result.returncode == 0, result.stdout[-4000:]
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
