@@ -12,7 +12,7 @@ shares the cores with whatever else runs on the machine.
 Then where the scheduled `skillstream build --no-unit-tests` spends its time
 (build_breakdown), for a day of new statements and for a build forced with nothing new: dbt's
 start and parse, its models and data tests (dbt's own timings, run_results.json, summed over
-its threads), the slowest models, the Great Expectations gate and the publish (the build
+its threads), the slowest models and tests, the Great Expectations gate and the publish (the build
 record and the published snapshot); `skillstream build` with nothing new (the inputs'
 fingerprint says so: no build), a whole process as a user runs it; and a `dbt build` with the
 unit tests, which only CI needs.
@@ -27,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,15 +112,22 @@ def _dbt_node_seconds(results: dict[str, Any]) -> dict[str, float]:
     return seconds
 
 
-def _slowest_models(results: dict[str, Any], count: int = 5) -> dict[str, float]:
-    models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
-    models.sort(key=lambda r: r["execution_time"], reverse=True)
-    return {r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 2) for r in models[:count]}
+def _slowest_nodes(results: dict[str, Any], count: int) -> dict[str, float]:
+    """The `count` models and data tests that took longest, by `kind.name` (dbt's seconds)."""
+    nodes = [r for r in results["results"] if r["unique_id"].startswith(("model.", "test."))]
+    nodes.sort(key=lambda r: r["execution_time"], reverse=True)
+    # unique_id: model.<project>.<name>, test.<project>.<name>.<hash>
+    return {
+        ".".join(r["unique_id"].split(".")[0:3:2]): round(r["execution_time"], 2)
+        for r in nodes[:count]
+    }
 
 
-def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, Any]:
+def _timed_skillstream_build(
+    settings: settings_module.Settings, slowest: int = 5
+) -> dict[str, Any]:
     """One scheduled `skillstream build` (`--no-unit-tests`, as `skillstream run` builds), its
-    phases timed by wrapping the functions build() calls."""
+    phases timed by wrapping the functions build() calls; the `slowest` models and tests."""
     phases: dict[str, float] = {}
 
     def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -158,7 +165,7 @@ def _timed_skillstream_build(settings: settings_module.Settings) -> dict[str, An
     }
     return {
         **{name: round(seconds, 2) for name, seconds in breakdown.items()},
-        "slowest_models": _slowest_models(results),
+        "slowest_nodes": _slowest_nodes(results, slowest),
     }
 
 
@@ -183,9 +190,12 @@ def _timed_nothing_new(settings: settings_module.Settings) -> float:
 BUILD_PHASES = {"run_dbt": "dbt_process", "run_gate": "gx_gate", "record_build": "publish"}
 
 
-def organisation(settings: settings_module.Settings, root: Path) -> list[dict[str, Any]]:
-    """The simulated organisation: its roster imported, its statements (by time) to land."""
-    people, statements = simulate(LEARNERS, DAYS, SEED)
+def organisation(
+    settings: settings_module.Settings, root: Path, start: date | None = None
+) -> list[dict[str, Any]]:
+    """The simulated organisation from `start` (the simulator's default day when None): its
+    roster imported, its statements (by time) to land."""
+    people, statements = simulate(LEARNERS, DAYS, SEED, start)
     roster = root / "roster.csv"
     write_roster(people, roster)
     imported = parse_roster(roster, settings.learner_salt())

@@ -7,11 +7,14 @@ A benchmark is a script `bench/bench_<area>.py` with a `main()` that measures, t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import resource
 import subprocess
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,9 +52,54 @@ def machine() -> dict[str, Any]:
     }
 
 
-def peak_rss_mib(children: bool = False) -> float:
-    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+def peak_rss_mib() -> float:
+    """The peak resident memory of this process so far."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _descendants_rss_bytes(root: int) -> int:
+    """The resident memory of `root`'s descendants, summed (pages they share count twice)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
+        pid, ppid = int(entry.name), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21])  # field 24: resident pages
+    total, waiting = 0, list(children.get(root, []))
+    while waiting:
+        pid = waiting.pop()
+        total += rss[pid]
+        waiting.extend(children.get(pid, []))
+    return total * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def children_peak_rss_mib(every: float = 0.5) -> Iterator[dict[str, float]]:
+    """{"peak": MiB}: the largest resident memory of this process's descendants (dbt, the
+    gate's process) while the block runs, sampled every `every` seconds. (ru_maxrss of the
+    children would not do: a child's high-water mark starts from its parent's.)"""
+    peak = {"peak": 0.0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every):
+            mib = _descendants_rss_bytes(os.getpid()) / 1024 / 1024
+            peak["peak"] = round(max(peak["peak"], mib), 1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()
 
 
 def write_result(area: str, measurements: dict[str, Any]) -> Path:
