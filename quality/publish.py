@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS quality.runs (
 -- tests of the landed statements look only after the published build's (dbt macro
 -- checked_after).
 ALTER TABLE quality.runs ADD COLUMN IF NOT EXISTS landed_through TIMESTAMP;
+-- The models' code and settings the build ran (skillstream.build.models_fingerprint).
+ALTER TABLE quality.runs ADD COLUMN IF NOT EXISTS modelled_with VARCHAR;
 """
 
 
@@ -82,6 +84,9 @@ class BuildRecord:
     # What the build modelled (skillstream.build.input_fingerprint): a build whose inputs
     # equal the published build's has nothing new to model.
     inputs: str | None = None
+    # The models' code and the settings they read (skillstream.build.models_fingerprint): a
+    # build whose models differ from the last successful dbt run's is a full refresh.
+    modelled_with: str | None = None
     # What publishing copied: tables_written (the marts whose content changed), tables_shared
     # (how many were already published, by content), seconds.
     publishing: dict[str, Any] | None = None
@@ -172,8 +177,8 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
         counts = _landed_counts(con, settings)
         con.execute(
             "INSERT INTO quality.runs (build_id, started_at, finished_at, dbt_success, "
-            "gate_success, is_published, failures, statements, quarantined, landed_through) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "gate_success, is_published, failures, statements, quarantined, landed_through, "
+            "modelled_with) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 record.build_id,
                 record.started_at,
@@ -185,6 +190,7 @@ def record_build(settings: Settings, record: BuildRecord) -> BuildRecord:
                 counts[0],
                 counts[1],
                 record.landed_through,
+                record.modelled_with,
             ],
         )
         if record.is_published:  # under the warehouse's lock: one publisher, one pruner

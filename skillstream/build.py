@@ -49,12 +49,12 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
     }
 
 
-def dbt_command(settings: Settings, *args: str, checked_after: str | None = None) -> list[str]:
-    """The dbt command line. `checked_after` is the var of the same name: the data tests of the
-    landed statements check only the rows landed after it (None: every row). It is not one of
-    dbt_vars, which the inputs' fingerprint reads: it moves with every published build."""
+def dbt_command(settings: Settings, *args: str) -> list[str]:
+    """The dbt command line. Its vars are the settings only: dbt parses the whole project again
+    whenever a var changes, so what moves with every build (the slice the data tests look at,
+    macro checked_after) is read from the warehouse when the tests run."""
     dbt = Path(sys.executable).with_name("dbt")
-    variables = {**dbt_vars(settings), "checked_after": checked_after}
+    variables = dbt_vars(settings)
     return [
         str(dbt),
         "--no-use-colors",
@@ -73,10 +73,10 @@ def dbt_command(settings: Settings, *args: str, checked_after: str | None = None
 
 
 def run_dbt(
-    settings: Settings, *args: str, quiet: bool = False, checked_after: str | None = None
+    settings: Settings, *args: str, quiet: bool = False
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        dbt_command(settings, *args, checked_after=checked_after),
+        dbt_command(settings, *args),
         env=settings.child_env(),
         cwd=settings.dbt_project_dir,
         text=True,
@@ -196,20 +196,45 @@ SELECT
 NOT_PROJECT_FILES = {"target", "logs", "dbt_packages", ".user.yml"}
 
 
-def _files_read(settings: Settings) -> list[Path]:
-    """The files a build reads besides the warehouse: the dbt project, the gate's suites and
-    the skills catalogue."""
+def _model_files(settings: Settings) -> list[Path]:
+    """The files the models read: the dbt project and the skills catalogue."""
     project = [
         path
         for path in settings.dbt_project_dir.rglob("*")
         if path.is_file()
         and not NOT_PROJECT_FILES & set(path.relative_to(settings.dbt_project_dir).parts)
     ]
-    gate = (Path(publish.__file__).parent / "suites").glob("*.py")
     catalogue = Path(settings.skills_catalogue) if settings.skills_catalogue else None
-    return (
-        sorted(project) + sorted(gate) + ([catalogue] if catalogue and catalogue.is_file() else [])
-    )
+    return sorted(project) + ([catalogue] if catalogue and catalogue.is_file() else [])
+
+
+def _files_read(settings: Settings) -> list[Path]:
+    """The files a build reads besides the warehouse: the models' and the gate's suites."""
+    gate = (Path(publish.__file__).parent / "suites").glob("*.py")
+    return _model_files(settings) + sorted(gate)
+
+
+def models_fingerprint(settings: Settings) -> str:
+    """The models' code and the settings they read (not the data): the incremental models
+    hold rows the last build's models made with the last build's settings, so a build whose
+    fingerprint differs from the last successful dbt run's rebuilds them from raw."""
+    digest = hashlib.sha256(json.dumps(dbt_vars(settings), default=str).encode())
+    for path in _model_files(settings):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _last_modelled_with(con: duckdb.DuckDBPyConnection) -> str | None:
+    """models_fingerprint of the newest build whose dbt run succeeded; None without one."""
+    try:
+        rows = con.execute(
+            "SELECT modelled_with FROM quality.runs WHERE dbt_success "
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
+    except duckdb.CatalogException:  # no build recorded yet, or one without modelled_with
+        return None
+    return rows[0][0] if rows else None
 
 
 def input_fingerprint(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
@@ -265,6 +290,9 @@ def build(
             "FROM raw.statements"
         ).fetchall()
         inputs = input_fingerprint(settings, con)
+        modelled_with = models_fingerprint(settings)
+        # models or settings changed since the last dbt run: incremental rows are stale
+        full_refresh = full_refresh or _last_modelled_with(con) != modelled_with
     finally:
         con.close()
     after = checked_after(settings, full_refresh)
@@ -275,7 +303,7 @@ def build(
         *(["--full-refresh"] if full_refresh else []),
         *([] if unit_tests else ["--exclude", "test_type:unit"]),
     ]
-    dbt = run_dbt(settings, "build", *options, quiet=quiet, checked_after=after)
+    dbt = run_dbt(settings, "build", *options, quiet=quiet)
     failures: list[dict[str, str]] = []
     gate: GateResult | None = None
     if dbt.returncode != 0:
@@ -303,5 +331,6 @@ def build(
         newest_stored_at=newest[1],
         landed_through=newest[2],
         inputs=inputs,
+        modelled_with=modelled_with,
     )
     return record_build(settings, record)
