@@ -1,26 +1,13 @@
 with
 
-statements as (
-    select * from {{ ref('stg_xapi__statements') }}
-    where not is_voided
-        -- whoever voids a statement is not a learner for having done so
-        and verb_id is distinct from {{ verb('voided') }}
-),
-
 roster as (
     select * from {{ ref('stg_hr__roster') }}
 ),
 
 latest_extensions as (
     -- the latest non-null value of each extension on a learner's statements
-    select
-        learner_id,
-        arg_max(cohort_extension, occurred_at) filter (where cohort_extension is not null) as cohort,
-        arg_max(org_extension, occurred_at) filter (where org_extension is not null) as org,
-        arg_max(team_extension, occurred_at) filter (where team_extension is not null) as team,
-        arg_max(role_extension, occurred_at) filter (where role_extension is not null) as role
-    from statements
-    group by learner_id
+    select learner_id, cohort, org, team, role
+    from {{ ref('int_learner_extensions_latest') }}
 ),
 
 learners as (
