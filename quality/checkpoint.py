@@ -161,12 +161,13 @@ def gate_context(
         landed = Landed(0, None if checked_after is None else 0)
         statements = ".".join(raw_statements.relation(settings))
         if statements in tables:
-            (rows, slice_rows) = con.execute(
-                f"SELECT (SELECT count(*) FROM {statements}), "
-                f"(SELECT count(*) FROM {statements} WHERE landed_at > $checked_after)",
-                {"checked_after": checked_after},
-            ).fetchall()[0]
-            landed = Landed(rows, None if checked_after is None else slice_rows)
+            (rows,) = con.execute(f"SELECT count(*) FROM {statements}").fetchall()[0]
+            slice_rows = None
+            if checked_after is not None:
+                (slice_rows,) = con.execute(
+                    f"SELECT count(*) FROM {statements} WHERE landed_at > ?", [checked_after]
+                ).fetchall()[0]
+            landed = Landed(rows, slice_rows)
     finally:
         con.close()
     now = datetime.now(UTC).replace(tzinfo=None)
