@@ -20,6 +20,7 @@ import contextlib
 import copy
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -111,8 +112,30 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
+# Validation results (and their Data Docs pages) of this many builds are kept per suite:
+# Data Docs rebuilds its index from every stored result at each checkpoint (~18 ms a result),
+# so under `skillstream run` (a build every 30 s, ~10 results each) an unbounded store would
+# add seconds to every build within the hour.
+KEEP_VALIDATION_RESULTS = 20
+
+
+def prune_validation_results(settings: Settings, keep: int = KEEP_VALIDATION_RESULTS) -> None:
+    """Delete each suite's stored validation results and Data Docs pages but the newest
+    `keep` builds' (run names are build ids, which sort by time)."""
+    uncommitted = settings.quality_dir / "gx" / "uncommitted"
+    for store in (
+        uncommitted / "validations",
+        uncommitted / "data_docs" / DATA_DOCS_SITE / "validations",
+    ):
+        for suite in (p for p in store.glob("*") if p.is_dir()):
+            runs = sorted(p for p in suite.iterdir() if p.is_dir())
+            for old in runs[:-keep] if keep else runs:
+                shutil.rmtree(old, ignore_errors=True)
+
+
 def _context(settings: Settings) -> Any:
     settings.quality_dir.mkdir(parents=True, exist_ok=True)
+    prune_validation_results(settings)
     # The suites are code and rebuilt on every run: GX's stored suites, validation
     # definitions and checkpoint are a cache of the last run, and one naming a table that
     # no longer exists would stop GX from loading the checkpoint at all. Results and Data

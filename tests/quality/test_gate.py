@@ -316,3 +316,24 @@ def test_the_gates_connections_wait_while_a_transform_holds_the_warehouse(
             engine.dispose()
             holder.kill()
             holder.wait(timeout=30)
+
+
+def test_the_gate_keeps_the_validation_results_of_the_newest_builds_only(tmp_path: Path) -> None:
+    """Data Docs rebuilds its index from every stored result at each checkpoint: a store that
+    grew with every build of `skillstream run` would slow every build down."""
+    from skillstream.quality.checkpoint import DATA_DOCS_SITE, prune_validation_results
+
+    settings = make_settings(tmp_path)
+    uncommitted = settings.quality_dir / "gx" / "uncommitted"
+    stores = [
+        uncommitted / "validations",
+        uncommitted / "data_docs" / DATA_DOCS_SITE / "validations",
+    ]
+    builds = [f"build-20261207T{hour:02d}0000000000Z" for hour in range(24)]
+    for store in stores:
+        for build_id in builds:
+            (store / "raw_statements" / build_id / "run").mkdir(parents=True)
+            (store / "raw_statements" / build_id / "run" / "result.json").write_text("{}")
+    prune_validation_results(settings, keep=5)
+    for store in stores:
+        assert sorted(p.name for p in (store / "raw_statements").iterdir()) == builds[-5:]
