@@ -21,7 +21,7 @@ publish) with the ten slowest models and tests; then `skillstream build -q --no-
 a process with nothing new since (the inputs' fingerprint, what each round of `skillstream
 run` does). Wall-clock seconds on the shared 2-core machine, its load average recorded, and
 peak resident memory: of each build's child processes (dbt, the gate's) and of this process
-(growing in SQL, publishing).
+(growing and landing the increment in SQL, publishing).
 
 --keep DIR keeps the grown and first-built warehouse (the whole scratch directory: home,
 warehouse file, published snapshots) in DIR; --reuse DIR copies DIR to a scratch directory and
@@ -262,8 +262,8 @@ def main(argv: list[str] | None = None) -> None:
         "after --increment new statements over a warehouse whose statements arrived "
         f"{ARRIVAL_DELAY_MINUTES} minutes after their events, then `skillstream build` with "
         "nothing new (a process); *_children_peak_rss_mib: dbt and the gate's process, summed, "
-        "sampled every 0.5 s; bench_peak_rss_mib: this process (growing in SQL, publishing); "
-        "on the shared 2-core development machine",
+        "sampled every 0.5 s; bench_peak_rss_mib: this process (growing and landing the "
+        "increment in SQL, publishing); on the shared 2-core development machine",
     }
     print(write_result("build_at_scale", result))
 
