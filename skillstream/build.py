@@ -232,7 +232,9 @@ def _last_modelled_with(con: duckdb.DuckDBPyConnection) -> str | None:
             "SELECT modelled_with FROM quality.runs WHERE dbt_success "
             "ORDER BY started_at DESC LIMIT 1"
         ).fetchall()
-    except duckdb.CatalogException:  # no build recorded yet, or one without modelled_with
+    # no build recorded yet (CatalogException), or only builds recorded without modelled_with
+    # (BinderException): unknown, so the next build is a full refresh
+    except (duckdb.CatalogException, duckdb.BinderException):
         return None
     return rows[0][0] if rows else None
 
