@@ -116,7 +116,7 @@ def _exception_message(info: Any) -> str | None:
 # Data Docs rebuilds its index from every stored result at each checkpoint (~18 ms a result),
 # so under `skillstream run` (a build every 30 s, ~10 results each) an unbounded store would
 # add seconds to every build within the hour.
-KEEP_VALIDATION_RESULTS = 20
+KEEP_VALIDATION_RESULTS = 10
 
 
 def prune_validation_results(settings: Settings, keep: int = KEEP_VALIDATION_RESULTS) -> None:

@@ -14,13 +14,13 @@ where {{ column_name }} is not null
 
 
 {#
-    The landed_at after which this build's data tests of the landed statements look: the
-    newest landed_at the published build read (quality.runs.landed_through, written by
-    `skillstream build`). What a published build checked is not checked again, so a
-    scheduled build's tests cost what landed, not what the warehouse holds. Every row
-    (-infinity): a full refresh, the lake mode, no published build yet, or dbt run on its
-    own. Read when the test runs, not when dbt parses: a moving var would make dbt parse the
-    whole project again on every build.
+    The landed_at after which this build's data tests of the landed statements look, as a
+    timestamp literal (so DuckDB skips the row groups before it): the newest landed_at the
+    published build read (quality.runs.landed_through, written by `skillstream build`). What a
+    published build checked is not checked again, so a scheduled build's tests cost what
+    landed, not what the warehouse holds. Every row (-infinity): a full refresh, the lake
+    mode, no published build yet, or dbt run on its own. Read when the test runs, not when
+    dbt parses: a var moving with every build would make dbt parse the whole project again.
 #}
 {% macro checked_after() -%}
     {%- set everything = "timestamp '-infinity'" -%}
@@ -35,38 +35,25 @@ where {{ column_name }} is not null
     {%- if 'landed_through' not in columns -%}
         {{ return(everything) }}
     {%- endif -%}
-    {{ return(
-        "coalesce((select max(landed_through) from " ~ runs ~ " where is_published), "
-        ~ everything ~ ")"
-    ) }}
+    {%- set newest = run_query(
+        "select max(landed_through)::varchar from " ~ runs ~ " where is_published"
+    ).columns[0].values()[0] -%}
+    {{ return("timestamp '" ~ newest ~ "'" if newest else everything) }}
 {%- endmacro %}
 
 
 {#
-    `unique` over the rows that share `within` with a row landed (landed_at) after
-    checked_after(): a value of the new rows is unique across the whole model, and only the
-    groups a new row touches are read. `within` must be part of the value (a duplicate of it
-    lies in the same group).
+    `unique` over the rows landed (landed_at) after checked_after(). A statement-level
+    model replaces a statement's rows whole (delete+insert on statement_id), so a duplicate
+    lies among the rows written with it; a statement id landed again beside an older copy is
+    the gate's check (raw_statements: statement_id_new).
 #}
-{% test unique_among_new(model, column_name, within) %}
-with
-
-new_groups as (
-    select distinct {{ within }} as new_group
-    from {{ model }}
-    where landed_at > {{ checked_after() }}
-),
-
-candidates as (
-    select {{ column_name }} as unique_field
-    from {{ model }}
-    where {{ within }} in (select new_group from new_groups)
-)
-
-select unique_field, count(*) as n_records
-from candidates
-where unique_field is not null
-group by unique_field
+{% test unique_among_new(model, column_name) %}
+select {{ column_name }} as unique_field, count(*) as n_records
+from {{ model }}
+where landed_at > {{ checked_after() }}
+    and {{ column_name }} is not null
+group by {{ column_name }}
 having count(*) > 1
 {% endtest %}
 
