@@ -5,9 +5,11 @@ published build's newest landing (`checked_after`), which that build checked; it
 from counts DuckDB keeps (suites/raw_statements.py, suites/raw_statements_totals.py). A build
 with no published build before it, a full refresh and the lake mode check every row.
 
-The checkpoint runs in a process of its own (`run_gate`): GX's SQLAlchemy engine holds
-DuckDB connections with its own configuration until the process exits, and the build
-must write the warehouse afterwards.
+The checkpoint runs in a process of its own (quality/gate.py, `PendingGate`): GX's
+SQLAlchemy engine holds DuckDB connections with its own configuration until the process
+exits, and the build must write the warehouse afterwards. The build starts it as dbt starts,
+so importing GX overlaps dbt; it reads `run` on its standard input before it opens the
+warehouse.
 
 GX has no DuckDB dialect of its own; it runs through SQLAlchemy (duckdb-engine). GX closes
 a pooled connection before it fetches a query's rows, which DuckDB does not allow, so the
@@ -21,10 +23,9 @@ import copy
 import json
 import logging
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +39,7 @@ from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 
 from skillstream import warehouse
+from skillstream.quality.gate import GO, ExpectationOutcome, GateResult
 from skillstream.quality.suites import SUITES, raw_statements, raw_statements_totals
 from skillstream.quality.suites.common import GateContext
 from skillstream.settings import Settings
@@ -75,29 +77,6 @@ def _keep_duckdb_connection_open() -> None:
     dialects: tuple[Any, ...] = gx_sql_engine._PERSISTED_CONNECTION_DIALECTS
     if "duckdb" not in dialects:
         gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialect("duckdb"))
-
-
-@dataclass
-class ExpectationOutcome:
-    suite: str
-    expectation: str  # the GX type, or the `check` name of a SQL expectation
-    column: str | None
-    success: bool
-    observed: Any = None
-    description: str | None = None
-    table: str | None = None  # schema.table the suite checked
-    covered: str | None = None  # which of its rows, in words ("new slice: 120 rows ...")
-
-
-@dataclass
-class GateResult:
-    success: bool
-    outcomes: list[ExpectationOutcome] = field(default_factory=list)
-    data_docs: Path | None = None
-
-    @property
-    def failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success]
 
 
 def _exception_message(info: Any) -> str | None:
@@ -326,42 +305,13 @@ def run_checkpoint(
     )
 
 
-def run_gate(settings: Settings, build_id: str, checked_after: str | None = None) -> GateResult:
-    """Run the checkpoint in a child process; a crash of GX fails the gate with its error.
-    `checked_after` (ISO timestamp, UTC): raw.statements' rows landed after it are checked."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "skillstream.quality.checkpoint",
-            build_id,
-            *([checked_after] if checked_after else []),
-        ],
-        env=settings.child_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
-    if completed.returncode != 0 or not lines:
-        detail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        return GateResult(
-            success=False,
-            outcomes=[ExpectationOutcome("checkpoint", "run", None, False, f"error: {detail}")],
-        )
-    payload = json.loads(lines[-1])
-    return GateResult(
-        success=payload["success"],
-        outcomes=[ExpectationOutcome(**o) for o in payload["outcomes"]],
-        data_docs=Path(payload["data_docs"]) if payload["data_docs"] else None,
-    )
-
-
 def main(argv: list[str]) -> int:
     from skillstream import settings as settings_module
 
     settings = settings_module.load()
     checked_after = datetime.fromisoformat(argv[1]) if len(argv) > 1 else None
+    if sys.stdin.readline().strip() != GO:  # PendingGate.cancel, or its parent went away
+        return 0
     with waiting_for_the_warehouse_lock(settings):
         result = run_checkpoint(settings, argv[0], checked_after)
     print(

@@ -22,8 +22,8 @@ from skillstream.quality import publish
 from skillstream.quality.publish import BuildRecord, new_build_id, read_status, record_build
 from skillstream.settings import Settings
 
-if TYPE_CHECKING:  # importing Great Expectations takes seconds: only a build that runs does
-    from skillstream.quality.checkpoint import GateResult
+if TYPE_CHECKING:
+    from skillstream.quality.gate import GateResult, PendingGate
 
 
 def dbt_vars(settings: Settings) -> dict[str, object]:
@@ -134,12 +134,18 @@ def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
     return checks
 
 
-def run_gate(settings: Settings, build_id: str, checked_after: str | None = None) -> GateResult:
-    """The Great Expectations gate (imported here: a build with nothing new does not pay for
-    importing it)."""
-    from skillstream.quality.checkpoint import run_gate as run_checkpoint
+def start_gate(settings: Settings, build_id: str, checked_after: str | None) -> PendingGate:
+    """The Great Expectations gate's process, started as dbt starts: it imports GX while dbt
+    runs, then waits to be told to run (quality.gate; imported here: a build with nothing
+    new starts no gate)."""
+    from skillstream.quality.gate import PendingGate
 
-    return run_checkpoint(settings, build_id, checked_after)
+    return PendingGate(settings, build_id, checked_after)
+
+
+def run_gate(pending: PendingGate) -> GateResult:
+    """The gate, once dbt built every model and passed every test."""
+    return pending.run()
 
 
 def _gate_checks(gate: GateResult) -> list[dict[str, object]]:
@@ -305,13 +311,15 @@ def build(
         *(["--full-refresh"] if full_refresh else []),
         *([] if unit_tests else ["--exclude", "test_type:unit"]),
     ]
+    pending = start_gate(settings, build_id, after)
     dbt = run_dbt(settings, "build", *options, quiet=quiet)
     failures: list[dict[str, str]] = []
     gate: GateResult | None = None
     if dbt.returncode != 0:
+        pending.cancel()
         failures = _dbt_failures(settings)
     else:
-        gate = run_gate(settings, build_id, after)
+        gate = run_gate(pending)
         failures = [
             {
                 "check": f"gx:{o.suite}:{o.expectation}" + (f":{o.column}" if o.column else ""),

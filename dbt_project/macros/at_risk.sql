@@ -48,7 +48,15 @@ built as (
             and days.program_id = {{ rows }}.program_id
             and cast({{ rows }}.checked_at as date) > days.activity_day
     ) as seen_before
-    left join {{ ref('int_learner_program_days') }} as same_day
+    left join (
+        -- only a moment after midnight has earlier statements on its own day: the week ends
+        -- are midnights, so this is the build's day at most, not every day of activity
+        select * from {{ ref('int_learner_program_days') }}
+        where activity_day in (
+            select distinct cast(checked_at as date) from {{ rows }}
+            where checked_at > cast(checked_at as date)
+        )
+    ) as same_day
         on same_day.learner_id = seen_before.learner_id
         and same_day.program_id = seen_before.program_id
         and same_day.activity_day = cast(seen_before.checked_at as date)

@@ -17,7 +17,8 @@ import sqlalchemy
 from skillstream import warehouse
 from skillstream.build import build, run_dbt
 from skillstream.ingestion.simulate import simulate
-from skillstream.quality.checkpoint import run_gate, waiting_for_the_warehouse_lock
+from skillstream.quality.checkpoint import waiting_for_the_warehouse_lock
+from skillstream.quality.gate import run_gate
 from skillstream.quality.publish import connect_snapshot
 from skillstream.settings import Settings
 from skillstream.transforms.land import land_batch
