@@ -88,12 +88,12 @@
 
 
 {#
-    A learner erased from raw (`skillstream forget`) has no statement left to trigger a
-    re-read, so an incremental model drops the rows of learners raw no longer holds
-    (int_learners_landed: one distinct scan a build, shared by every incremental model). A
-    model using it declares the dependency: `-- depends_on: {{ ref('int_learners_landed') }}`.
+    `skillstream forget` deletes an erased learner's rows from every table, leaves a
+    tombstone (raw.forgotten_learners) and builds a full refresh; after each run an
+    incremental model also drops the rows of every learner with a tombstone, so no run
+    keeps what an erasure took out.
 #}
 {% macro forget_erased_learners() -%}
     delete from {{ this }}
-    where learner_id not in (select learner_id from {{ ref('int_learners_landed') }})
+    where learner_id in (select learner_id from {{ source('raw', 'forgotten_learners') }})
 {%- endmacro %}

@@ -177,9 +177,14 @@ def land(settings: Settings, statements: list[dict], landed_at: str) -> None:
 
 
 def erase(settings: Settings, learner: str) -> None:
+    """What `skillstream forget` leaves in raw: no statement of the learner, a tombstone."""
     con = warehouse.connect(settings)
     try:
         con.execute("DELETE FROM raw.statements WHERE learner_id = ?", [learner])
+        con.execute(
+            "INSERT INTO raw.forgotten_learners VALUES (?, current_timestamp::TIMESTAMP)",
+            [learner],
+        )
     finally:
         con.close()
 

@@ -14,8 +14,6 @@
     )
 }}
 
--- depends_on: {{ ref('int_learners_landed') }}
-
 with
 
 {% if is_incremental() %}

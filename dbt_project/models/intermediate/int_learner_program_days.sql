@@ -15,8 +15,6 @@
     )
 }}
 
--- depends_on: {{ ref('int_learners_landed') }}
-
 with
 
 {% if is_incremental() %}

@@ -11,8 +11,6 @@
     )
 }}
 
--- depends_on: {{ ref('int_learners_landed') }}
-
 with
 
 statements as (

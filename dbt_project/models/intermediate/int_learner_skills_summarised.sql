@@ -10,8 +10,6 @@
 }}
 {%- set threshold = var('mastery_threshold') -%}
 
--- depends_on: {{ ref('int_learners_landed') }}
-
 with
 
 {% if is_incremental() %}

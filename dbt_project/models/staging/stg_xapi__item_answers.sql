@@ -16,8 +16,6 @@
     )
 }}
 
--- depends_on: {{ ref('int_learners_landed') }}
-
 with
 
 source as (
