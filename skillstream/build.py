@@ -100,9 +100,14 @@ def _dbt_failures(settings: Settings) -> list[dict[str, str]]:
     ]
 
 
-def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
-    """Each dbt test (data and unit) of the run: its table, the rows it covered (those of its
-    `where` config, when it has one), column and result."""
+# dbt's generic tests that read only the rows landed after the published build
+# (dbt_project/macros/generic_tests.sql, macro checked_after).
+SLICE_TESTS = {"unique_among_new", "not_null_among_new"}
+
+
+def _dbt_checks(settings: Settings, checked_after: str | None) -> list[dict[str, object]]:
+    """Each dbt test (data and unit) of the run: its table, the rows it covered (for a slice
+    test, those landed after `checked_after`, else every row), column and result."""
     target = settings.home / "dbt" / "target"
     results_file, manifest_file = target / "run_results.json", target / "manifest.json"
     if not results_file.exists() or not manifest_file.exists():
@@ -119,12 +124,16 @@ def _dbt_checks(settings: Settings) -> list[dict[str, object]]:
         sources = [".".join(s) for s in node.get("sources", [])]
         refs = [r["name"] if isinstance(r, dict) else r[-1] for r in node.get("refs", [])]
         model = node.get("model") or (node.get("attached_node") or "").rsplit(".", 1)[-1]
-        where = (node.get("config") or {}).get("where")  # a data test of some rows only
+        sliced = metadata.get("name") in SLICE_TESTS
         checks.append(
             {
                 "source": "dbt unit test" if kind == "unit_test" else "dbt test",
                 "table": model or ", ".join(sources + refs),
-                "covered": f"rows where {where}" if where else None,
+                "covered": (
+                    (f"rows landed after {checked_after[:19]}" if checked_after else "all rows")
+                    if sliced
+                    else None
+                ),
                 "check": metadata.get("name") or node.get("name") or result["unique_id"],
                 "column": node.get("column_name"),
                 "passed": result["status"] in ("pass", "success"),
@@ -335,7 +344,7 @@ def build(
         gate_success=gate.success if gate else None,
         is_published=dbt.returncode == 0 and gate is not None and gate.success,
         failures=failures,
-        checks=_dbt_checks(settings) + (_gate_checks(gate) if gate else []),
+        checks=_dbt_checks(settings, after) + (_gate_checks(gate) if gate else []),
         data_docs=str(gate.data_docs) if gate and gate.data_docs else None,
         newest_event_at=newest[0],
         newest_stored_at=newest[1],

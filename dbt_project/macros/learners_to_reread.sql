@@ -1,4 +1,19 @@
 {#
+    The landed_at after which an incremental model reads statements again: the newest
+    landed_at it holds, minus incremental_lookback_hours (against a clock step); 1970 when it
+    holds nothing.
+#}
+{% macro landed_after_last_run() -%}
+    (
+        select
+            coalesce(max(landed_at), timestamp '1970-01-01')
+                - to_hours({{ var('incremental_lookback_hours') }})
+        from {{ this }}
+    )
+{%- endmacro %}
+
+
+{#
     The learners an incremental statement-level model must model again: those with a
     statement landed since the model's last run (minus a lookback window, for late
     transactions), and those whose statement was voided by a voiding statement that landed
@@ -7,10 +22,7 @@
 #}
 {% macro learners_to_reread(statements) -%}
     with watermark as (
-        select
-            coalesce(max(landed_at), timestamp '1970-01-01')
-                - to_hours({{ var('incremental_lookback_hours') }}) as landed_after
-        from {{ this }}
+        select {{ landed_after_last_run() }} as landed_after
     ),
 
     recent as (
@@ -37,10 +49,7 @@
 #}
 {% macro statements_to_remodel(statements) -%}
     with watermark as (
-        select
-            coalesce(max(landed_at), timestamp '1970-01-01')
-                - to_hours({{ var('incremental_lookback_hours') }}) as landed_after
-        from {{ this }}
+        select {{ landed_after_last_run() }} as landed_after
     ),
 
     recent as materialized (

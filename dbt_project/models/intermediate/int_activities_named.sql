@@ -22,11 +22,7 @@ statements as (
     from {{ landed_statements() }}
     where not is_voided and statement is not null
     {% if is_incremental() %}
-        and landed_at > (
-            select coalesce(max(landed_at), timestamp '1970-01-01')
-                - to_hours({{ var('incremental_lookback_hours') }})
-            from {{ this }}
-        )
+        and landed_at > {{ landed_after_last_run() }}
     {% endif %}
 ),
 
